@@ -1,0 +1,1 @@
+//! ppgov.toml configuration: tenant, auth, endpoints, posture; validation before any network call

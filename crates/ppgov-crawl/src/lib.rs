@@ -1,0 +1,1 @@
+//! concurrent inventory crawler; maps wire types to domain types

@@ -1,0 +1,1 @@
+//! Power Platform tenant emulator and deterministic scenario generator; independent of product logic

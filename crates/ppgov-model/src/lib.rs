@@ -1,0 +1,1 @@
+//! serde wire types for every Microsoft API ppgov speaks

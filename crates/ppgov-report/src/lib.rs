@@ -1,0 +1,1 @@
+//! one renderer per output format: findings to bytes

@@ -1,0 +1,1 @@
+//! embedded SQLite store: snapshots, resources, collection status, checkpoints
