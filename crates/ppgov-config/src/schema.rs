@@ -1,0 +1,150 @@
+//! The shape of `ppgov.toml`: every known key and its type. Unknown keys and wrong types are
+//! found by walking the parsed document against this, so all of them are reported at once
+//! (serde's `deny_unknown_fields` stops at the first).
+
+/// The type a key expects.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Kind {
+    /// A string.
+    Str,
+    /// An integer.
+    Int,
+    /// A list of strings.
+    StrList,
+    /// A date: a TOML local date (`2026-12-31`) or the same as a string.
+    Date,
+    /// A table with these keys.
+    Table(&'static [(&'static str, Kind)]),
+    /// An array of tables with these keys.
+    TableArray(&'static [(&'static str, Kind)]),
+}
+
+impl Kind {
+    /// How the expected type reads in a message.
+    pub(crate) fn describe(self) -> &'static str {
+        match self {
+            Kind::Str => "a string",
+            Kind::Int => "an integer",
+            Kind::StrList => "a list of strings",
+            Kind::Date => "a date (YYYY-MM-DD)",
+            Kind::Table(_) => "a table",
+            Kind::TableArray(_) => "an array of tables ([[...]])",
+        }
+    }
+}
+
+const TENANT: &[(&str, Kind)] = &[("id", Kind::Str), ("name", Kind::Str)];
+
+const AUTH: &[(&str, Kind)] = &[
+    ("method", Kind::Str),
+    ("client_id", Kind::Str),
+    ("client_secret", Kind::Str),
+    ("certificate_path", Kind::Str),
+    ("certificate_password", Kind::Str),
+    ("assertion_alg", Kind::Str),
+    ("username", Kind::Str),
+    ("password", Kind::Str),
+    ("token_cache", Kind::Str),
+];
+
+const ENDPOINTS: &[(&str, Kind)] = &[
+    ("cloud", Kind::Str),
+    ("login", Kind::Str),
+    ("bap", Kind::Str),
+    ("powerapps", Kind::Str),
+    ("flow", Kind::Str),
+    ("powerplatform", Kind::Str),
+    ("graph", Kind::Str),
+    ("management", Kind::Str),
+];
+
+const STORE: &[(&str, Kind)] = &[("path", Kind::Str)];
+
+const PROD: &[(&str, Kind)] = &[
+    ("ids", Kind::StrList),
+    ("name_patterns", Kind::StrList),
+    ("skus", Kind::StrList),
+];
+
+const THRESHOLDS: &[(&str, Kind)] = &[
+    ("default_env_flow_runs_30d", Kind::Int),
+    ("flow_inactive_days", Kind::Int),
+    ("flow_failure_percent", Kind::Int),
+    ("flow_failure_min_runs", Kind::Int),
+    ("app_share_max_users", Kind::Int),
+    ("app_inactive_days", Kind::Int),
+    ("developer_env_max_share_users", Kind::Int),
+];
+
+const CONNECTORS: &[(&str, Kind)] = &[
+    ("business_data", Kind::StrList),
+    ("external", Kind::StrList),
+    ("default_env_core", Kind::StrList),
+];
+
+const SUPPRESSION: &[(&str, Kind)] = &[
+    ("rule_id", Kind::Str),
+    ("resource", Kind::Str),
+    ("justification", Kind::Str),
+    ("expires", Kind::Date),
+];
+
+const POSTURE: &[(&str, Kind)] = &[
+    ("prod", Kind::Table(PROD)),
+    ("thresholds", Kind::Table(THRESHOLDS)),
+    ("connectors", Kind::Table(CONNECTORS)),
+    ("approved_makers_group", Kind::Str),
+    ("break_glass_admins", Kind::StrList),
+    ("authorised_sharers", Kind::StrList),
+    ("allowed_http_hosts", Kind::StrList),
+    ("suppressions", Kind::TableArray(SUPPRESSION)),
+];
+
+/// The whole document.
+pub(crate) const ROOT: &[(&str, Kind)] = &[
+    ("tenant", Kind::Table(TENANT)),
+    ("auth", Kind::Table(AUTH)),
+    ("endpoints", Kind::Table(ENDPOINTS)),
+    ("store", Kind::Table(STORE)),
+    ("posture", Kind::Table(POSTURE)),
+];
+
+/// Every dotted scalar key outside `[posture]` (the keys environment and flags may set).
+pub(crate) fn scalar_keys() -> Vec<String> {
+    let mut out = Vec::new();
+    for (section, kind) in ROOT {
+        if let (Kind::Table(keys), false) = (kind, *section == "posture") {
+            for (k, _) in *keys {
+                out.push(format!("{section}.{k}"));
+            }
+        }
+    }
+    out
+}
+
+/// The known key closest to `unknown` (edit distance at most 3), for "did you mean".
+pub(crate) fn closest<'a>(
+    unknown: &str,
+    known: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    known
+        .into_iter()
+        .map(|k| (distance(unknown, k), k))
+        .filter(|(d, _)| *d <= 3)
+        .min_by_key(|(d, k)| (*d, *k))
+        .map(|(_, k)| k)
+}
+
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
