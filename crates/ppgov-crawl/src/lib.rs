@@ -1,1 +1,20 @@
-//! concurrent inventory crawler; maps wire types to domain types
+//! The concurrent inventory crawler: collects a tenant into a snapshot in the store, and is the
+//! only place where wire types (`ppgov-model`) become domain types (`ppgov-core`).
+//!
+//! Work is sharded per environment and resource kind; the largest shards start first; concurrency
+//! is bounded per host by the transport's adaptive limiter. Each finished shard is checkpointed, so
+//! `--resume` continues an interrupted crawl, and an incremental crawl refetches details only for
+//! resources whose `lastModifiedTime` changed.
+
+mod crawler;
+mod error;
+pub mod map;
+mod principals;
+mod progress;
+mod runs;
+mod shards;
+mod writer;
+
+pub use crawler::{Clients, CrawlOptions, CrawlSummary, crawl};
+pub use error::CrawlError;
+pub use progress::ProgressMode;

@@ -1,0 +1,47 @@
+//! Wire types (`ppgov-model`) to domain types (`ppgov-core`). The only place in ppgov where this
+//! happens (ARCHITECTURE.md, invariant 1). Every function is pure and tolerant: a missing field
+//! becomes `None`, never a guess.
+
+mod apps;
+mod connections;
+mod dlp;
+mod environments;
+mod flows;
+mod principals;
+mod roles;
+mod tenant;
+
+pub use apps::{app, app_permissions};
+pub use connections::connection;
+pub use dlp::{dlp_policy_legacy, dlp_policy_v1, dlp_policy_v2};
+pub use environments::{dataverse_settings, environment};
+pub use flows::{flow, flow_permissions};
+pub use principals::{graph_principal, unresolved_principal};
+pub use roles::{bap_role_assignment, dataverse_admin};
+pub use tenant::{tenant_isolation, tenant_settings};
+
+use chrono::{DateTime, Utc};
+use ppgov_core::PrincipalRef;
+
+/// Parses a wire timestamp leniently (fractional seconds, with or without `Z`); `None` when absent
+/// or unreadable, so a malformed time never fails a whole page.
+pub(crate) fn time(s: &Option<String>) -> Option<DateTime<Utc>> {
+    s.as_deref().filter(|s| !s.is_empty()).and_then(|s| ppgov_model::common::parse_timestamp(s).ok())
+}
+
+/// Maps a wire principal reference; `None` when it carries no id.
+pub(crate) fn principal_ref(p: &Option<ppgov_model::common::PrincipalRef>) -> Option<PrincipalRef> {
+    let p = p.as_ref()?;
+    let id = p.id.as_deref().filter(|s| !s.is_empty())?;
+    Some(PrincipalRef {
+        id: id.to_ascii_lowercase(),
+        principal_type: p.principal_type.as_ref().map(|t| t.as_str().to_string()).unwrap_or_else(|| "User".into()),
+        display_name: p.display_name.clone(),
+        email: p.email.clone().or_else(|| p.user_principal_name.clone()),
+    })
+}
+
+/// Public form of the lenient timestamp parser, for callers comparing `lastModifiedTime`s.
+pub fn time_of(s: &Option<String>) -> Option<DateTime<Utc>> {
+    time(s)
+}

@@ -1,0 +1,345 @@
+//! `ppgov bench ...`: whole-system figures, printed, never asserted by timed tests.
+
+use crate::cli::{BenchCommand, BenchCrawlArgs, BenchFormat, BenchScanArgs};
+use crate::commands::Outcome;
+use anyhow::Context;
+use ppgov_auth::{Credential, EntraTokenSource, SourceOptions};
+use ppgov_client::{LimiterConfig, Transport, TransportConfig};
+use ppgov_config::{Endpoints, PostureConfig};
+use ppgov_core::{PrincipalKind, PrincipalStatus, RunStats, Snapshot};
+use ppgov_crawl::{Clients, CrawlOptions, map};
+use ppgov_emulator::server::{ContentFn, Emulator, ServeOptions};
+use ppgov_emulator::tenant::{ScenarioConfig, Tenant};
+use ppgov_model as wire;
+use serde_json::json;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub async fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
+    match cmd {
+        BenchCommand::Crawl(a) => crawl(a).await,
+        BenchCommand::Scan(a) => scan(a),
+        BenchCommand::Dlp(a) => dlp(a),
+        BenchCommand::Emulator(a) => emulator(a).await,
+    }
+}
+
+/// Peak resident set size of this process in MB (Linux `VmHWM`), when the platform says.
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn print(format: BenchFormat, value: serde_json::Value) {
+    match format {
+        BenchFormat::Json => println!("{value}"),
+        BenchFormat::Text => {
+            if let Some(map) = value.as_object() {
+                for (k, v) in map {
+                    println!("{k:<22} {v}");
+                }
+            }
+        }
+    }
+}
+
+/// A transport tuned to find the server's limit quickly: optimistic start, adaptive on 429.
+fn transport(emu: &Emulator, concurrency: usize) -> anyhow::Result<(Transport, Endpoints)> {
+    let ready = emu.ready();
+    let endpoints = Endpoints::all_at(&url::Url::parse(&ready.url)?);
+    let credential = Credential::ClientSecret { client_id: ready.client_id.clone(), secret: ready.client_secret.clone().into() };
+    let tokens = EntraTokenSource::new(credential, &ready.tenant_id, &endpoints.login, SourceOptions::default());
+    let limiter = LimiterConfig { initial_rate: 100_000.0, max_rate: 100_000.0, concurrency_per_host: concurrency.max(1), ..LimiterConfig::default() };
+    let cfg = TransportConfig { limiter, ..TransportConfig::default() };
+    Ok((Transport::with_config(Arc::new(tokens), cfg)?, endpoints))
+}
+
+/// Requests a full crawl of this tenant makes, estimated from its shape (for choosing a rate limit
+/// whose floor is about a minute before anything is crawled).
+fn estimate_requests(t: &Tenant) -> f64 {
+    let envs = t.environments.len() as f64;
+    let apps: usize = t.environments.iter().map(|e| e.apps).sum();
+    let flows: usize = t.environments.iter().map(|e| e.flows).sum();
+    let conns: usize = t.environments.iter().map(|e| e.connections).sum();
+    envs * 5.0 + apps as f64 + flows as f64 * 3.2 + conns as f64 / 100.0 + t.directory.users.len() as f64 / 20.0 * 0.3 + 50.0
+}
+
+async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}", listener.local_addr()?);
+    let size = super::emulator::size(a.size);
+    let gen_start = Instant::now();
+    let tenant = ppgov_emulator::scenario::generate(&ScenarioConfig { seed: 1, size, base_url: base, now: chrono::Utc::now() });
+    let generated_s = gen_start.elapsed().as_secs_f64();
+    let estimate = estimate_requests(&tenant);
+    let rate = a.rate_limit.unwrap_or((estimate / 60.0).max(1.0));
+    let latency = Duration::from_millis(a.latency_ms);
+    let content: ContentFn = Arc::new(|t: &Tenant, i: usize| t.env_content(i));
+    let opts = ServeOptions { size, seed: 1, latency, rate_limit: Some(rate), ..ServeOptions::default() };
+    let env_names: Vec<String> = tenant.environments.iter().map(|e| e.name.clone()).collect();
+    let emu = Emulator::start_with_tenant(listener, tenant, content, opts).await?;
+    let tenant_id = emu.ready().tenant_id.clone();
+    let rss_emulator = peak_rss_mb();
+    eprintln!("bench: {:?} tenant generated in {generated_s:.1} s; rate limit {rate:.0} req/s, latency {} ms, concurrency {}", a.size, a.latency_ms, a.concurrency);
+
+    let dir = tempfile::tempdir()?;
+    let (t, endpoints) = transport(&emu, a.concurrency)?;
+    let clients = Clients::new(t, &endpoints);
+    let before = emu.request_count();
+    let started = Instant::now();
+    let store = ppgov_store::Store::open(dir.path().join("bench.db"))?;
+    let (full, store) = ppgov_crawl::crawl(clients.clone(), store, &tenant_id, CrawlOptions { concurrency: a.concurrency, ..Default::default() }).await?;
+    let wall = started.elapsed().as_secs_f64();
+    let requests = emu.request_count() - before;
+    let floor = (requests as f64 / rate).max(requests as f64 * latency.as_secs_f64() / a.concurrency as f64);
+    eprintln!("bench: full crawl {requests} requests in {wall:.1} s (floor {floor:.1} s); {} failures", full.failures.len());
+
+    // Incremental after 1% of flows changed (stopped through the API, which updates lastModifiedTime).
+    let snapshot = store.load_snapshot(&full.snapshot_id)?;
+    let changed: Vec<_> = snapshot.flows.iter().step_by(100).map(|f| (f.environment_id.clone(), f.id.clone())).collect();
+    drop(snapshot);
+    for (env, flow) in &changed {
+        clients.flow.stop_flow(env, flow).await.with_context(|| format!("cannot change flow {flow}"))?;
+    }
+    let before_inc = emu.request_count();
+    let started = Instant::now();
+    let (inc, _store) = ppgov_crawl::crawl(clients, store, &tenant_id, CrawlOptions { concurrency: a.concurrency, ..Default::default() }).await?;
+    let incremental_wall = started.elapsed().as_secs_f64();
+    let incremental_requests = emu.request_count() - before_inc;
+    eprintln!("bench: incremental crawl ({} flows changed) {incremental_requests} requests in {incremental_wall:.1} s; {} failures", changed.len(), inc.failures.len());
+
+    // The same crawl one request at a time, the way the admin PowerShell cmdlets walk a tenant.
+    // At 20 ms a request a large tenant takes most of an hour, so it runs on every 10th environment
+    // and is scaled by requests; the output says so.
+    let mut sequential = serde_json::Value::Null;
+    let mut sequential_note = serde_json::Value::Null;
+    if !a.no_sequential {
+        let sample: BTreeSet<String> = env_names.iter().step_by(10).cloned().collect();
+        let (t, endpoints) = transport(&emu, 1)?;
+        let seq_clients = Clients::new(t, &endpoints);
+        let before_seq = emu.request_count();
+        let started = Instant::now();
+        let store = ppgov_store::Store::open(dir.path().join("sequential.db"))?;
+        let opts = CrawlOptions { concurrency: 1, environments: Some(sample.clone()), ..Default::default() };
+        ppgov_crawl::crawl(seq_clients, store, &tenant_id, opts).await?;
+        let seq_wall = started.elapsed().as_secs_f64();
+        let seq_requests = (emu.request_count() - before_seq).max(1);
+        let scaled = seq_wall * requests as f64 / seq_requests as f64;
+        sequential = json!((scaled * 10.0).round() / 10.0);
+        sequential_note = json!(format!("measured on {} of {} environments ({seq_requests} requests, {seq_wall:.1} s), scaled by request count", sample.len(), env_names.len()));
+    }
+    let peak = peak_rss_mb();
+    print(
+        a.format,
+        json!({
+            "size": format!("{:?}", a.size).to_lowercase(),
+            "requests": requests,
+            "wall_s": (wall * 10.0).round() / 10.0,
+            "floor_s": (floor * 10.0).round() / 10.0,
+            "ratio": ((wall / floor) * 100.0).round() / 100.0,
+            "peak_rss_mb": peak.map(|p| p.round()),
+            "emulator_rss_mb": rss_emulator.map(|p| p.round()),
+            "sequential_wall_s": sequential,
+            "sequential_note": sequential_note,
+            "incremental_wall_s": (incremental_wall * 10.0).round() / 10.0,
+            "incremental_requests": incremental_requests,
+            "incremental_share": ((incremental_wall / wall) * 1000.0).round() / 1000.0,
+            "rate_limit": rate.round(),
+            "latency_ms": a.latency_ms,
+            "concurrency": a.concurrency,
+            "failures": full.failures.len() + inc.failures.len(),
+        }),
+    );
+    emu.shutdown().await?;
+    Ok(Outcome::Clean)
+}
+
+/// Builds a snapshot straight from generated documents, the way a crawl would map them, without
+/// HTTP: big snapshots for the scan and DLP benchmarks in seconds.
+fn offline_snapshot(size: ppgov_emulator::tenant::Size, seed: u64) -> anyhow::Result<Snapshot> {
+    let now = chrono::Utc::now();
+    let t = ppgov_emulator::scenario::generate(&ScenarioConfig { seed, size, base_url: "http://127.0.0.1:9".into(), now });
+    let mut s = Snapshot { id: format!("bench-{seed}"), tenant_id: t.tenant_id.clone(), taken_at: now, ..Default::default() };
+    let settings: wire::bap::TenantSettings = serde_json::from_value(t.tenant_settings.clone())?;
+    s.tenant_settings = Some(map::tenant_settings(&settings));
+    let iso: Option<wire::bap::TenantIsolationPolicy> = t.tenant_isolation.clone().map(serde_json::from_value).transpose()?;
+    s.tenant_isolation = Some(map::tenant_isolation(iso.as_ref()));
+    for p in &t.dlp_policies {
+        s.dlp_policies.push(map::dlp_policy_v2(&serde_json::from_value(p.clone())?));
+    }
+    for e in &t.environments {
+        let env: wire::bap::Environment = serde_json::from_value(e.doc.clone())?;
+        let mut env = map::environment(&env);
+        let c = t.env_content(e.index);
+        if let Some(dv) = &c.dataverse {
+            let org: wire::dataverse::Organization = serde_json::from_value(dv.organization.clone())?;
+            env.dataverse_settings = Some(map::dataverse_settings(&org));
+        }
+        for a in &c.apps {
+            let perms: Vec<wire::powerapps::AppPermission> = a.permissions.iter().map(|p| serde_json::from_value(p.clone())).collect::<Result<_, _>>()?;
+            s.apps.push(map::app(&env.id, &serde_json::from_value(a.doc.clone())?, Some(map::app_permissions(&perms))));
+        }
+        for f in &c.flows {
+            let mut doc: wire::flow::Flow = serde_json::from_value(f.doc.clone())?;
+            doc.properties.definition = Some(f.definition.clone());
+            let perms: Vec<wire::flow::FlowPermission> = f.permissions.iter().map(|p| serde_json::from_value(p.clone())).collect::<Result<_, _>>()?;
+            let mut counter = RunStats::default();
+            let mut i = 0;
+            while let Some((start, failed)) = f.runs.run(i) {
+                let age = now - start;
+                if age <= chrono::Duration::days(90) {
+                    counter.runs_90d += 1;
+                    counter.failed_90d += u64::from(failed);
+                    if age <= chrono::Duration::days(30) {
+                        counter.runs_30d += 1;
+                        counter.failed_30d += u64::from(failed);
+                    }
+                }
+                counter.last_run = counter.last_run.max(Some(start));
+                i += 1;
+            }
+            s.flows.push(map::flow(&env.id, &doc, Some(map::flow_permissions(&perms)), Some(counter)));
+        }
+        for conn in &c.connections {
+            s.connections.push(map::connection(&env.id, &serde_json::from_value(conn.doc.clone())?));
+        }
+        for r in &c.role_assignments {
+            s.role_assignments.push(map::bap_role_assignment(&env.id, &serde_json::from_value(r.clone())?));
+        }
+        s.environments.push(env);
+    }
+    for u in &t.directory.users {
+        let status = if u.deleted {
+            PrincipalStatus::Deleted
+        } else if !u.enabled {
+            PrincipalStatus::Disabled
+        } else {
+            PrincipalStatus::Active
+        };
+        s.principals.insert(
+            u.id.clone(),
+            ppgov_core::Principal {
+                id: u.id.clone(),
+                kind: PrincipalKind::User,
+                status,
+                guest: u.guest,
+                upn: Some(u.upn.clone()),
+                mail: u.mail.clone(),
+                display_name: Some(u.display_name.clone()),
+            },
+        );
+    }
+    Ok(s)
+}
+
+fn scan(a: BenchScanArgs) -> anyhow::Result<Outcome> {
+    let size = super::emulator::size(a.size);
+    let built = Instant::now();
+    let snapshot = offline_snapshot(size, a.seed)?;
+    let build_s = built.elapsed().as_secs_f64();
+    let dir = tempfile::tempdir()?;
+    let mut store = ppgov_store::Store::open(dir.path().join("bench.db"))?;
+    let id = store.insert_snapshot(&snapshot)?;
+    drop(snapshot);
+    let t = Instant::now();
+    let loaded = store.load_snapshot(&id)?;
+    let load_s = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let report = super::scan::evaluate(&loaded, &PostureConfig::default(), None)?;
+    let scan_s = t.elapsed().as_secs_f64();
+    print(
+        a.format,
+        json!({
+            "size": format!("{:?}", a.size).to_lowercase(),
+            "environments": loaded.environments.len(),
+            "apps": loaded.apps.len(),
+            "flows": loaded.flows.len(),
+            "connections": loaded.connections.len(),
+            "findings": report.findings.len(),
+            "load_s": (load_s * 1000.0).round() / 1000.0,
+            "scan_s": (scan_s * 1000.0).round() / 1000.0,
+            "scan_to_load": ((scan_s / load_s) * 100.0).round() / 100.0,
+            "snapshot_build_s": (build_s * 10.0).round() / 10.0,
+            "peak_rss_mb": peak_rss_mb().map(|p| p.round()),
+        }),
+    );
+    Ok(Outcome::Clean)
+}
+
+fn dlp(a: BenchScanArgs) -> anyhow::Result<Outcome> {
+    let size = super::emulator::size(a.size);
+    let snapshot = offline_snapshot(size, a.seed)?;
+    // A draft that blocks a common connector everywhere: every app and flow is evaluated.
+    let draft = json!({"policyDefinition": {
+        "name": "bench-draft", "displayName": "Block Dropbox and Gmail", "defaultConnectorsClassification": "General",
+        "environmentType": "AllEnvironments", "environments": [],
+        "connectorGroups": [
+            {"classification": "Confidential", "connectors": [{"id": "/providers/Microsoft.PowerApps/apis/shared_sharepointonline", "name": "SharePoint", "type": "Microsoft.PowerApps/apis"}]},
+            {"classification": "General", "connectors": []},
+            {"classification": "Blocked", "connectors": [
+                {"id": "/providers/Microsoft.PowerApps/apis/shared_dropbox", "name": "Dropbox", "type": "Microsoft.PowerApps/apis"},
+                {"id": "/providers/Microsoft.PowerApps/apis/shared_gmail", "name": "Gmail", "type": "Microsoft.PowerApps/apis"}]}]}});
+    let draft = map::dlp_policy_v2(&serde_json::from_value(draft)?);
+    let t = Instant::now();
+    let report = ppgov_engine::dlp::simulate(&snapshot, &draft, None);
+    let sim_s = t.elapsed().as_secs_f64();
+    print(
+        a.format,
+        json!({
+            "size": format!("{:?}", a.size).to_lowercase(),
+            "apps": report.apps_evaluated,
+            "flows": report.flows_evaluated,
+            "would_break": report.would_break.len(),
+            "would_fix": report.would_fix.len(),
+            "simulate_s": (sim_s * 1000.0).round() / 1000.0,
+            "peak_rss_mb": peak_rss_mb().map(|p| p.round()),
+        }),
+    );
+    Ok(Outcome::Clean)
+}
+
+async fn emulator(a: BenchScanArgs) -> anyhow::Result<Outcome> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let t = Instant::now();
+    let emu = Emulator::start(listener, ServeOptions { size: super::emulator::size(a.size), seed: a.seed, ..ServeOptions::default() }).await?;
+    let start_s = t.elapsed().as_secs_f64();
+    let rss_start = peak_rss_mb();
+    // Serve pages from a spread of environments, as a crawl would, and measure memory after.
+    let (t, endpoints) = transport(&emu, 8)?;
+    let clients = Clients::new(t, &endpoints);
+    let names: Vec<String> = emu.tenant().environments.iter().map(|e| e.name.clone()).collect();
+    let sample: Vec<&String> = names.iter().step_by((names.len() / 50).max(1)).collect();
+    let t = Instant::now();
+    let mut pages = 0u64;
+    for env in &sample {
+        use futures::StreamExt;
+        let mut s = clients.flow.list_flows::<serde_json::Value>(env);
+        let mut n = 0;
+        while let Some(item) = s.next().await {
+            item?;
+            n += 1;
+            if n >= 50 {
+                break;
+            }
+        }
+        pages += 1;
+    }
+    let serve_s = t.elapsed().as_secs_f64();
+    print(
+        a.format,
+        json!({
+            "size": format!("{:?}", a.size).to_lowercase(),
+            "environments": names.len(),
+            "start_s": (start_s * 100.0).round() / 100.0,
+            "rss_after_start_mb": rss_start.map(|p| p.round()),
+            "pages_served": pages,
+            "serve_s": (serve_s * 100.0).round() / 100.0,
+            "peak_rss_mb": peak_rss_mb().map(|p| p.round()),
+        }),
+    );
+    emu.shutdown().await?;
+    Ok(Outcome::Clean)
+}

@@ -1,0 +1,56 @@
+//! One module per command: each turns parsed arguments into calls on the library crates.
+
+mod auth;
+mod bench;
+mod config;
+mod context;
+mod crawl;
+mod demo;
+mod dlp;
+mod doctor;
+mod emulator;
+mod evidence;
+mod inventory;
+mod policy;
+mod scan;
+
+use crate::cli::{Cli, Command};
+
+/// What a command asks the process to exit with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit 0.
+    Clean,
+    /// Exit 1: findings at or above `--fail-on`.
+    Findings,
+}
+
+impl From<Outcome> for std::process::ExitCode {
+    fn from(o: Outcome) -> Self {
+        match o {
+            Outcome::Clean => std::process::ExitCode::SUCCESS,
+            Outcome::Findings => std::process::ExitCode::from(1),
+        }
+    }
+}
+
+/// Runs one command.
+pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    use crate::cli::{AuthCommand, ConfigCommand, DlpCommand, EmulatorCommand, PolicyCommand, SnapshotCommand};
+    let file = cli.config;
+    match cli.command {
+        Command::Demo(args) => demo::run(args, cli.quiet).await,
+        Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,
+        Command::Config(ConfigCommand::Validate) => config::validate(file),
+        Command::Auth(AuthCommand::Test) => auth::test(file).await,
+        Command::Doctor => doctor::run(file).await,
+        Command::Crawl(args) => crawl::run(file, cli.quiet, args).await,
+        Command::Inventory(args) => inventory::run(file, args),
+        Command::Snapshot(SnapshotCommand::Export { file: target, id }) => inventory::export(file, target, id),
+        Command::Scan(args) => scan::run(file, args),
+        Command::Dlp(DlpCommand::Simulate(args)) => dlp::run(file, args),
+        Command::Policy(PolicyCommand::Test { dir }) => policy::test(&dir),
+        Command::Evidence(args) => evidence::run(file, args),
+        Command::Bench(cmd) => bench::run(cmd).await,
+    }
+}
