@@ -1,1 +1,36 @@
-//! embedded SQLite store: snapshots, resources, collection status, checkpoints
+//! Embedded SQLite store: snapshots, resources, collection status, crawl checkpoints and scan
+//! history.
+//!
+//! One [`Store`] wraps one SQLite connection (WAL mode, busy timeout, foreign keys on). It is
+//! synchronous on purpose: the crawler runs it on a dedicated writer thread and feeds it batches,
+//! and every batch is one transaction, so a crawl killed at any point leaves a store that opens
+//! and resumes (a snapshot stays `running` until [`Store::finish_snapshot`]).
+//!
+//! Resources are stored as the JSON of their `ppgov-core` domain type, one row per
+//! (snapshot, kind, id); writing the same resource twice upserts. [`Store::load_snapshot`]
+//! rebuilds a [`ppgov_core::Snapshot`] with one query per kind.
+//!
+//! A snapshot can also live outside the store as a portable JSON Lines file
+//! ([`write_snapshot_file`], [`read_snapshot_file`]), so it can be evaluated offline.
+
+mod checkpoints;
+mod error;
+mod file;
+mod kinds;
+mod migrations;
+mod resources;
+mod scans;
+mod snapshots;
+mod store;
+mod time;
+
+pub use checkpoints::{Shard, ShardState};
+pub use error::StoreError;
+pub use file::{
+    SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
+};
+pub use kinds::{StoreKind, StoredResource};
+pub use resources::ResourceRow;
+pub use scans::{ScanId, ScanInfo};
+pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};
+pub use store::Store;

@@ -1,0 +1,113 @@
+//! A plain aligned text table for terminals.
+
+use crate::text::time_text;
+use ppgov_core::{RuleStatus, ScanReport, Severity};
+
+/// The longest a message cell gets before it is cut (the full text is in every other format).
+const MESSAGE_WIDTH: usize = 100;
+
+/// One line of plain text: whitespace runs become one space and other control characters (an
+/// ANSI escape in a display name) become `?`, so data cannot rewrite the terminal.
+pub(crate) fn one_line(s: &str) -> String {
+    s.split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
+}
+
+fn cut(s: String, width: usize) -> String {
+    if s.chars().count() <= width {
+        return s;
+    }
+    let mut out: String = s.chars().take(width.saturating_sub(1)).collect();
+    out.push('…');
+    out
+}
+
+/// Renders the findings as an aligned table, then the summary and any rule errors.
+pub fn table(report: &ScanReport) -> String {
+    let header = ["SEVERITY", "RULE", "RESOURCE", "ENVIRONMENT", "MESSAGE"];
+    let rows: Vec<[String; 5]> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let sev = if f.suppressed.is_some() {
+                format!("{} (suppressed)", f.severity)
+            } else {
+                f.severity.to_string()
+            };
+            [
+                sev,
+                f.rule_id.clone(),
+                one_line(&format!("{} {}", f.resource.kind, f.resource.name)),
+                f.resource
+                    .environment_id
+                    .clone()
+                    .unwrap_or_else(|| "-".into()),
+                cut(one_line(&f.message), MESSAGE_WIDTH),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    out.push_str(&format!(
+        "ppgov scan of tenant {} (snapshot {}, {})\n\n",
+        report.tenant_id,
+        report.snapshot_id,
+        time_text(report.snapshot_time)
+    ));
+    if rows.is_empty() {
+        out.push_str("No findings.\n");
+    } else {
+        let line = |cells: &[String]| {
+            let mut l = cells
+                .iter()
+                .zip(widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ");
+            l.truncate(l.trim_end().len());
+            l.push('\n');
+            l
+        };
+        out.push_str(&line(&header.map(String::from)));
+        out.push_str(&line(&widths.map(|w| "-".repeat(w))));
+        for r in &rows {
+            out.push_str(&line(r));
+        }
+    }
+    let s = &report.summary;
+    let counts = Severity::ALL
+        .iter()
+        .rev()
+        .map(|sev| {
+            format!(
+                "{} {}",
+                s.by_severity.get(sev.as_str()).copied().unwrap_or(0),
+                sev
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    out.push_str(&format!(
+        "\n{} findings ({counts}); {} suppressed. Rules: {} evaluated, {} passed, {} errored.\n",
+        s.total, s.suppressed, s.rules_evaluated, s.rules_passed, s.rules_errored
+    ));
+    for r in &report.rules {
+        if let RuleStatus::Error { message } = &r.status {
+            out.push_str(&format!(
+                "error: {} could not be evaluated: {}\n",
+                r.rule_id,
+                one_line(message)
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,357 @@
+//! Inventory views of a snapshot as simple tables (`ppgov inventory ...`, evidence CSVs), each
+//! renderable as aligned text, JSON or CSV.
+
+use crate::ReportError;
+use crate::table::one_line;
+use chrono::{DateTime, Utc};
+use ppgov_core::{PrincipalKind, PrincipalStatus, RoleSource, Snapshot};
+
+/// A table of strings with named columns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Table {
+    /// Column names (snake_case; they are the JSON keys and the CSV header).
+    pub columns: Vec<&'static str>,
+    /// Rows, each with one cell per column.
+    pub rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    /// Aligned plain text with a header and a rule line; control characters in cells are
+    /// neutralised so data cannot rewrite the terminal.
+    pub fn to_text(&self) -> String {
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| r.iter().map(|c| one_line(c)).collect())
+            .collect();
+        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
+        for r in &rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &mut dyn Iterator<Item = String>| {
+            let mut l = cells
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ");
+            l.truncate(l.trim_end().len());
+            l.push('\n');
+            l
+        };
+        let mut out = line(&mut self.columns.iter().map(|c| c.to_ascii_uppercase()));
+        out.push_str(&line(&mut widths.iter().map(|w| "-".repeat(*w))));
+        for r in rows {
+            out.push_str(&line(&mut r.into_iter()));
+        }
+        out
+    }
+
+    /// An array of objects, keys in column order.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::Value::Array(
+            self.rows
+                .iter()
+                .map(|r| {
+                    serde_json::Value::Object(
+                        self.columns
+                            .iter()
+                            .zip(r)
+                            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+                            .collect(),
+                    )
+                })
+                .collect(),
+        )
+    }
+
+    /// CSV (header row, RFC 4180 quoting, CRLF), plain UTF-8.
+    pub fn to_csv(&self) -> Result<Vec<u8>, ReportError> {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .from_writer(Vec::new());
+        w.write_record(&self.columns)?;
+        for r in &self.rows {
+            w.write_record(r)?;
+        }
+        w.into_inner().map_err(|e| ReportError::Io(e.into_error()))
+    }
+
+    fn sorted(mut self) -> Table {
+        self.rows.sort();
+        self
+    }
+}
+
+fn time(t: Option<DateTime<Utc>>) -> String {
+    t.map(crate::text::time_text).unwrap_or_default()
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// True when `env` is unset or names this environment (by id or display name, any case).
+fn in_env(s: &Snapshot, env: Option<&str>, environment_id: &str) -> bool {
+    match env {
+        None => true,
+        Some(want) => {
+            environment_id.eq_ignore_ascii_case(want)
+                || s.environment(environment_id)
+                    .is_some_and(|e| e.display_name.eq_ignore_ascii_case(want))
+        }
+    }
+}
+
+fn env_name(s: &Snapshot, id: &str) -> String {
+    s.environment(id)
+        .map(|e| e.display_name.clone())
+        .unwrap_or_default()
+}
+
+fn snake<T: serde::Serialize>(v: T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// Environments (optionally only one), sorted.
+pub fn environments(s: &Snapshot, env: Option<&str>) -> Table {
+    let mut t = Table {
+        columns: vec![
+            "environment_id",
+            "display_name",
+            "sku",
+            "default",
+            "managed",
+            "dataverse",
+            "security_group",
+            "region",
+            "state",
+            "created_time",
+        ],
+        rows: vec![],
+    };
+    for e in s.environments.iter().filter(|e| in_env(s, env, &e.id)) {
+        t.rows.push(vec![
+            e.id.clone(),
+            e.display_name.clone(),
+            e.sku.clone(),
+            e.is_default.to_string(),
+            e.managed.to_string(),
+            e.has_dataverse.to_string(),
+            if e.has_security_group() {
+                opt(e.security_group_id.as_deref())
+            } else {
+                String::new()
+            },
+            opt(e.azure_region.as_deref().or(Some(e.location.as_str()))),
+            opt(e.runtime_state.as_deref()),
+            time(e.created_time),
+        ]);
+    }
+    t.sorted()
+}
+
+/// Apps, sorted by environment then name.
+pub fn apps(s: &Snapshot, env: Option<&str>) -> Table {
+    let mut t = Table {
+        columns: vec![
+            "environment_id",
+            "environment",
+            "display_name",
+            "app_id",
+            "owner_id",
+            "owner_email",
+            "connectors",
+            "shared_users",
+            "shared_groups",
+            "bypass_consent",
+            "created_time",
+            "last_modified_time",
+        ],
+        rows: vec![],
+    };
+    for a in s.apps.iter().filter(|a| in_env(s, env, &a.environment_id)) {
+        t.rows.push(vec![
+            a.environment_id.clone(),
+            env_name(s, &a.environment_id),
+            a.display_name.clone(),
+            a.id.clone(),
+            opt(a.owner.as_ref().map(|o| o.id.as_str())),
+            opt(a.owner.as_ref().and_then(|o| o.email.as_deref())),
+            a.connectors
+                .iter()
+                .map(|c| c.key.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            opt(a.shared_users_count),
+            opt(a.shared_groups_count),
+            a.bypass_consent.to_string(),
+            time(a.created_time),
+            time(a.last_modified_time),
+        ]);
+    }
+    t.sorted()
+}
+
+/// Flows, sorted by environment then name.
+pub fn flows(s: &Snapshot, env: Option<&str>) -> Table {
+    let mut t = Table {
+        columns: vec![
+            "environment_id",
+            "environment",
+            "display_name",
+            "flow_id",
+            "state",
+            "creator",
+            "trigger_type",
+            "connectors",
+            "runs_30d",
+            "failed_30d",
+            "last_run",
+            "created_time",
+            "last_modified_time",
+        ],
+        rows: vec![],
+    };
+    for f in s.flows.iter().filter(|f| in_env(s, env, &f.environment_id)) {
+        let runs = f.runs.as_ref();
+        t.rows.push(vec![
+            f.environment_id.clone(),
+            env_name(s, &f.environment_id),
+            f.display_name.clone(),
+            f.id.clone(),
+            f.state.clone(),
+            opt(f.creator.as_deref()),
+            opt(f.trigger_type.as_deref()),
+            f.connectors
+                .iter()
+                .map(|c| c.key.as_str())
+                .collect::<Vec<_>>()
+                .join(";"),
+            opt(runs.map(|r| r.runs_30d)),
+            opt(runs.map(|r| r.failed_30d)),
+            time(runs.and_then(|r| r.last_run)),
+            time(f.created_time),
+            time(f.last_modified_time),
+        ]);
+    }
+    t.sorted()
+}
+
+/// Connections, sorted by environment then connector.
+pub fn connections(s: &Snapshot, env: Option<&str>) -> Table {
+    let mut t = Table {
+        columns: vec![
+            "environment_id",
+            "environment",
+            "connector",
+            "display_name",
+            "connection_id",
+            "created_by",
+            "status",
+            "service_principal",
+            "created_time",
+            "last_connected_time",
+        ],
+        rows: vec![],
+    };
+    for c in s
+        .connections
+        .iter()
+        .filter(|c| in_env(s, env, &c.environment_id))
+    {
+        t.rows.push(vec![
+            c.environment_id.clone(),
+            env_name(s, &c.environment_id),
+            c.connector.clone(),
+            c.display_name.clone(),
+            c.id.clone(),
+            opt(c
+                .created_by
+                .as_ref()
+                .map(|p| p.email.clone().unwrap_or_else(|| p.id.clone()))),
+            c.statuses.join(";"),
+            c.service_principal.to_string(),
+            time(c.created_time),
+            time(c.last_connected_time),
+        ]);
+    }
+    t.sorted()
+}
+
+/// Admin role assignments with the holder's status as Graph reported it, sorted.
+pub fn roles(s: &Snapshot, env: Option<&str>) -> Table {
+    let mut t = Table {
+        columns: vec![
+            "environment_id",
+            "environment",
+            "role",
+            "principal_id",
+            "principal_type",
+            "principal_name",
+            "principal_upn",
+            "source",
+            "principal_status",
+            "disabled_in_environment",
+        ],
+        rows: vec![],
+    };
+    for r in s
+        .role_assignments
+        .iter()
+        .filter(|r| in_env(s, env, &r.environment_id))
+    {
+        let status = s
+            .principal(&r.principal_id)
+            .map_or(PrincipalStatus::Unresolved, |p| p.status);
+        t.rows.push(vec![
+            r.environment_id.clone(),
+            env_name(s, &r.environment_id),
+            r.role.clone(),
+            r.principal_id.clone(),
+            r.principal_type.clone(),
+            opt(r.principal_name.as_deref()),
+            opt(r.principal_upn.as_deref()),
+            match r.source {
+                RoleSource::Bap => "bap".to_string(),
+                RoleSource::Dataverse => "dataverse".to_string(),
+            },
+            snake(status),
+            r.disabled_in_environment.to_string(),
+        ]);
+    }
+    t.sorted()
+}
+
+/// Principals seen in the snapshot, sorted by id.
+pub fn principals(s: &Snapshot) -> Table {
+    let mut t = Table {
+        columns: vec![
+            "principal_id",
+            "kind",
+            "status",
+            "guest",
+            "display_name",
+            "upn",
+            "mail",
+        ],
+        rows: vec![],
+    };
+    for (id, p) in &s.principals {
+        let kind: PrincipalKind = p.kind;
+        t.rows.push(vec![
+            id.clone(),
+            snake(kind),
+            snake(p.status),
+            p.guest.to_string(),
+            opt(p.display_name.as_deref()),
+            opt(p.upn.as_deref()),
+            opt(p.mail.as_deref()),
+        ]);
+    }
+    t.sorted()
+}

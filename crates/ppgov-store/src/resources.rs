@@ -1,0 +1,475 @@
+//! Writing resources in batches and rebuilding a snapshot from them.
+
+use crate::kinds::TENANT_ROW_ID;
+use crate::time::{from_text, to_text};
+use crate::{SnapshotId, Store, StoreError, StoreKind, StoredResource};
+use chrono::{DateTime, Utc};
+use ppgov_core::{
+    App, CollectionEntry, CollectionScope, CollectionStatus, Connection, ConnectorMetadata,
+    DlpPolicy, Environment, Flow, Principal, RoleAssignment, Snapshot, TenantIsolation,
+    TenantSettings,
+};
+use rusqlite::params;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+
+/// One resource row ready to write: its key and its domain type as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceRow {
+    /// What it is.
+    pub kind: StoreKind,
+    /// Its id, unique within (snapshot, kind).
+    pub id: String,
+    /// The environment it lives in, where it lives in one.
+    pub environment_id: Option<String>,
+    /// Its `lastModifiedTime`, for incremental crawls.
+    pub last_modified: Option<DateTime<Utc>>,
+    /// The JSON of its `ppgov-core` type.
+    pub json: String,
+}
+
+impl ResourceRow {
+    /// Builds the row of a domain value.
+    pub fn of<T: StoredResource>(value: &T) -> Result<ResourceRow, StoreError> {
+        let id = value.store_id();
+        Ok(ResourceRow {
+            kind: T::KIND,
+            json: encode(T::KIND, &id, value)?,
+            environment_id: value.environment_id().map(str::to_string),
+            last_modified: value.last_modified(),
+            id,
+        })
+    }
+
+    /// Builds a row from any serialisable value with an explicit key.
+    pub fn generic<T: Serialize>(
+        kind: StoreKind,
+        environment_id: Option<&str>,
+        id: &str,
+        last_modified: Option<DateTime<Utc>>,
+        value: &T,
+    ) -> Result<ResourceRow, StoreError> {
+        Ok(ResourceRow {
+            kind,
+            id: id.to_string(),
+            environment_id: environment_id.map(str::to_string),
+            last_modified,
+            json: encode(kind, id, value)?,
+        })
+    }
+}
+
+fn encode<T: Serialize>(kind: StoreKind, id: &str, value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|source| StoreError::Encode {
+        what: format!("{kind} `{id}`"),
+        source,
+    })
+}
+
+/// The stored form of a collection scope: `tenant` or `env:<id>`.
+fn scope_key(scope: &CollectionScope) -> String {
+    match scope {
+        CollectionScope::Tenant => "tenant".to_string(),
+        CollectionScope::Environment(id) => format!("env:{id}"),
+    }
+}
+
+/// A foreign-key failure on a write means the snapshot was never begun: say that.
+pub(crate) fn unknown_snapshot_or(e: rusqlite::Error, snapshot: &SnapshotId) -> StoreError {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::ConstraintViolation) if e.to_string().contains("FOREIGN KEY") => {
+            StoreError::UnknownSnapshot(snapshot.0.clone())
+        }
+        _ => StoreError::Sqlite(e),
+    }
+}
+
+const UPSERT: &str = "INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (snapshot_id, kind, id) DO UPDATE SET environment_id = excluded.environment_id, last_modified = excluded.last_modified, json = excluded.json";
+
+impl Store {
+    /// Writes a batch of rows in ONE transaction; a row already stored under the same
+    /// (snapshot, kind, id) is replaced, so re-crawling a page never duplicates.
+    pub fn put_resources(
+        &mut self,
+        snapshot: &SnapshotId,
+        rows: &[ResourceRow],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(UPSERT)?;
+            for r in rows {
+                stmt.execute(params![
+                    snapshot.0,
+                    r.kind.as_str(),
+                    r.id,
+                    r.environment_id,
+                    r.last_modified.map(to_text),
+                    r.json
+                ])
+                .map_err(|e| unknown_snapshot_or(e, snapshot))?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Writes a batch of domain values of one type in one transaction.
+    pub fn put_all<T: StoredResource>(
+        &mut self,
+        snapshot: &SnapshotId,
+        values: &[T],
+    ) -> Result<(), StoreError> {
+        let rows = values
+            .iter()
+            .map(ResourceRow::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.put_resources(snapshot, &rows)
+    }
+
+    /// Writes one value of any serialisable type under an explicit key.
+    pub fn put<T: Serialize>(
+        &mut self,
+        snapshot: &SnapshotId,
+        kind: StoreKind,
+        environment_id: Option<&str>,
+        id: &str,
+        last_modified: Option<DateTime<Utc>>,
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let row = ResourceRow::generic(kind, environment_id, id, last_modified, value)?;
+        self.put_resources(snapshot, std::slice::from_ref(&row))
+    }
+
+    /// Writes the tenant settings.
+    pub fn put_tenant_settings(
+        &mut self,
+        snapshot: &SnapshotId,
+        value: &TenantSettings,
+    ) -> Result<(), StoreError> {
+        self.put_all(snapshot, std::slice::from_ref(value))
+    }
+
+    /// Writes the tenant isolation policy.
+    pub fn put_tenant_isolation(
+        &mut self,
+        snapshot: &SnapshotId,
+        value: &TenantIsolation,
+    ) -> Result<(), StoreError> {
+        self.put_all(snapshot, std::slice::from_ref(value))
+    }
+
+    /// Writes the connector metadata.
+    pub fn put_connector_metadata(
+        &mut self,
+        snapshot: &SnapshotId,
+        value: &ConnectorMetadata,
+    ) -> Result<(), StoreError> {
+        self.put_all(snapshot, std::slice::from_ref(value))
+    }
+
+    /// Writes DLP policies.
+    pub fn put_dlp_policies(
+        &mut self,
+        snapshot: &SnapshotId,
+        values: &[DlpPolicy],
+    ) -> Result<(), StoreError> {
+        self.put_all(snapshot, values)
+    }
+
+    /// Writes environments.
+    pub fn put_environments(
+        &mut self,
+        snapshot: &SnapshotId,
+        values: &[Environment],
+    ) -> Result<(), StoreError> {
+        self.put_all(snapshot, values)
+    }
+
+    /// Writes apps.
+    pub fn put_apps(&mut self, snapshot: &SnapshotId, values: &[App]) -> Result<(), StoreError> {
+        self.put_all(snapshot, values)
+    }
+
+    /// Writes flows.
+    pub fn put_flows(&mut self, snapshot: &SnapshotId, values: &[Flow]) -> Result<(), StoreError> {
+        self.put_all(snapshot, values)
+    }
+
+    /// Writes connections.
+    pub fn put_connections(
+        &mut self,
+        snapshot: &SnapshotId,
+        values: &[Connection],
+    ) -> Result<(), StoreError> {
+        self.put_all(snapshot, values)
+    }
+
+    /// Writes role assignments.
+    pub fn put_role_assignments(
+        &mut self,
+        snapshot: &SnapshotId,
+        values: &[RoleAssignment],
+    ) -> Result<(), StoreError> {
+        self.put_all(snapshot, values)
+    }
+
+    /// Writes principals (keyed by their object id).
+    pub fn put_principals(
+        &mut self,
+        snapshot: &SnapshotId,
+        values: &[Principal],
+    ) -> Result<(), StoreError> {
+        self.put_all(snapshot, values)
+    }
+
+    /// Records (or replaces) one collection status entry for its scope and kind.
+    pub fn record_collection(
+        &mut self,
+        snapshot: &SnapshotId,
+        entry: &CollectionEntry,
+    ) -> Result<(), StoreError> {
+        let scope = scope_key(&entry.scope);
+        let kind = serde_json::to_value(entry.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let json = serde_json::to_string(entry).map_err(|source| StoreError::Encode {
+            what: format!("collection entry {scope} {kind}"),
+            source,
+        })?;
+        // REPLACE moves the entry to the end, like `CollectionStatus::record`.
+        self.conn.execute(
+            "INSERT OR REPLACE INTO collection (snapshot_id, scope, kind, json) VALUES (?1, ?2, ?3, ?4)",
+            params![snapshot.0, scope, kind, json],
+        )
+        .map_err(|e| unknown_snapshot_or(e, snapshot))?;
+        Ok(())
+    }
+
+    /// Writes every part of a snapshot under `snapshot` (which must exist), in one transaction.
+    pub fn put_snapshot_parts(
+        &mut self,
+        snapshot: &SnapshotId,
+        s: &Snapshot,
+    ) -> Result<(), StoreError> {
+        let mut rows = Vec::with_capacity(
+            s.environments.len()
+                + s.apps.len()
+                + s.flows.len()
+                + s.connections.len()
+                + s.role_assignments.len()
+                + s.principals.len()
+                + s.dlp_policies.len()
+                + 3,
+        );
+        if let Some(t) = &s.tenant_settings {
+            rows.push(ResourceRow::of(t)?);
+        }
+        if let Some(t) = &s.tenant_isolation {
+            rows.push(ResourceRow::of(t)?);
+        }
+        rows.push(ResourceRow::of(&s.connector_metadata)?);
+        for v in &s.dlp_policies {
+            rows.push(ResourceRow::of(v)?);
+        }
+        for v in &s.environments {
+            rows.push(ResourceRow::of(v)?);
+        }
+        for v in &s.apps {
+            rows.push(ResourceRow::of(v)?);
+        }
+        for v in &s.flows {
+            rows.push(ResourceRow::of(v)?);
+        }
+        for v in &s.connections {
+            rows.push(ResourceRow::of(v)?);
+        }
+        for v in &s.role_assignments {
+            rows.push(ResourceRow::of(v)?);
+        }
+        // The map key is what `Snapshot::principal` looks up, so it is the row id.
+        for (key, v) in &s.principals {
+            rows.push(ResourceRow::generic(
+                StoreKind::Principal,
+                None,
+                key,
+                None,
+                v,
+            )?);
+        }
+        self.put_resources(snapshot, &rows)?;
+        for e in &s.collection.entries {
+            self.record_collection(snapshot, e)?;
+        }
+        Ok(())
+    }
+
+    /// Id -> `lastModifiedTime` of every stored resource of one kind (for incremental crawls).
+    pub fn resource_versions(
+        &self,
+        snapshot: &SnapshotId,
+        kind: StoreKind,
+    ) -> Result<BTreeMap<String, Option<DateTime<Utc>>>, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, last_modified FROM resources WHERE snapshot_id = ?1 AND kind = ?2",
+        )?;
+        let mut rows = stmt.query(params![snapshot.0, kind.as_str()])?;
+        let mut out = BTreeMap::new();
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            let lm: Option<String> = r.get(1)?;
+            out.insert(
+                id,
+                lm.map(|t| from_text("resources.last_modified", &t))
+                    .transpose()?,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Copies resources of one kind from `from` to `to` (carrying forward what did not change in an
+    /// incremental crawl), in one transaction. Rows already in `to` are kept. Returns how many
+    /// rows were copied.
+    pub fn copy_unchanged(
+        &mut self,
+        from: &SnapshotId,
+        to: &SnapshotId,
+        kind: StoreKind,
+        ids: &[String],
+    ) -> Result<usize, StoreError> {
+        let tx = self.conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, json)
+                 SELECT ?2, kind, id, environment_id, last_modified, json FROM resources WHERE snapshot_id = ?1 AND kind = ?3 AND id = ?4
+                 ON CONFLICT (snapshot_id, kind, id) DO NOTHING",
+            )?;
+            for id in ids {
+                n += stmt
+                    .execute(params![from.0, to.0, kind.as_str(), id])
+                    .map_err(|e| unknown_snapshot_or(e, to))?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// How many resources of a kind a snapshot holds.
+    pub fn count_resources(
+        &self,
+        snapshot: &SnapshotId,
+        kind: StoreKind,
+    ) -> Result<usize, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM resources WHERE snapshot_id = ?1 AND kind = ?2",
+            params![snapshot.0, kind.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
+    /// Rebuilds the full [`Snapshot`] from its rows: one query per kind, resources sorted by id.
+    pub fn load_snapshot(&self, id: &SnapshotId) -> Result<Snapshot, StoreError> {
+        let info = self.require_snapshot(id)?;
+        let principals: Vec<(String, Principal)> = self.load_kind(id, StoreKind::Principal)?;
+        Ok(Snapshot {
+            id: info.id.0.clone(),
+            tenant_id: info.tenant_id.clone(),
+            taken_at: info.started_at,
+            tenant_settings: self.load_single(id, StoreKind::TenantSettings)?,
+            tenant_isolation: self.load_single(id, StoreKind::TenantIsolation)?,
+            dlp_policies: self.load_values(id, StoreKind::DlpPolicy)?,
+            connector_metadata: self
+                .load_single(id, StoreKind::ConnectorMetadata)?
+                .unwrap_or_default(),
+            environments: self.load_values(id, StoreKind::Environment)?,
+            apps: self.load_values(id, StoreKind::App)?,
+            flows: self.load_values(id, StoreKind::Flow)?,
+            connections: self.load_values(id, StoreKind::Connection)?,
+            role_assignments: self.load_values(id, StoreKind::RoleAssignment)?,
+            principals: principals.into_iter().collect(),
+            collection: self.load_collection(id)?,
+        })
+    }
+
+    /// The collection status of a snapshot, in recording order.
+    pub fn load_collection(&self, id: &SnapshotId) -> Result<CollectionStatus, StoreError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT scope, kind, json FROM collection WHERE snapshot_id = ?1 ORDER BY rowid",
+        )?;
+        let mut rows = stmt.query([&id.0])?;
+        let mut entries = Vec::new();
+        while let Some(r) = rows.next()? {
+            let json: String = r.get(2)?;
+            let entry: CollectionEntry =
+                serde_json::from_str(&json).map_err(|source| StoreError::Decode {
+                    snapshot: id.0.clone(),
+                    kind: "collection entry".to_string(),
+                    id: format!(
+                        "{}/{}",
+                        r.get::<_, String>(0).unwrap_or_default(),
+                        r.get::<_, String>(1).unwrap_or_default()
+                    ),
+                    source,
+                })?;
+            entries.push(entry);
+        }
+        Ok(CollectionStatus { entries })
+    }
+
+    fn load_kind<T: DeserializeOwned>(
+        &self,
+        snapshot: &SnapshotId,
+        kind: StoreKind,
+    ) -> Result<Vec<(String, T)>, StoreError> {
+        // ORDER BY id walks the primary-key index: no sort step, deterministic order.
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, json FROM resources WHERE snapshot_id = ?1 AND kind = ?2 ORDER BY id",
+        )?;
+        let mut rows = stmt.query(params![snapshot.0, kind.as_str()])?;
+        let mut out = Vec::new();
+        while let Some(r) = rows.next()? {
+            let rid: String = r.get(0)?;
+            let json = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
+            match serde_json::from_str(json) {
+                Ok(v) => out.push((rid, v)),
+                Err(source) => {
+                    return Err(StoreError::Decode {
+                        snapshot: snapshot.0.clone(),
+                        kind: kind.as_str().to_string(),
+                        id: rid,
+                        source,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn load_values<T: DeserializeOwned>(
+        &self,
+        snapshot: &SnapshotId,
+        kind: StoreKind,
+    ) -> Result<Vec<T>, StoreError> {
+        Ok(self
+            .load_kind(snapshot, kind)?
+            .into_iter()
+            .map(|(_, v)| v)
+            .collect())
+    }
+
+    fn load_single<T: DeserializeOwned>(
+        &self,
+        snapshot: &SnapshotId,
+        kind: StoreKind,
+    ) -> Result<Option<T>, StoreError> {
+        Ok(self
+            .load_kind::<T>(snapshot, kind)?
+            .into_iter()
+            .find(|(id, _)| id == TENANT_ROW_ID)
+            .map(|(_, v)| v))
+    }
+}
