@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ppgov_auth::{Credential, EntraTokenSource, SourceOptions};
-use ppgov_client::{Transport, TransportConfig};
+use ppgov_client::{LimiterConfig, Transport, TransportConfig};
 use ppgov_config::Endpoints;
 use ppgov_core::{PrincipalStatus, Snapshot};
 use ppgov_crawl::{Clients, CrawlOptions, crawl};
@@ -26,7 +26,7 @@ fn clients(emu: &Emulator) -> Clients {
     let endpoints = Endpoints::all_at(&base);
     let credential = Credential::ClientSecret { client_id: ready.client_id.clone(), secret: ready.client_secret.clone().into() };
     let tokens = EntraTokenSource::new(credential, &ready.tenant_id, &endpoints.login, SourceOptions::default());
-    let transport = Transport::with_config(Arc::new(tokens), TransportConfig::default()).unwrap();
+    let transport = Transport::with_config(Arc::new(tokens), fast()).unwrap();
     Clients::new(transport, &endpoints)
 }
 
@@ -174,4 +174,9 @@ async fn incremental_crawl_refetches_only_changes_and_sees_deletions() {
     assert_eq!(s.flows.len() + 1, before.flows.len());
     assert!(s.flows.iter().all(|f| f.definition.is_some()), "carried-forward flows keep their definitions");
     emu.shutdown().await.unwrap();
+}
+
+/// A transport that starts fast and lets the emulator's 429s, not a cautious default, set the pace.
+fn fast() -> TransportConfig {
+    TransportConfig { limiter: LimiterConfig { initial_rate: 5_000.0, max_rate: 5_000.0, concurrency_per_host: 16, ..LimiterConfig::default() }, ..TransportConfig::default() }
 }

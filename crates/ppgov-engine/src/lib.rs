@@ -1,1 +1,26 @@
-//! built-in posture rules, the DLP engine, Rego policies and compliance mapping; pure, no I/O
+//! Built-in posture rules, the DLP engine, Rego policies and compliance mapping; pure, no I/O
+//! (the only file reads are the explicit Rego and compliance loaders, which take paths).
+//!
+//! Entry points: [`scan`] (every rule on a snapshot, suppressions, frameworks, sorted report),
+//! [`rule_catalog`], [`dlp`] (effective policies, verdicts, [`dlp::simulate`],
+//! [`dlp::parse_v2_policy`]), [`rego`] (custom policies and their tests) and
+//! [`compliance::framework_view`].
+
+pub mod compliance;
+pub mod context;
+pub mod dlp;
+pub mod error;
+pub mod flowdef;
+pub mod registry;
+pub mod rego;
+pub mod rule;
+pub mod rules;
+pub mod scan;
+pub mod secrets;
+pub mod testkit;
+
+pub use compliance::{Framework, FrameworkView, framework_view};
+pub use context::Context;
+pub use error::EngineError;
+pub use rule::{Rule, RuleMeta, RuleOutput};
+pub use scan::{ScanOptions, rule_catalog, scan};

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ppgov_auth::{Credential, EntraTokenSource, SourceOptions};
-use ppgov_client::{Transport, TransportConfig};
+use ppgov_client::{LimiterConfig, Transport, TransportConfig};
 use ppgov_config::{Endpoints, PostureConfig};
 use ppgov_crawl::{Clients, CrawlOptions, crawl};
 use ppgov_emulator::server::{Emulator, ServeOptions};
@@ -20,7 +20,7 @@ async fn check(size: Size, seed: u64) {
     let endpoints = Endpoints::all_at(&url::Url::parse(&ready.url).unwrap());
     let credential = Credential::ClientSecret { client_id: ready.client_id.clone(), secret: ready.client_secret.clone().into() };
     let tokens = EntraTokenSource::new(credential, &ready.tenant_id, &endpoints.login, SourceOptions::default());
-    let transport = Transport::with_config(Arc::new(tokens), TransportConfig::default()).unwrap();
+    let transport = Transport::with_config(Arc::new(tokens), fast()).unwrap();
     let store = ppgov_store::Store::open_in_memory().unwrap();
     let (summary, store) = crawl(Clients::new(transport, &endpoints), store, &ready.tenant_id, CrawlOptions { concurrency: 16, ..Default::default() }).await.unwrap();
     assert!(summary.failures.is_empty(), "{size:?}/{seed}: collection failures {:?}", summary.failures);
@@ -54,4 +54,9 @@ async fn medium_tenants_precision_and_recall_are_100_percent() {
     for seed in [1, 2] {
         check(Size::Medium, seed).await;
     }
+}
+
+/// A transport that starts fast and lets the emulator's 429s, not a cautious default, set the pace.
+fn fast() -> TransportConfig {
+    TransportConfig { limiter: LimiterConfig { initial_rate: 5_000.0, max_rate: 5_000.0, concurrency_per_host: 16, ..LimiterConfig::default() }, ..TransportConfig::default() }
 }

@@ -1,0 +1,29 @@
+//! The DLP engine: the effective policy of each environment (every applicable policy at once),
+//! verdicts for apps and flows with their explanation, what-if simulation of a draft policy, and
+//! the GOV v2 policy document parser.
+//!
+//! Semantics follow `notes/RULES.md`: a policy applies to an environment when it is
+//! `AllEnvironments`, `OnlyEnvironments` listing it, or `ExceptEnvironments` not listing it
+//! (names compared case-insensitively). A connector is blocked when any applicable policy puts it
+//! in Blocked, unless it is unblockable. Action rules and `http` endpoint rules add blocks.
+
+mod effective;
+mod parse;
+mod simulate;
+mod verdict;
+
+pub use effective::{DlpEngine, Effective, FALLBACK_UNBLOCKABLE, applies_to, group_of};
+pub use parse::parse_v2_policy;
+pub use simulate::{SimulatedChange, SimulationReport, simulate};
+pub use verdict::{Verdict, Violation, ViolationKind, app_verdict, flow_verdict, verdict};
+
+/// The effective policy of one environment of a snapshot (one-off convenience; build a
+/// [`DlpEngine`] once when judging many resources).
+pub fn effective<'a>(snapshot: &'a ppgov_core::Snapshot, env_id: &str) -> Effective<'a> {
+    DlpEngine::new(
+        snapshot.dlp_policies.iter(),
+        &[],
+        &snapshot.connector_metadata,
+    )
+    .effective(env_id)
+}

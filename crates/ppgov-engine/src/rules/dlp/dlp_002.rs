@@ -1,0 +1,62 @@
+//! PPG-DLP-002: A flow or app mixes Business and Non-Business connectors.
+//!
+//! What it checks: for some applicable policy, the resource uses at least one connector in that
+//! policy's Business group and one in its Non-Business group (connectors blocked in the
+//! environment do not count).
+//! Why it matters: the platform refuses to run such resources; they also reveal data moving
+//! between business and personal services.
+//! Remediation: split the resource, or reclassify connectors deliberately.
+//! References: CATALOGUE.md PPG-DLP-002; seed 002 troubleshooting.
+
+use super::{Half, verdict_rule};
+use crate::rules::prelude::*;
+
+/// Rule metadata.
+pub const META: RuleMeta = RuleMeta {
+    id: "PPG-DLP-002",
+    area: "dlp",
+    title: "A flow or app mixes Business and Non-Business connectors",
+    severity: Severity::Medium,
+    resource_kind: ResourceKind::Flow,
+    remediation: "Split the app or flow so Business and Non-Business connectors are not used together, or reclassify connectors deliberately.",
+    action_id: Some("PPG-ACT-005"),
+};
+
+/// Evaluates the rule.
+pub fn evaluate(ctx: &Context) -> RuleOutput {
+    verdict_rule(
+        ctx,
+        &META,
+        Half::Mixed,
+        "mixes Business and Non-Business connectors",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testkit::*;
+    use ppgov_core::DlpGroup;
+
+    #[test]
+    fn fires_silent_and_errors() {
+        let mut s = base();
+        s.dlp_policies[0]
+            .connectors
+            .insert("shared_rss".into(), DlpGroup::NonBusiness);
+        s.dlp_policies[1]
+            .connectors
+            .insert("shared_rss".into(), DlpGroup::Blocked);
+        s.apps.push(app("a-ok", DEFAULT_ENV));
+        let mut mixed = app("a-mixed", DEFAULT_ENV);
+        mixed.connectors.push(connector("shared_rss"));
+        s.apps.push(mixed);
+        // In prod, shared_rss is blocked by pol-prod, so it does not count as Non-Business.
+        let mut blocked = app("a-blocked", PROD_ENV);
+        blocked.connectors.push(connector("shared_rss"));
+        s.apps.push(blocked);
+        assert_eq!(ids(&run(evaluate, &s)), vec!["a-mixed"]);
+        fail(&mut s, None, CollectionKind::DlpPolicies);
+        assert!(is_error(&run(evaluate, &s)));
+    }
+}

@@ -1,0 +1,118 @@
+//! DLP verdict rules: blocked usage, mixed groups, open HTTP and custom connector endpoints.
+
+pub mod dlp_001;
+pub mod dlp_002;
+pub mod dlp_003;
+
+use crate::dlp::{Verdict, Violation, verdict};
+use crate::rules::prelude::*;
+use ppgov_core::Finding;
+
+/// Which half of a verdict a rule reports.
+#[derive(Clone, Copy)]
+pub(crate) enum Half {
+    /// Connector, action and endpoint blocks.
+    Blocked,
+    /// Business/Non-Business mixes.
+    Mixed,
+}
+
+/// Judges every app and flow of the environments whose inputs were collected and reports one
+/// finding per resource with violations of the chosen half.
+pub(crate) fn verdict_rule(ctx: &Context, meta: &RuleMeta, half: Half, what: &str) -> RuleOutput {
+    let missing = ctx.missing_tenant(&[CollectionKind::DlpPolicies]);
+    if !missing.is_empty() {
+        return RuleOutput::partial(vec![], &missing);
+    }
+    let (apps_ok, mut missing) = ctx.split_envs(&[CollectionKind::Apps], |_| true);
+    let (flows_ok, flows_missing) = ctx.split_envs(
+        &[CollectionKind::Flows, CollectionKind::FlowDefinitions],
+        |_| true,
+    );
+    missing.extend(flows_missing);
+    let pick = |v: Verdict| match half {
+        Half::Blocked => v.blocked,
+        Half::Mixed => v.mixed,
+    };
+    let judge = |env: &str,
+                 connectors: &[String],
+                 f: Option<&crate::flowdef::FlowFacts>|
+     -> Vec<Violation> {
+        let (actions, http) = match f {
+            Some(f) => (&f.api_actions[..], &f.http_actions[..]),
+            None => (&[][..], &[][..]),
+        };
+        match ctx.dlp.effective_ref(env) {
+            Some(eff) => pick(verdict(eff, connectors, actions, http)),
+            None => pick(verdict(&ctx.effective(env), connectors, actions, http)),
+        }
+    };
+    let mut findings: Vec<Finding> = vec![];
+    let mut keys: Vec<String> = vec![];
+    for app in &ctx.snapshot.apps {
+        if !apps_ok.contains(crate::context::lc(&app.environment_id).as_ref()) {
+            continue;
+        }
+        keys.clear();
+        keys.extend(
+            app.connectors
+                .iter()
+                .map(|c| c.key.clone())
+                .filter(|k| !k.is_empty()),
+        );
+        keys.sort();
+        keys.dedup();
+        let v = judge(&app.environment_id, &keys, None);
+        if !v.is_empty() {
+            findings.push(finding(
+                meta,
+                app_ref(app),
+                "App",
+                &app.display_name,
+                &app.id,
+                what,
+                v,
+            ));
+        }
+    }
+    for (flow, facts) in ctx.snapshot.flows.iter().zip(&ctx.flow_facts) {
+        if !flows_ok.contains(crate::context::lc(&flow.environment_id).as_ref()) {
+            continue;
+        }
+        let v = judge(&flow.environment_id, &facts.connectors, Some(facts));
+        if !v.is_empty() {
+            findings.push(finding(
+                meta,
+                flow_ref(flow),
+                "Flow",
+                &flow.display_name,
+                &flow.id,
+                what,
+                v,
+            ));
+        }
+    }
+    RuleOutput::partial(findings, &missing)
+}
+
+fn finding(
+    meta: &RuleMeta,
+    r: ResourceRef,
+    kind: &str,
+    name: &str,
+    id: &str,
+    what: &str,
+    v: Vec<Violation>,
+) -> Finding {
+    let explanations: Vec<String> = v.iter().map(Violation::explain).collect();
+    let env = r.environment_id.clone().unwrap_or_default();
+    let message = format!(
+        "{kind} '{name}' ({id}) {what}: {}.",
+        explanations.join("; ")
+    );
+    meta.finding(
+        r,
+        message,
+        json!({ "environment_id": env, "violations": v }),
+    )
+}
