@@ -10,10 +10,7 @@ use crate::shards::{self, ShardKind};
 use crate::writer::{WriteOp, Writer};
 use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
-use ppgov_client::{
-    BapClient, ClientError, DataverseClient, DlpClient, FlowClient, GraphClient, PowerAppsClient, PowerPlatformClient, Transport,
-};
-use ppgov_config::Endpoints;
+use ppgov_client::{ClientError, Clients, DataverseClient};
 use ppgov_core::{
     CollectionEntry, CollectionKind, CollectionScope, CollectionState, ConnectorMetadata, DlpPolicy, Environment, Permission, RoleAssignment,
     SYSTEM_ADMINISTRATOR_TEMPLATE_ID, connector_key,
@@ -24,40 +21,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// Every API client the crawl uses, on one transport.
-#[derive(Clone)]
-pub struct Clients {
-    /// The shared transport (for counters and Dataverse clients).
-    pub transport: Transport,
-    /// BAP.
-    pub bap: BapClient,
-    /// GOV DLP.
-    pub dlp: DlpClient,
-    /// Power Apps.
-    pub powerapps: PowerAppsClient,
-    /// Flow.
-    pub flow: FlowClient,
-    /// Power Platform API.
-    pub ppapi: PowerPlatformClient,
-    /// Graph.
-    pub graph: GraphClient,
-}
-
-impl Clients {
-    /// Builds every client on one transport with the configured endpoints.
-    pub fn new(transport: Transport, endpoints: &Endpoints) -> Clients {
-        Clients {
-            bap: BapClient::new(transport.clone(), endpoints),
-            dlp: DlpClient::new(transport.clone(), endpoints),
-            powerapps: PowerAppsClient::new(transport.clone(), endpoints),
-            flow: FlowClient::new(transport.clone(), endpoints),
-            ppapi: PowerPlatformClient::new(transport.clone(), endpoints),
-            graph: GraphClient::new(transport.clone(), endpoints),
-            transport,
-        }
-    }
-}
 
 /// How to crawl.
 #[derive(Debug, Clone)]

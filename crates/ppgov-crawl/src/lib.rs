@@ -15,6 +15,7 @@ mod runs;
 mod shards;
 mod writer;
 
-pub use crawler::{Clients, CrawlOptions, CrawlSummary, crawl};
+pub use crawler::{CrawlOptions, CrawlSummary, crawl};
+pub use ppgov_client::Clients;
 pub use error::CrawlError;
 pub use progress::ProgressMode;
