@@ -59,7 +59,11 @@ pub struct Finding {
 impl Finding {
     /// The sort key that makes every output deterministic: severity (highest first), rule, resource.
     pub fn sort_key(&self) -> (std::cmp::Reverse<Severity>, &str, &ResourceRef) {
-        (std::cmp::Reverse(self.severity), &self.rule_id, &self.resource)
+        (
+            std::cmp::Reverse(self.severity),
+            &self.rule_id,
+            &self.resource,
+        )
     }
 }
 
@@ -141,7 +145,8 @@ impl ScanReport {
 
     /// Sorts findings and rules and recomputes the summary, so output is deterministic.
     pub fn finalize(&mut self) {
-        self.findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+        self.findings
+            .sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
         self.rules.sort_by(|a, b| a.rule_id.cmp(&b.rule_id));
         let mut s = ScanSummary::default();
         for sev in Severity::ALL {
@@ -153,7 +158,9 @@ impl ScanReport {
                 s.suppressed += 1;
             } else {
                 s.total += 1;
-                *s.by_severity.entry(f.severity.as_str().to_string()).or_default() += 1;
+                *s.by_severity
+                    .entry(f.severity.as_str().to_string())
+                    .or_default() += 1;
                 failing.insert(&f.rule_id);
             }
         }
@@ -174,6 +181,10 @@ impl ScanReport {
 
     /// Highest unsuppressed severity, for `--fail-on`.
     pub fn max_severity(&self) -> Option<Severity> {
-        self.findings.iter().filter(|f| f.suppressed.is_none()).map(|f| f.severity).max()
+        self.findings
+            .iter()
+            .filter(|f| f.suppressed.is_none())
+            .map(|f| f.severity)
+            .max()
     }
 }

@@ -10,7 +10,9 @@ pub mod secret;
 pub mod severity;
 pub mod snapshot;
 
-pub use finding::{Finding, FrameworkRef, Remediation, RuleResult, RuleStatus, ScanReport, ScanSummary, Suppressed};
+pub use finding::{
+    Finding, FrameworkRef, Remediation, RuleResult, RuleStatus, ScanReport, ScanSummary, Suppressed,
+};
 pub use resource::{ResourceKind, ResourceRef};
 pub use secret::Secret;
 pub use severity::Severity;
@@ -39,8 +41,14 @@ mod tests {
 
     #[test]
     fn connector_key_normalises_every_form() {
-        assert_eq!(connector_key("/providers/Microsoft.PowerApps/apis/shared_sharepointonline"), "shared_sharepointonline");
-        assert_eq!(connector_key("/providers/microsoft.powerapps/apis/Shared_SQL"), "shared_sql");
+        assert_eq!(
+            connector_key("/providers/Microsoft.PowerApps/apis/shared_sharepointonline"),
+            "shared_sharepointonline"
+        );
+        assert_eq!(
+            connector_key("/providers/microsoft.powerapps/apis/Shared_SQL"),
+            "shared_sql"
+        );
         assert_eq!(connector_key("Http"), "http");
     }
 }

@@ -44,7 +44,9 @@ pub struct Snapshot {
 impl Snapshot {
     /// The environment with this id (case-insensitive, since ids vary in case across APIs).
     pub fn environment(&self, id: &str) -> Option<&Environment> {
-        self.environments.iter().find(|e| e.id.eq_ignore_ascii_case(id))
+        self.environments
+            .iter()
+            .find(|e| e.id.eq_ignore_ascii_case(id))
     }
 
     /// The default environment, if the tenant has one in the snapshot.
@@ -54,7 +56,9 @@ impl Snapshot {
 
     /// The principal with this object id.
     pub fn principal(&self, id: &str) -> Option<&Principal> {
-        self.principals.get(&id.to_ascii_lowercase()).or_else(|| self.principals.get(id))
+        self.principals
+            .get(&id.to_ascii_lowercase())
+            .or_else(|| self.principals.get(id))
     }
 }
 
@@ -117,7 +121,9 @@ pub enum DlpSource {
 }
 
 /// A DLP connector group. Wire names: `Confidential` = Business, `General` = Non-Business, `Blocked`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum DlpGroup {
     /// `Confidential` on the wire.
@@ -557,7 +563,10 @@ pub struct Principal {
 impl Principal {
     /// Deleted or disabled: the state that makes a resource orphaned.
     pub fn is_gone(&self) -> bool {
-        matches!(self.status, PrincipalStatus::Deleted | PrincipalStatus::Disabled)
+        matches!(
+            self.status,
+            PrincipalStatus::Deleted | PrincipalStatus::Disabled
+        )
     }
 }
 
@@ -656,23 +665,32 @@ pub struct CollectionStatus {
 impl CollectionStatus {
     /// Records an outcome, replacing an earlier one for the same scope and kind.
     pub fn record(&mut self, scope: CollectionScope, kind: CollectionKind, state: CollectionState) {
-        self.entries.retain(|e| !(e.scope == scope && e.kind == kind));
+        self.entries
+            .retain(|e| !(e.scope == scope && e.kind == kind));
         self.entries.push(CollectionEntry { scope, kind, state });
     }
 
     /// The outcome for a scope and kind, if attempted.
     pub fn get(&self, scope: &CollectionScope, kind: CollectionKind) -> Option<&CollectionState> {
-        self.entries.iter().find(|e| &e.scope == scope && e.kind == kind).map(|e| &e.state)
+        self.entries
+            .iter()
+            .find(|e| &e.scope == scope && e.kind == kind)
+            .map(|e| &e.state)
     }
 
     /// True when that piece was collected fully.
     pub fn collected(&self, scope: &CollectionScope, kind: CollectionKind) -> bool {
-        matches!(self.get(scope, kind), Some(CollectionState::Collected { .. }))
+        matches!(
+            self.get(scope, kind),
+            Some(CollectionState::Collected { .. })
+        )
     }
 
     /// Failed entries, for reports and rule errors.
     pub fn failures(&self) -> impl Iterator<Item = &CollectionEntry> {
-        self.entries.iter().filter(|e| matches!(e.state, CollectionState::Failed { .. }))
+        self.entries
+            .iter()
+            .filter(|e| matches!(e.state, CollectionState::Failed { .. }))
     }
 }
 
@@ -694,9 +712,21 @@ mod tests {
     fn collection_status_replaces_and_answers() {
         let mut s = CollectionStatus::default();
         let env = CollectionScope::Environment("e1".into());
-        s.record(env.clone(), CollectionKind::Flows, CollectionState::Failed { http_status: Some(403), code: None, message: "denied".into() });
+        s.record(
+            env.clone(),
+            CollectionKind::Flows,
+            CollectionState::Failed {
+                http_status: Some(403),
+                code: None,
+                message: "denied".into(),
+            },
+        );
         assert!(!s.collected(&env, CollectionKind::Flows));
-        s.record(env.clone(), CollectionKind::Flows, CollectionState::Collected { count: 3 });
+        s.record(
+            env.clone(),
+            CollectionKind::Flows,
+            CollectionState::Collected { count: 3 },
+        );
         assert!(s.collected(&env, CollectionKind::Flows));
         assert_eq!(s.entries.len(), 1);
         assert_eq!(s.failures().count(), 0);

@@ -12,11 +12,14 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use futures::{StreamExt, TryStreamExt, stream};
 use ppgov_client::{ClientError, Clients, DataverseClient};
 use ppgov_core::{
-    CollectionEntry, CollectionKind, CollectionScope, CollectionState, ConnectorMetadata, DlpPolicy, Environment, Permission, RoleAssignment,
-    SYSTEM_ADMINISTRATOR_TEMPLATE_ID, connector_key,
+    CollectionEntry, CollectionKind, CollectionScope, CollectionState, ConnectorMetadata,
+    DlpPolicy, Environment, Permission, RoleAssignment, SYSTEM_ADMINISTRATOR_TEMPLATE_ID,
+    connector_key,
 };
 use ppgov_model as wire;
-use ppgov_store::{ResourceRow, SnapshotId, SnapshotKind, SnapshotStatus, Store, StoreKind, StoredResource};
+use ppgov_store::{
+    ResourceRow, SnapshotId, SnapshotKind, SnapshotStatus, Store, StoreKind, StoredResource,
+};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +42,13 @@ pub struct CrawlOptions {
 
 impl Default for CrawlOptions {
     fn default() -> Self {
-        CrawlOptions { concurrency: 16, resume: false, full: false, progress: ProgressMode::Quiet, environments: None }
+        CrawlOptions {
+            concurrency: 16,
+            resume: false,
+            full: false,
+            progress: ProgressMode::Quiet,
+            environments: None,
+        }
     }
 }
 
@@ -68,9 +77,20 @@ struct Ctx {
     tx: mpsc::Sender<WriteOp>,
     now: DateTime<Utc>,
     concurrency: usize,
-    /// Parent snapshot and its resources' `lastModifiedTime`, for incremental crawls.
-    parent: Option<(SnapshotId, BTreeMap<String, Option<DateTime<Utc>>>, BTreeMap<String, Option<DateTime<Utc>>>)>,
+    /// The parent snapshot, for incremental crawls.
+    parent: Option<Parent>,
     progress: Progress,
+}
+
+/// `lastModifiedTime` per resource id.
+type Versions = BTreeMap<String, Option<DateTime<Utc>>>;
+
+/// What an incremental crawl compares against: the parent snapshot and its apps' and flows'
+/// `lastModifiedTime`s.
+struct Parent {
+    id: SnapshotId,
+    flows: Versions,
+    apps: Versions,
 }
 
 impl Ctx {
@@ -81,19 +101,27 @@ impl Ctx {
     }
 
     async fn rows<T: StoredResource>(&self, items: &[T]) {
-        let rows: Vec<ResourceRow> = items.iter().filter_map(|i| ResourceRow::of(i).ok()).collect();
+        let rows: Vec<ResourceRow> = items
+            .iter()
+            .filter_map(|i| ResourceRow::of(i).ok())
+            .collect();
         if !rows.is_empty() {
             self.send(WriteOp::Rows(rows)).await;
         }
     }
 
     async fn status(&self, scope: CollectionScope, kind: CollectionKind, state: CollectionState) {
-        self.send(WriteOp::Collection(CollectionEntry { scope, kind, state })).await;
+        self.send(WriteOp::Collection(CollectionEntry { scope, kind, state }))
+            .await;
     }
 }
 
 fn failed(e: &ClientError) -> CollectionState {
-    CollectionState::Failed { http_status: e.status(), code: e.code().map(str::to_string), message: e.to_string() }
+    CollectionState::Failed {
+        http_status: e.status(),
+        code: e.code().map(str::to_string),
+        message: e.to_string(),
+    }
 }
 
 fn collected(n: usize) -> CollectionState {
@@ -101,28 +129,64 @@ fn collected(n: usize) -> CollectionState {
 }
 
 /// Crawls the tenant into `store`. Returns the summary and the store.
-pub async fn crawl(clients: Clients, mut store: Store, tenant_id: &str, opts: CrawlOptions) -> Result<(CrawlSummary, Store), CrawlError> {
+pub async fn crawl(
+    clients: Clients,
+    mut store: Store,
+    tenant_id: &str,
+    opts: CrawlOptions,
+) -> Result<(CrawlSummary, Store), CrawlError> {
     let started = Instant::now();
     let counters_before = clients.transport.counters();
     let (snapshot, kind, parent_id) = if opts.resume {
-        let info = store.unfinished_snapshot(tenant_id)?.ok_or_else(|| CrawlError::NothingToResume(tenant_id.to_string()))?;
+        let info = store
+            .unfinished_snapshot(tenant_id)?
+            .ok_or_else(|| CrawlError::NothingToResume(tenant_id.to_string()))?;
         (info.id.clone(), info.kind, info.parent.clone())
     } else {
-        let previous = if opts.full { None } else { store.latest_snapshot(tenant_id, true)? };
-        let kind = if previous.is_some() { SnapshotKind::Incremental } else { SnapshotKind::Full };
+        let previous = if opts.full {
+            None
+        } else {
+            store.latest_snapshot(tenant_id, true)?
+        };
+        let kind = if previous.is_some() {
+            SnapshotKind::Incremental
+        } else {
+            SnapshotKind::Full
+        };
         let parent = previous.map(|p| p.id);
-        (store.begin_snapshot(tenant_id, kind, parent.as_ref())?, kind, parent)
+        (
+            store.begin_snapshot(tenant_id, kind, parent.as_ref())?,
+            kind,
+            parent,
+        )
     };
-    let info = store.snapshot_info(&snapshot)?.ok_or_else(|| CrawlError::NothingToResume(tenant_id.to_string()))?;
+    let info = store
+        .snapshot_info(&snapshot)?
+        .ok_or_else(|| CrawlError::NothingToResume(tenant_id.to_string()))?;
     let now = info.started_at;
-    let done: std::collections::BTreeSet<String> = store.done_shards(&snapshot)?.into_iter().map(|s| s.key).collect();
+    let done: std::collections::BTreeSet<String> = store
+        .done_shards(&snapshot)?
+        .into_iter()
+        .map(|s| s.key)
+        .collect();
     let parent = match &parent_id {
-        Some(p) => Some((p.clone(), store.resource_versions(p, StoreKind::Flow)?, store.resource_versions(p, StoreKind::App)?)),
+        Some(p) => Some(Parent {
+            id: p.clone(),
+            flows: store.resource_versions(p, StoreKind::Flow)?,
+            apps: store.resource_versions(p, StoreKind::App)?,
+        }),
         None => None,
     };
 
     let writer = Writer::spawn(store, snapshot.clone());
-    let ctx = Arc::new(Ctx { clients: clients.clone(), tx: writer.sender(), now, concurrency: opts.concurrency.max(1), parent, progress: Progress::new(opts.progress) });
+    let ctx = Arc::new(Ctx {
+        clients: clients.clone(),
+        tx: writer.sender(),
+        now,
+        concurrency: opts.concurrency.max(1),
+        parent,
+        progress: Progress::new(opts.progress),
+    });
 
     // Tenant-wide data and the environment list. The list is read again on resume (one call) so the
     // shards know what to crawl; it is written only when the tenant shard was not done.
@@ -135,7 +199,8 @@ pub async fn crawl(clients: Clients, mut store: Store, tenant_id: &str, opts: Cr
         }
     };
     if !done.contains(shards::TENANT) {
-        ctx.send(WriteOp::ShardDone(shards::TENANT.to_string())).await;
+        ctx.send(WriteOp::ShardDone(shards::TENANT.to_string()))
+            .await;
     }
     let envs: Vec<Environment> = match &opts.environments {
         Some(only) => envs.into_iter().filter(|e| only.contains(&e.id)).collect(),
@@ -171,7 +236,10 @@ pub async fn crawl(clients: Clients, mut store: Store, tenant_id: &str, opts: Cr
                 });
                 if last.unwrap_or(false) {
                     let c = ctx.clients.transport.counters();
-                    ctx.progress.environment_done(&format!("{} requests, {} throttled", c.requests, c.throttled));
+                    ctx.progress.environment_done(&format!(
+                        "{} requests, {} throttled",
+                        c.requests, c.throttled
+                    ));
                 }
             }
         })
@@ -192,8 +260,20 @@ pub async fn crawl(clients: Clients, mut store: Store, tenant_id: &str, opts: Cr
         let (resolved, state) = principals::resolve(&clients.graph, &partial, concurrency).await;
         counts.insert("principals", resolved.len() as u64);
         store.put_principals(&snapshot, &resolved)?;
-        store.record_collection(&snapshot, &CollectionEntry { scope: CollectionScope::Tenant, kind: CollectionKind::Principals, state })?;
-        store.mark_shard(&snapshot, shards::PRINCIPALS, ppgov_store::ShardState::Done, None)?;
+        store.record_collection(
+            &snapshot,
+            &CollectionEntry {
+                scope: CollectionScope::Tenant,
+                kind: CollectionKind::Principals,
+                state,
+            },
+        )?;
+        store.mark_shard(
+            &snapshot,
+            shards::PRINCIPALS,
+            ppgov_store::ShardState::Done,
+            None,
+        )?;
     }
     store.finish_snapshot(&snapshot, SnapshotStatus::Complete)?;
 
@@ -226,54 +306,94 @@ pub async fn crawl(clients: Clients, mut store: Store, tenant_id: &str, opts: Cr
 }
 
 /// Tenant settings, isolation, DLP, connector metadata and the environment list.
-async fn crawl_tenant(ctx: &Ctx, tenant_id: &str, write: bool) -> Result<Vec<Environment>, CrawlError> {
+async fn crawl_tenant(
+    ctx: &Ctx,
+    tenant_id: &str,
+    write: bool,
+) -> Result<Vec<Environment>, CrawlError> {
     let c = &ctx.clients;
-    let envs_f = c.bap.list_environments::<wire::bap::Environment>(&["properties.governanceConfiguration"]).try_collect::<Vec<_>>();
+    let envs_f = c
+        .bap
+        .list_environments::<wire::bap::Environment>(&["properties.governanceConfiguration"])
+        .try_collect::<Vec<_>>();
     if !write {
         let envs = envs_f.await.map_err(CrawlError::Environments)?;
         return Ok(envs.iter().map(map::environment).collect());
     }
-    let (envs, settings, isolation, dlp, meta) = tokio::join!(envs_f, c.bap.list_tenant_settings::<wire::bap::TenantSettings>(), c.bap.tenant_isolation::<wire::bap::TenantIsolationPolicy>(tenant_id), dlp_policies(c), connector_metadata(c));
+    let (envs, settings, isolation, dlp, meta) = tokio::join!(
+        envs_f,
+        c.bap.list_tenant_settings::<wire::bap::TenantSettings>(),
+        c.bap
+            .tenant_isolation::<wire::bap::TenantIsolationPolicy>(tenant_id),
+        dlp_policies(c),
+        connector_metadata(c)
+    );
     let t = CollectionScope::Tenant;
     match settings {
         Ok(s) => {
             ctx.rows(&[map::tenant_settings(&s)]).await;
-            ctx.status(t.clone(), CollectionKind::TenantSettings, collected(1)).await;
+            ctx.status(t.clone(), CollectionKind::TenantSettings, collected(1))
+                .await;
         }
-        Err(e) => ctx.status(t.clone(), CollectionKind::TenantSettings, failed(&e)).await,
+        Err(e) => {
+            ctx.status(t.clone(), CollectionKind::TenantSettings, failed(&e))
+                .await
+        }
     }
     match isolation {
         Ok(p) => {
             ctx.rows(&[map::tenant_isolation(p.as_ref())]).await;
-            ctx.status(t.clone(), CollectionKind::TenantIsolation, collected(usize::from(p.is_some()))).await;
+            ctx.status(
+                t.clone(),
+                CollectionKind::TenantIsolation,
+                collected(usize::from(p.is_some())),
+            )
+            .await;
         }
-        Err(e) => ctx.status(t.clone(), CollectionKind::TenantIsolation, failed(&e)).await,
+        Err(e) => {
+            ctx.status(t.clone(), CollectionKind::TenantIsolation, failed(&e))
+                .await
+        }
     }
     match dlp {
         Ok(policies) => {
             ctx.progress.add("dlp_policies", policies.len() as u64);
             ctx.rows(&policies).await;
-            ctx.status(t.clone(), CollectionKind::DlpPolicies, collected(policies.len())).await;
+            ctx.status(
+                t.clone(),
+                CollectionKind::DlpPolicies,
+                collected(policies.len()),
+            )
+            .await;
         }
-        Err(e) => ctx.status(t.clone(), CollectionKind::DlpPolicies, failed(&e)).await,
+        Err(e) => {
+            ctx.status(t.clone(), CollectionKind::DlpPolicies, failed(&e))
+                .await
+        }
     }
     match meta {
         Ok(m) => {
             ctx.rows(&[m]).await;
-            ctx.status(t.clone(), CollectionKind::ConnectorMetadata, collected(1)).await;
+            ctx.status(t.clone(), CollectionKind::ConnectorMetadata, collected(1))
+                .await;
         }
-        Err(e) => ctx.status(t.clone(), CollectionKind::ConnectorMetadata, failed(&e)).await,
+        Err(e) => {
+            ctx.status(t.clone(), CollectionKind::ConnectorMetadata, failed(&e))
+                .await
+        }
     }
     let envs = match envs {
         Ok(envs) => envs,
         Err(e) => {
-            ctx.status(t.clone(), CollectionKind::Environments, failed(&e)).await;
+            ctx.status(t.clone(), CollectionKind::Environments, failed(&e))
+                .await;
             return Err(CrawlError::Environments(e));
         }
     };
     let envs: Vec<Environment> = envs.iter().map(map::environment).collect();
     ctx.rows(&envs).await;
-    ctx.status(t, CollectionKind::Environments, collected(envs.len())).await;
+    ctx.status(t, CollectionKind::Environments, collected(envs.len()))
+        .await;
     Ok(envs)
 }
 
@@ -287,7 +407,11 @@ async fn dlp_policies(c: &Clients) -> Result<Vec<DlpPolicy>, ClientError> {
         out.push(map::dlp_policy_v2(&full));
     }
     if out.is_empty()
-        && let Ok(legacy) = c.dlp.list_api_policies::<wire::dlp::ApiPolicy>().try_collect::<Vec<_>>().await
+        && let Ok(legacy) = c
+            .dlp
+            .list_api_policies::<wire::dlp::ApiPolicy>()
+            .try_collect::<Vec<_>>()
+            .await
     {
         out.extend(legacy.iter().map(map::dlp_policy_legacy));
     }
@@ -297,14 +421,24 @@ async fn dlp_policies(c: &Clients) -> Result<Vec<DlpPolicy>, ClientError> {
 
 async fn connector_metadata(c: &Clients) -> Result<ConnectorMetadata, ClientError> {
     let (u, v) = tokio::join!(
-        c.dlp.unblockable_connectors::<wire::dlp::ConnectorMetadataEntry>(),
-        c.dlp.virtual_connectors::<wire::dlp::ConnectorMetadataEntry>()
+        c.dlp
+            .unblockable_connectors::<wire::dlp::ConnectorMetadataEntry>(),
+        c.dlp
+            .virtual_connectors::<wire::dlp::ConnectorMetadataEntry>()
     );
-    let mut unblockable: Vec<String> = u?.iter().filter(|e| e.metadata.unblockable != Some(false)).map(|e| connector_key(&e.id)).collect();
+    let mut unblockable: Vec<String> = u?
+        .iter()
+        .filter(|e| e.metadata.unblockable != Some(false))
+        .map(|e| connector_key(&e.id))
+        .collect();
     let mut virtual_connectors: Vec<String> = v?.iter().map(|e| connector_key(&e.id)).collect();
     unblockable.sort();
     virtual_connectors.sort();
-    Ok(ConnectorMetadata { collected: true, unblockable, virtual_connectors })
+    Ok(ConnectorMetadata {
+        collected: true,
+        unblockable,
+        virtual_connectors,
+    })
 }
 
 async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
@@ -322,8 +456,15 @@ async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
     }
 }
 
-fn unchanged(parent: Option<&BTreeMap<String, Option<DateTime<Utc>>>>, id: &str, modified: Option<DateTime<Utc>>) -> bool {
-    modified.is_some() && parent.and_then(|p| p.get(id)).is_some_and(|prev| *prev == modified)
+fn unchanged(
+    parent: Option<&BTreeMap<String, Option<DateTime<Utc>>>>,
+    id: &str,
+    modified: Option<DateTime<Utc>>,
+) -> bool {
+    modified.is_some()
+        && parent
+            .and_then(|p| p.get(id))
+            .is_some_and(|prev| *prev == modified)
 }
 
 async fn crawl_flows(ctx: &Ctx, env: &Environment) {
@@ -336,14 +477,30 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
             return;
         }
     };
-    ctx.status(scope.clone(), CollectionKind::Flows, collected(listed.len())).await;
+    ctx.status(
+        scope.clone(),
+        CollectionKind::Flows,
+        collected(listed.len()),
+    )
+    .await;
     let parent = ctx.parent.as_ref();
     let (keep, fetch): (Vec<&wire::flow::Flow>, Vec<&wire::flow::Flow>) =
-        listed.iter().partition(|f| unchanged(parent.map(|p| &p.1), &f.name, map::time_of(&f.properties.last_modified_time)));
-    if let Some((from, _, _)) = parent
+        listed.iter().partition(|f| {
+            unchanged(
+                parent.map(|p| &p.flows),
+                &f.name,
+                map::time_of(&f.properties.last_modified_time),
+            )
+        });
+    if let Some(Parent { id: from, .. }) = parent
         && !keep.is_empty()
     {
-        ctx.send(WriteOp::Copy { from: from.clone(), kind: StoreKind::Flow, ids: keep.iter().map(|f| f.name.clone()).collect() }).await;
+        ctx.send(WriteOp::Copy {
+            from: from.clone(),
+            kind: StoreKind::Flow,
+            ids: keep.iter().map(|f| f.name.clone()).collect(),
+        })
+        .await;
     }
     let since = RunCounter::since(ctx.now).to_rfc3339_opts(SecondsFormat::Secs, true);
     let filter = format!("startTime ge {since}");
@@ -354,7 +511,9 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
             async move {
                 let (full, perms, runs) = tokio::join!(
                     c.flow.get_flow::<wire::flow::Flow>(&env.id, &f.name),
-                    c.flow.flow_permissions::<wire::flow::FlowPermission>(&env.id, &f.name).try_collect::<Vec<_>>(),
+                    c.flow
+                        .flow_permissions::<wire::flow::FlowPermission>(&env.id, &f.name)
+                        .try_collect::<Vec<_>>(),
                     count_runs(c, &env.id, &f.name, &filter, ctx.now)
                 );
                 (f, full, perms, runs)
@@ -393,7 +552,11 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
     }
     ctx.progress.add("flows", (flows.len() + keep.len()) as u64);
     ctx.rows(&flows).await;
-    for kind in [CollectionKind::FlowDefinitions, CollectionKind::FlowPermissions, CollectionKind::FlowRuns] {
+    for kind in [
+        CollectionKind::FlowDefinitions,
+        CollectionKind::FlowPermissions,
+        CollectionKind::FlowRuns,
+    ] {
         let state = match errors.get(&kind) {
             Some(e) => failed(e),
             None => collected(flows.len() + keep.len()),
@@ -402,13 +565,25 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
     }
 }
 
-async fn count_runs(c: &Clients, env: &str, flow: &str, filter: &str, now: DateTime<Utc>) -> Result<ppgov_core::RunStats, ClientError> {
+async fn count_runs(
+    c: &Clients,
+    env: &str,
+    flow: &str,
+    filter: &str,
+    now: DateTime<Utc>,
+) -> Result<ppgov_core::RunStats, ClientError> {
     let mut counter = RunCounter::new(now);
-    let mut runs = c.flow.list_runs::<wire::flow::FlowRun>(env, flow, Some(filter));
+    let mut runs = c
+        .flow
+        .list_runs::<wire::flow::FlowRun>(env, flow, Some(filter));
     while let Some(run) = runs.next().await {
         let run = run?;
         if let Some(start) = map::time_of(&run.properties.start_time) {
-            let failed = run.properties.status.as_ref().is_some_and(|s| s.as_str().eq_ignore_ascii_case("Failed"));
+            let failed = run
+                .properties
+                .status
+                .as_ref()
+                .is_some_and(|s| s.as_str().eq_ignore_ascii_case("Failed"));
             counter.add(start, failed);
         }
     }
@@ -418,24 +593,48 @@ async fn count_runs(c: &Clients, env: &str, flow: &str, filter: &str, now: DateT
 async fn crawl_apps(ctx: &Ctx, env: &Environment) {
     let scope = CollectionScope::Environment(env.id.clone());
     let c = &ctx.clients;
-    let listed: Vec<wire::powerapps::App> = match c.powerapps.list_apps(&env.id).try_collect().await {
+    let listed: Vec<wire::powerapps::App> = match c.powerapps.list_apps(&env.id).try_collect().await
+    {
         Ok(l) => l,
         Err(e) => {
             ctx.status(scope, CollectionKind::Apps, failed(&e)).await;
             return;
         }
     };
-    ctx.status(scope.clone(), CollectionKind::Apps, collected(listed.len())).await;
+    ctx.status(scope.clone(), CollectionKind::Apps, collected(listed.len()))
+        .await;
     let parent = ctx.parent.as_ref();
     let (keep, fetch): (Vec<&wire::powerapps::App>, Vec<&wire::powerapps::App>) =
-        listed.iter().partition(|a| unchanged(parent.map(|p| &p.2), &a.name, map::time_of(&a.properties.last_modified_time)));
-    if let Some((from, _, _)) = parent
+        listed.iter().partition(|a| {
+            unchanged(
+                parent.map(|p| &p.apps),
+                &a.name,
+                map::time_of(&a.properties.last_modified_time),
+            )
+        });
+    if let Some(Parent { id: from, .. }) = parent
         && !keep.is_empty()
     {
-        ctx.send(WriteOp::Copy { from: from.clone(), kind: StoreKind::App, ids: keep.iter().map(|a| a.name.clone()).collect() }).await;
+        ctx.send(WriteOp::Copy {
+            from: from.clone(),
+            kind: StoreKind::App,
+            ids: keep.iter().map(|a| a.name.clone()).collect(),
+        })
+        .await;
     }
-    let results: Vec<(&wire::powerapps::App, Result<Vec<wire::powerapps::AppPermission>, ClientError>)> = stream::iter(fetch)
-        .map(|a| async move { (a, c.powerapps.app_permissions(&env.id, &a.name).try_collect::<Vec<_>>().await) })
+    let results: Vec<(
+        &wire::powerapps::App,
+        Result<Vec<wire::powerapps::AppPermission>, ClientError>,
+    )> = stream::iter(fetch)
+        .map(|a| async move {
+            (
+                a,
+                c.powerapps
+                    .app_permissions(&env.id, &a.name)
+                    .try_collect::<Vec<_>>()
+                    .await,
+            )
+        })
         .buffer_unordered(ctx.concurrency)
         .collect()
         .await;
@@ -455,84 +654,190 @@ async fn crawl_apps(ctx: &Ctx, env: &Environment) {
     }
     ctx.progress.add("apps", (apps.len() + keep.len()) as u64);
     ctx.rows(&apps).await;
-    let state = error.as_ref().map(failed).unwrap_or_else(|| collected(apps.len() + keep.len()));
-    ctx.status(scope, CollectionKind::AppPermissions, state).await;
+    let state = error
+        .as_ref()
+        .map(failed)
+        .unwrap_or_else(|| collected(apps.len() + keep.len()));
+    ctx.status(scope, CollectionKind::AppPermissions, state)
+        .await;
 }
 
 async fn crawl_connections(ctx: &Ctx, env: &Environment) {
     let scope = CollectionScope::Environment(env.id.clone());
-    match ctx.clients.powerapps.list_connections::<wire::powerapps::Connection>(&env.id).try_collect::<Vec<_>>().await {
+    match ctx
+        .clients
+        .powerapps
+        .list_connections::<wire::powerapps::Connection>(&env.id)
+        .try_collect::<Vec<_>>()
+        .await
+    {
         Ok(list) => {
             let conns: Vec<_> = list.iter().map(|c| map::connection(&env.id, c)).collect();
             ctx.progress.add("connections", conns.len() as u64);
             ctx.rows(&conns).await;
-            ctx.status(scope, CollectionKind::Connections, collected(conns.len())).await;
+            ctx.status(scope, CollectionKind::Connections, collected(conns.len()))
+                .await;
         }
-        Err(e) => ctx.status(scope, CollectionKind::Connections, failed(&e)).await,
+        Err(e) => {
+            ctx.status(scope, CollectionKind::Connections, failed(&e))
+                .await
+        }
     }
 }
 
 async fn crawl_bap_roles(ctx: &Ctx, env: &Environment) {
     let scope = CollectionScope::Environment(env.id.clone());
-    ctx.status(scope.clone(), CollectionKind::DataverseAdmins, CollectionState::Skipped { reason: "environment has no Dataverse".into() }).await;
-    ctx.status(scope.clone(), CollectionKind::DataverseSettings, CollectionState::Skipped { reason: "environment has no Dataverse".into() }).await;
-    match ctx.clients.bap.list_role_assignments::<wire::bap::RoleAssignment>(&env.id).try_collect::<Vec<_>>().await {
+    ctx.status(
+        scope.clone(),
+        CollectionKind::DataverseAdmins,
+        CollectionState::Skipped {
+            reason: "environment has no Dataverse".into(),
+        },
+    )
+    .await;
+    ctx.status(
+        scope.clone(),
+        CollectionKind::DataverseSettings,
+        CollectionState::Skipped {
+            reason: "environment has no Dataverse".into(),
+        },
+    )
+    .await;
+    match ctx
+        .clients
+        .bap
+        .list_role_assignments::<wire::bap::RoleAssignment>(&env.id)
+        .try_collect::<Vec<_>>()
+        .await
+    {
         Ok(list) => {
-            let roles: Vec<RoleAssignment> = list.iter().map(|r| map::bap_role_assignment(&env.id, r)).collect();
+            let roles: Vec<RoleAssignment> = list
+                .iter()
+                .map(|r| map::bap_role_assignment(&env.id, r))
+                .collect();
             ctx.progress.add("role_assignments", roles.len() as u64);
             ctx.rows(&roles).await;
-            ctx.status(scope, CollectionKind::RoleAssignments, collected(roles.len())).await;
+            ctx.status(
+                scope,
+                CollectionKind::RoleAssignments,
+                collected(roles.len()),
+            )
+            .await;
         }
-        Err(e) => ctx.status(scope, CollectionKind::RoleAssignments, failed(&e)).await,
+        Err(e) => {
+            ctx.status(scope, CollectionKind::RoleAssignments, failed(&e))
+                .await
+        }
     }
 }
 
 /// System Administrators in every business unit, and the `organizations` settings.
 async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
     let scope = CollectionScope::Environment(env.id.clone());
-    ctx.status(scope.clone(), CollectionKind::RoleAssignments, CollectionState::Skipped { reason: "Dataverse environment: roles come from Dataverse".into() }).await;
-    let url = env.instance_api_url.as_deref().or(env.instance_url.as_deref()).and_then(|u| url::Url::parse(u).ok());
-    let client = match url.map(|u| DataverseClient::new(ctx.clients.transport.clone(), &u, 5000)) {
-        Some(Ok(c)) => c,
-        Some(Err(e)) => {
-            ctx.status(scope.clone(), CollectionKind::DataverseAdmins, failed(&e)).await;
-            ctx.status(scope, CollectionKind::DataverseSettings, failed(&e)).await;
+    ctx.status(
+        scope.clone(),
+        CollectionKind::RoleAssignments,
+        CollectionState::Skipped {
+            reason: "Dataverse environment: roles come from Dataverse".into(),
+        },
+    )
+    .await;
+    let url = env
+        .instance_api_url
+        .as_deref()
+        .or(env.instance_url.as_deref())
+        .and_then(|u| url::Url::parse(u).ok());
+    let url_present = url.is_some();
+    let client = match url {
+        Some(u) => DataverseClient::new(ctx.clients.transport.clone(), &u, 5000),
+        None => Err(ClientError::InvalidRequest(String::new())),
+    };
+    let client = match (client, url_present) {
+        (Ok(c), _) => c,
+        (Err(e), true) => {
+            ctx.status(scope.clone(), CollectionKind::DataverseAdmins, failed(&e))
+                .await;
+            ctx.status(scope, CollectionKind::DataverseSettings, failed(&e))
+                .await;
             return;
         }
-        None => {
-            let state = CollectionState::Failed { http_status: None, code: None, message: "the environment has Dataverse but no instance URL".into() };
-            ctx.status(scope.clone(), CollectionKind::DataverseAdmins, state.clone()).await;
-            ctx.status(scope, CollectionKind::DataverseSettings, state).await;
+        (Err(_), false) => {
+            let state = CollectionState::Failed {
+                http_status: None,
+                code: None,
+                message: "the environment has Dataverse but no instance URL".into(),
+            };
+            ctx.status(
+                scope.clone(),
+                CollectionKind::DataverseAdmins,
+                state.clone(),
+            )
+            .await;
+            ctx.status(scope, CollectionKind::DataverseSettings, state)
+                .await;
             return;
         }
     };
-    let (org, admins) = tokio::join!(client.organization::<wire::dataverse::Organization>(), dataverse_admins(&client, &env.id));
+    let (org, admins) = tokio::join!(
+        client.organization::<wire::dataverse::Organization>(),
+        dataverse_admins(&client, &env.id)
+    );
     match org {
         Ok(org) => {
             let mut e = env.clone();
             e.dataverse_settings = org.as_ref().map(map::dataverse_settings);
             ctx.rows(&[e]).await;
-            ctx.status(scope.clone(), CollectionKind::DataverseSettings, collected(usize::from(org.is_some()))).await;
+            ctx.status(
+                scope.clone(),
+                CollectionKind::DataverseSettings,
+                collected(usize::from(org.is_some())),
+            )
+            .await;
         }
-        Err(e) => ctx.status(scope.clone(), CollectionKind::DataverseSettings, failed(&e)).await,
+        Err(e) => {
+            ctx.status(scope.clone(), CollectionKind::DataverseSettings, failed(&e))
+                .await
+        }
     }
     match admins {
         Ok(roles) => {
             ctx.progress.add("role_assignments", roles.len() as u64);
             ctx.rows(&roles).await;
-            ctx.status(scope, CollectionKind::DataverseAdmins, collected(roles.len())).await;
+            ctx.status(
+                scope,
+                CollectionKind::DataverseAdmins,
+                collected(roles.len()),
+            )
+            .await;
         }
-        Err(e) => ctx.status(scope, CollectionKind::DataverseAdmins, failed(&e)).await,
+        Err(e) => {
+            ctx.status(scope, CollectionKind::DataverseAdmins, failed(&e))
+                .await
+        }
     }
 }
 
-async fn dataverse_admins(client: &DataverseClient, env: &str) -> Result<Vec<RoleAssignment>, ClientError> {
-    let roles: Vec<wire::dataverse::Role> = client.roles_by_template(SYSTEM_ADMINISTRATOR_TEMPLATE_ID).try_collect().await?;
+async fn dataverse_admins(
+    client: &DataverseClient,
+    env: &str,
+) -> Result<Vec<RoleAssignment>, ClientError> {
+    let roles: Vec<wire::dataverse::Role> = client
+        .roles_by_template(SYSTEM_ADMINISTRATOR_TEMPLATE_ID)
+        .try_collect()
+        .await?;
     let mut out = Vec::new();
     for role in roles {
-        let Some(role_id) = role.roleid.clone() else { continue };
-        let members: Vec<wire::dataverse::SystemUser> = client.role_members(&role_id).try_collect().await?;
-        out.extend(members.iter().filter(|m| m.azureactivedirectoryobjectid.is_some()).map(|m| map::dataverse_admin(env, m, &role_id)));
+        let Some(role_id) = role.roleid.clone() else {
+            continue;
+        };
+        let members: Vec<wire::dataverse::SystemUser> =
+            client.role_members(&role_id).try_collect().await?;
+        out.extend(
+            members
+                .iter()
+                .filter(|m| m.azureactivedirectoryobjectid.is_some())
+                .map(|m| map::dataverse_admin(env, m, &role_id)),
+        );
     }
     Ok(out)
 }

@@ -14,6 +14,8 @@ pub enum CrawlError {
     #[error("store: {0}")]
     Store(#[from] StoreError),
     /// `--resume` with nothing to resume.
-    #[error("there is no interrupted crawl of tenant {0} to resume; run `ppgov crawl` without --resume")]
+    #[error(
+        "there is no interrupted crawl of tenant {0} to resume; run `ppgov crawl` without --resume"
+    )]
     NothingToResume(String),
 }

@@ -16,6 +16,6 @@ mod shards;
 mod writer;
 
 pub use crawler::{CrawlOptions, CrawlSummary, crawl};
-pub use ppgov_client::Clients;
 pub use error::CrawlError;
+pub use ppgov_client::Clients;
 pub use progress::ProgressMode;

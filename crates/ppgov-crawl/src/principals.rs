@@ -44,15 +44,27 @@ fn referenced(s: &Snapshot) -> BTreeMap<String, Kind> {
     };
     let mut add_ref = |r: &PrincipalRef| add(&r.id, &r.principal_type);
     for a in &s.apps {
-        a.owner.iter().chain(a.created_by.iter()).for_each(&mut add_ref);
-        a.permissions.iter().flatten().for_each(|p| add_ref(&p.principal));
+        a.owner
+            .iter()
+            .chain(a.created_by.iter())
+            .for_each(&mut add_ref);
+        a.permissions
+            .iter()
+            .flatten()
+            .for_each(|p| add_ref(&p.principal));
     }
     for f in &s.flows {
-        f.permissions.iter().flatten().for_each(|p| add_ref(&p.principal));
+        f.permissions
+            .iter()
+            .flatten()
+            .for_each(|p| add_ref(&p.principal));
     }
     for c in &s.connections {
         c.created_by.iter().for_each(&mut add_ref);
-        c.permissions.iter().flatten().for_each(|p| add_ref(&p.principal));
+        c.permissions
+            .iter()
+            .flatten()
+            .for_each(|p| add_ref(&p.principal));
     }
     for f in &s.flows {
         if let Some(c) = &f.creator {
@@ -82,7 +94,11 @@ fn url(id: &str, k: Kind) -> String {
 
 /// Resolves every referenced principal. A lookup that fails for another reason than 404 leaves the
 /// principal `Unresolved` (never deleted) and marks the collection failed.
-pub async fn resolve(graph: &GraphClient, s: &Snapshot, concurrency: usize) -> (Vec<Principal>, CollectionState) {
+pub async fn resolve(
+    graph: &GraphClient,
+    s: &Snapshot,
+    concurrency: usize,
+) -> (Vec<Principal>, CollectionState) {
     let wanted: Vec<(String, Kind)> = referenced(s).into_iter().collect();
     let chunks: Vec<Vec<(String, Kind)>> = wanted.chunks(20).map(<[_]>::to_vec).collect();
     let results: Vec<_> = stream::iter(chunks)
@@ -103,7 +119,9 @@ pub async fn resolve(graph: &GraphClient, s: &Snapshot, concurrency: usize) -> (
                         200..=299 => from_body(id, *kind, &item.body),
                         404 => map::unresolved_principal(id, true),
                         other => {
-                            failure.get_or_insert_with(|| format!("graph answered {other} for {}", item.url));
+                            failure.get_or_insert_with(|| {
+                                format!("graph answered {other} for {}", item.url)
+                            });
                             map::unresolved_principal(id, false)
                         }
                     });
@@ -111,14 +129,24 @@ pub async fn resolve(graph: &GraphClient, s: &Snapshot, concurrency: usize) -> (
             }
             Err(e) => {
                 failure.get_or_insert_with(|| e.to_string());
-                out.extend(chunk.iter().map(|(id, _)| map::unresolved_principal(id, false)));
+                out.extend(
+                    chunk
+                        .iter()
+                        .map(|(id, _)| map::unresolved_principal(id, false)),
+                );
             }
         }
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     let state = match failure {
-        None => CollectionState::Collected { count: out.len() as u64 },
-        Some(message) => CollectionState::Failed { http_status: None, code: None, message },
+        None => CollectionState::Collected {
+            count: out.len() as u64,
+        },
+        Some(message) => CollectionState::Failed {
+            http_status: None,
+            code: None,
+            message,
+        },
     };
     (out, state)
 }
@@ -129,13 +157,19 @@ fn from_body(id: &str, kind: Kind, body: &serde_json::Value) -> Principal {
         Kind::Group => "#microsoft.graph.group",
         Kind::ServicePrincipal => "#microsoft.graph.servicePrincipal",
     };
-    let mut obj: graph::DirectoryObject = serde_json::from_value(body.clone()).unwrap_or_else(|_| graph::DirectoryObject { id: id.to_string(), ..Default::default() });
+    let mut obj: graph::DirectoryObject =
+        serde_json::from_value(body.clone()).unwrap_or_else(|_| graph::DirectoryObject {
+            id: id.to_string(),
+            ..Default::default()
+        });
     if obj.odata_type.is_none() {
         obj.odata_type = Some(odata.to_string());
     }
     if obj.id.is_empty() {
         obj.id = id.to_string();
     }
-    let user: Option<graph::User> = (kind == Kind::User).then(|| serde_json::from_value(body.clone()).ok()).flatten();
+    let user: Option<graph::User> = (kind == Kind::User)
+        .then(|| serde_json::from_value(body.clone()).ok())
+        .flatten();
     map::graph_principal(&obj, user.as_ref())
 }

@@ -34,7 +34,9 @@ impl Progress {
     pub fn new(mode: ProgressMode) -> Progress {
         let bar = (mode == ProgressMode::Live).then(|| {
             let b = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
-            if let Ok(style) = ProgressStyle::with_template("{spinner} {pos}/{len} environments [{elapsed_precise}, eta {eta}] {msg}") {
+            if let Ok(style) = ProgressStyle::with_template(
+                "{spinner} {pos}/{len} environments [{elapsed_precise}, eta {eta}] {msg}",
+            ) {
                 b.set_style(style);
             }
             b.enable_steady_tick(Duration::from_millis(200));
@@ -88,7 +90,10 @@ impl Progress {
                     due
                 });
                 if due.unwrap_or(false) {
-                    let eta = self.eta(done, total).map(|d| format!(", eta {}s", d.as_secs())).unwrap_or_default();
+                    let eta = self
+                        .eta(done, total)
+                        .map(|d| format!(", eta {}s", d.as_secs()))
+                        .unwrap_or_default();
                     eprintln!("crawl: {done}/{total} environments{eta}; {msg}");
                 }
             }
@@ -107,7 +112,12 @@ impl Progress {
     fn kinds_line(&self) -> String {
         self.kinds
             .lock()
-            .map(|k| k.iter().map(|(k, v)| format!("{k} {v}")).collect::<Vec<_>>().join(", "))
+            .map(|k| {
+                k.iter()
+                    .map(|(k, v)| format!("{k} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            })
             .unwrap_or_default()
     }
 

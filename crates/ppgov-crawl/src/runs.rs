@@ -13,7 +13,10 @@ pub struct RunCounter {
 impl RunCounter {
     /// Starts counting back from `now`.
     pub fn new(now: DateTime<Utc>) -> RunCounter {
-        RunCounter { now, stats: RunStats::default() }
+        RunCounter {
+            now,
+            stats: RunStats::default(),
+        }
     }
 
     /// The earliest start time that still counts (90 days back).
@@ -55,7 +58,10 @@ mod tests {
         c.add(now - Duration::days(40), false);
         c.add(now - Duration::days(100), true);
         let s = c.finish();
-        assert_eq!((s.runs_30d, s.failed_30d, s.runs_90d, s.failed_90d), (1, 1, 2, 1));
+        assert_eq!(
+            (s.runs_30d, s.failed_30d, s.runs_90d, s.failed_90d),
+            (1, 1, 2, 1)
+        );
         assert_eq!(s.last_run, Some(now - Duration::days(1)));
     }
 }

@@ -17,7 +17,12 @@ pub enum ShardKind {
 
 impl ShardKind {
     /// Every kind, slowest first.
-    pub const ALL: [ShardKind; 4] = [ShardKind::Flows, ShardKind::Apps, ShardKind::Connections, ShardKind::Roles];
+    pub const ALL: [ShardKind; 4] = [
+        ShardKind::Flows,
+        ShardKind::Apps,
+        ShardKind::Connections,
+        ShardKind::Roles,
+    ];
 
     fn name(self) -> &'static str {
         match self {
@@ -52,14 +57,25 @@ pub const PRINCIPALS: &str = "principals";
 /// Orders shards so the slowest start first: by the expected number of requests, estimated from
 /// the previous snapshot's per-environment counts when there is one, else the default environment
 /// first and Dataverse environments before the rest.
-pub fn order(envs: &[Environment], expected: &dyn Fn(&str, ShardKind) -> Option<u64>) -> Vec<(usize, ShardKind)> {
+pub fn order(
+    envs: &[Environment],
+    expected: &dyn Fn(&str, ShardKind) -> Option<u64>,
+) -> Vec<(usize, ShardKind)> {
     let mut shards: Vec<(u64, usize, ShardKind)> = Vec::new();
     for (i, e) in envs.iter().enumerate() {
         for k in ShardKind::ALL {
-            let guess = expected(&e.id, k).map(|n| n * k.weight() + 1).unwrap_or_else(|| {
-                let base = if e.is_default { 1_000 } else if e.has_dataverse { 100 } else { 10 };
-                base * (k.weight() + 1)
-            });
+            let guess = expected(&e.id, k)
+                .map(|n| n * k.weight() + 1)
+                .unwrap_or_else(|| {
+                    let base = if e.is_default {
+                        1_000
+                    } else if e.has_dataverse {
+                        100
+                    } else {
+                        10
+                    };
+                    base * (k.weight() + 1)
+                });
             shards.push((guess, i, k));
         }
     }
@@ -74,12 +90,21 @@ mod tests {
     #[test]
     fn default_environment_flows_first_and_known_sizes_win() {
         let envs = vec![
-            Environment { id: "a".into(), ..Default::default() },
-            Environment { id: "d".into(), is_default: true, ..Default::default() },
+            Environment {
+                id: "a".into(),
+                ..Default::default()
+            },
+            Environment {
+                id: "d".into(),
+                is_default: true,
+                ..Default::default()
+            },
         ];
         let o = order(&envs, &|_, _| None);
         assert_eq!(o[0], (1, ShardKind::Flows));
-        let o = order(&envs, &|id, k| (id == "a" && k == ShardKind::Flows).then_some(10_000));
+        let o = order(&envs, &|id, k| {
+            (id == "a" && k == ShardKind::Flows).then_some(10_000)
+        });
         assert_eq!(o[0], (0, ShardKind::Flows));
         assert_eq!(o.len(), 8);
     }

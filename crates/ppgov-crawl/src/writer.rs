@@ -53,12 +53,22 @@ impl Writer {
         drop(self.tx);
         match tokio::task::spawn_blocking(move || self.handle.join()).await {
             Ok(Ok((store, result))) => (Some(store), result),
-            _ => (None, Err(StoreError::Io { path: "store writer".into(), source: std::io::Error::other("the store writer thread stopped unexpectedly") })),
+            _ => (
+                None,
+                Err(StoreError::Io {
+                    path: "store writer".into(),
+                    source: std::io::Error::other("the store writer thread stopped unexpectedly"),
+                }),
+            ),
         }
     }
 }
 
-fn run(mut store: Store, snapshot: SnapshotId, mut rx: mpsc::Receiver<WriteOp>) -> (Store, Result<(), StoreError>) {
+fn run(
+    mut store: Store,
+    snapshot: SnapshotId,
+    mut rx: mpsc::Receiver<WriteOp>,
+) -> (Store, Result<(), StoreError>) {
     let mut rows: Vec<ResourceRow> = Vec::with_capacity(BATCH);
     let mut first_error: Result<(), StoreError> = Ok(());
     let keep = |r: Result<(), StoreError>, first_error: &mut Result<(), StoreError>| {
@@ -77,16 +87,26 @@ fn run(mut store: Store, snapshot: SnapshotId, mut rx: mpsc::Receiver<WriteOp>) 
                     rows.clear();
                 }
             }
-            WriteOp::Collection(entry) => keep(store.record_collection(&snapshot, &entry), &mut first_error),
+            WriteOp::Collection(entry) => {
+                keep(store.record_collection(&snapshot, &entry), &mut first_error)
+            }
             WriteOp::Copy { from, kind, ids } => {
                 keep(flush(&mut store, &snapshot, &mut rows), &mut first_error);
-                keep(store.copy_unchanged(&from, &snapshot, kind, &ids).map(|_| ()), &mut first_error);
+                keep(
+                    store
+                        .copy_unchanged(&from, &snapshot, kind, &ids)
+                        .map(|_| ()),
+                    &mut first_error,
+                );
             }
             WriteOp::ShardDone(key) => {
                 keep(flush(&mut store, &snapshot, &mut rows), &mut first_error);
                 // Never mark a shard done when its rows may not have been written.
                 if first_error.is_ok() {
-                    keep(store.mark_shard(&snapshot, &key, ShardState::Done, None), &mut first_error);
+                    keep(
+                        store.mark_shard(&snapshot, &key, ShardState::Done, None),
+                        &mut first_error,
+                    );
                 }
             }
         }
@@ -95,7 +115,11 @@ fn run(mut store: Store, snapshot: SnapshotId, mut rx: mpsc::Receiver<WriteOp>) 
     (store, first_error)
 }
 
-fn flush(store: &mut Store, snapshot: &SnapshotId, rows: &mut Vec<ResourceRow>) -> Result<(), StoreError> {
+fn flush(
+    store: &mut Store,
+    snapshot: &SnapshotId,
+    rows: &mut Vec<ResourceRow>,
+) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }

@@ -24,8 +24,16 @@ fn clients(emu: &Emulator) -> Clients {
     let ready = emu.ready();
     let base = url::Url::parse(&ready.url).unwrap();
     let endpoints = Endpoints::all_at(&base);
-    let credential = Credential::ClientSecret { client_id: ready.client_id.clone(), secret: ready.client_secret.clone().into() };
-    let tokens = EntraTokenSource::new(credential, &ready.tenant_id, &endpoints.login, SourceOptions::default());
+    let credential = Credential::ClientSecret {
+        client_id: ready.client_id.clone(),
+        secret: ready.client_secret.clone().into(),
+    };
+    let tokens = EntraTokenSource::new(
+        credential,
+        &ready.tenant_id,
+        &endpoints.login,
+        SourceOptions::default(),
+    );
     let transport = Transport::with_config(Arc::new(tokens), fast()).unwrap();
     Clients::new(transport, &endpoints)
 }
@@ -39,14 +47,20 @@ struct Expected {
 
 fn expected(emu: &Emulator) -> Expected {
     let t = emu.tenant();
-    let mut e = Expected { environments: BTreeSet::new(), apps: BTreeSet::new(), flows: BTreeSet::new(), connections: BTreeSet::new() };
+    let mut e = Expected {
+        environments: BTreeSet::new(),
+        apps: BTreeSet::new(),
+        flows: BTreeSet::new(),
+        connections: BTreeSet::new(),
+    };
     for env in &t.environments {
         e.environments.insert(env.name.clone());
         let content = t.env_content(env.index);
         let name = |v: &serde_json::Value| v["name"].as_str().unwrap().to_string();
         e.apps.extend(content.apps.iter().map(|a| name(&a.doc)));
         e.flows.extend(content.flows.iter().map(|f| name(&f.doc)));
-        e.connections.extend(content.connections.iter().map(|c| name(&c.doc)));
+        e.connections
+            .extend(content.connections.iter().map(|c| name(&c.doc)));
     }
     e
 }
@@ -64,7 +78,12 @@ fn assert_complete(s: &Snapshot, e: &Expected) {
     assert_eq!(s.apps.len(), e.apps.len());
     assert_eq!(s.flows.len(), e.flows.len());
     assert_eq!(s.connections.len(), e.connections.len());
-    assert!(s.flows.iter().all(|f| f.definition.is_some() && f.permissions.is_some() && f.runs.is_some()), "every flow has its details");
+    assert!(
+        s.flows
+            .iter()
+            .all(|f| f.definition.is_some() && f.permissions.is_some() && f.runs.is_some()),
+        "every flow has its details"
+    );
     assert!(s.tenant_settings.is_some() && s.tenant_isolation.is_some());
     assert!(!s.dlp_policies.is_empty());
 }
@@ -72,7 +91,11 @@ fn assert_complete(s: &Snapshot, e: &Expected) {
 async fn crawl_into(emu: &Emulator, store: Store, opts: CrawlOptions) -> (Snapshot, Store) {
     let tenant = emu.ready().tenant_id.clone();
     let (summary, store) = crawl(clients(emu), store, &tenant, opts).await.unwrap();
-    assert!(summary.failures.is_empty(), "collection failures: {:?}", summary.failures);
+    assert!(
+        summary.failures.is_empty(),
+        "collection failures: {:?}",
+        summary.failures
+    );
     let snap = store.load_snapshot(&summary.snapshot_id).unwrap();
     (snap, store)
 }
@@ -80,16 +103,28 @@ async fn crawl_into(emu: &Emulator, store: Store, opts: CrawlOptions) -> (Snapsh
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_tenant_is_collected_exactly_and_principals_resolve() {
     for seed in [1, 2] {
-        let emu = emulator(ServeOptions { size: Size::Small, seed, ..Default::default() }).await;
-        let (snap, _) = crawl_into(&emu, Store::open_in_memory().unwrap(), CrawlOptions::default()).await;
+        let emu = emulator(ServeOptions {
+            size: Size::Small,
+            seed,
+            ..Default::default()
+        })
+        .await;
+        let (snap, _) = crawl_into(
+            &emu,
+            Store::open_in_memory().unwrap(),
+            CrawlOptions::default(),
+        )
+        .await;
         let e = expected(&emu);
         assert_complete(&snap, &e);
 
         // Every planted orphan, guest and deleted principal is resolved as the directory says.
-        let t = emu.tenant();
+        let users = emu.tenant().directory.users.clone();
         let mut checked = 0;
-        for u in &t.directory.users {
-            let Some(p) = snap.principal(&u.id) else { continue };
+        for u in &users {
+            let Some(p) = snap.principal(&u.id) else {
+                continue;
+            };
             checked += 1;
             let want = if u.deleted {
                 PrincipalStatus::Deleted
@@ -104,30 +139,65 @@ async fn small_tenant_is_collected_exactly_and_principals_resolve() {
             }
         }
         assert!(checked > 10, "principals were resolved ({checked})");
-        assert!(snap.principals.values().any(|p| p.status == PrincipalStatus::Deleted), "a deleted principal is referenced");
-        drop(t);
+        assert!(
+            snap.principals
+                .values()
+                .any(|p| p.status == PrincipalStatus::Deleted),
+            "a deleted principal is referenced"
+        );
         emu.shutdown().await.unwrap();
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_and_throttling_lose_nothing() {
-    let emu = emulator(ServeOptions { size: Size::Small, seed: 3, fault_rate: 0.05, rate_limit: Some(400.0), ..Default::default() }).await;
-    let (snap, _) = crawl_into(&emu, Store::open_in_memory().unwrap(), CrawlOptions::default()).await;
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 3,
+        fault_rate: 0.05,
+        rate_limit: Some(400.0),
+        ..Default::default()
+    })
+    .await;
+    let (snap, _) = crawl_into(
+        &emu,
+        Store::open_in_memory().unwrap(),
+        CrawlOptions::default(),
+    )
+    .await;
     assert_complete(&snap, &expected(&emu));
     emu.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn interrupted_crawl_resumes_to_the_same_snapshot() {
-    let emu = emulator(ServeOptions { size: Size::Small, seed: 4, latency: Duration::from_millis(5), ..Default::default() }).await;
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 4,
+        latency: Duration::from_millis(5),
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let tenant = emu.ready().tenant_id.clone();
 
     // Stop the first crawl part-way, as a kill would: the future is dropped mid-flight.
-    let first = crawl(clients(&emu), Store::open(&path).unwrap(), &tenant, CrawlOptions { concurrency: 2, ..Default::default() });
-    assert!(tokio::time::timeout(Duration::from_millis(400), first).await.is_err(), "the crawl should still be running");
+    let first = crawl(
+        clients(&emu),
+        Store::open(&path).unwrap(),
+        &tenant,
+        CrawlOptions {
+            concurrency: 2,
+            ..Default::default()
+        },
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(400), first)
+            .await
+            .is_err(),
+        "the crawl should still be running"
+    );
     // Give the writer thread a moment to notice its senders are gone and release the database.
     let mut store = None;
     for _ in 0..100 {
@@ -140,23 +210,51 @@ async fn interrupted_crawl_resumes_to_the_same_snapshot() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let store = store.expect("an unfinished snapshot to resume");
-    let (resumed, _) = crawl_into(&emu, store, CrawlOptions { resume: true, ..Default::default() }).await;
-    let (fresh, _) = crawl_into(&emu, Store::open_in_memory().unwrap(), CrawlOptions::default()).await;
+    let (resumed, _) = crawl_into(
+        &emu,
+        store,
+        CrawlOptions {
+            resume: true,
+            ..Default::default()
+        },
+    )
+    .await;
+    let (fresh, _) = crawl_into(
+        &emu,
+        Store::open_in_memory().unwrap(),
+        CrawlOptions::default(),
+    )
+    .await;
     assert_complete(&resumed, &expected(&emu));
     assert_eq!(ids(&resumed.flows, |f| &f.id), ids(&fresh.flows, |f| &f.id));
-    assert_eq!(resumed.principals.keys().collect::<Vec<_>>(), fresh.principals.keys().collect::<Vec<_>>());
+    assert_eq!(
+        resumed.principals.keys().collect::<Vec<_>>(),
+        fresh.principals.keys().collect::<Vec<_>>()
+    );
     assert_eq!(resumed.role_assignments.len(), fresh.role_assignments.len());
     emu.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_crawl_refetches_only_changes_and_sees_deletions() {
-    let emu = emulator(ServeOptions { size: Size::Small, seed: 5, ..Default::default() }).await;
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 5,
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let c = clients(&emu);
     let tenant = emu.ready().tenant_id.clone();
-    let (full, store) = crawl(c.clone(), Store::open(&path).unwrap(), &tenant, CrawlOptions::default()).await.unwrap();
+    let (full, store) = crawl(
+        c.clone(),
+        Store::open(&path).unwrap(),
+        &tenant,
+        CrawlOptions::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(full.kind, ppgov_store::SnapshotKind::Full);
 
     // Delete one flow through the API, then crawl again.
@@ -164,19 +262,43 @@ async fn incremental_crawl_refetches_only_changes_and_sees_deletions() {
         let s = store.load_snapshot(&full.snapshot_id).unwrap();
         s.flows[0].clone()
     };
-    c.flow.delete_flow(&victim.environment_id, &victim.id).await.unwrap();
-    let (inc, store) = crawl(c, store, &tenant, CrawlOptions::default()).await.unwrap();
+    c.flow
+        .delete_flow(&victim.environment_id, &victim.id)
+        .await
+        .unwrap();
+    let (inc, store) = crawl(c, store, &tenant, CrawlOptions::default())
+        .await
+        .unwrap();
     assert_eq!(inc.kind, ppgov_store::SnapshotKind::Incremental);
-    assert!(inc.requests * 2 < full.requests, "incremental {} vs full {} requests", inc.requests, full.requests);
+    assert!(
+        inc.requests * 2 < full.requests,
+        "incremental {} vs full {} requests",
+        inc.requests,
+        full.requests
+    );
     let s = store.load_snapshot(&inc.snapshot_id).unwrap();
-    assert!(s.flows.iter().all(|f| f.id != victim.id), "the deleted flow is gone");
+    assert!(
+        s.flows.iter().all(|f| f.id != victim.id),
+        "the deleted flow is gone"
+    );
     let before = store.load_snapshot(&full.snapshot_id).unwrap();
     assert_eq!(s.flows.len() + 1, before.flows.len());
-    assert!(s.flows.iter().all(|f| f.definition.is_some()), "carried-forward flows keep their definitions");
+    assert!(
+        s.flows.iter().all(|f| f.definition.is_some()),
+        "carried-forward flows keep their definitions"
+    );
     emu.shutdown().await.unwrap();
 }
 
 /// A transport that starts fast and lets the emulator's 429s, not a cautious default, set the pace.
 fn fast() -> TransportConfig {
-    TransportConfig { limiter: LimiterConfig { initial_rate: 5_000.0, max_rate: 5_000.0, concurrency_per_host: 16, ..LimiterConfig::default() }, ..TransportConfig::default() }
+    TransportConfig {
+        limiter: LimiterConfig {
+            initial_rate: 5_000.0,
+            max_rate: 5_000.0,
+            concurrency_per_host: 16,
+            ..LimiterConfig::default()
+        },
+        ..TransportConfig::default()
+    }
 }

@@ -5,7 +5,10 @@
 
 use futures::StreamExt;
 use ppgov_auth::{AuthError, TokenSource, diagnose};
-use ppgov_client::{BapClient, ClientError, DataverseClient, DlpClient, FlowClient, GraphClient, ManagementClient, PowerAppsClient, PowerPlatformClient, Transport};
+use ppgov_client::{
+    BapClient, ClientError, DataverseClient, DlpClient, FlowClient, GraphClient, ManagementClient,
+    PowerAppsClient, PowerPlatformClient, Transport,
+};
 use ppgov_config::Endpoints;
 use serde::Serialize;
 use serde_json::Value;
@@ -39,7 +42,12 @@ pub struct Check {
 }
 
 fn check(name: &str, status: Status, detail: impl Into<String>, fix: Option<String>) -> Check {
-    Check { name: name.to_string(), status, detail: detail.into(), fix }
+    Check {
+        name: name.to_string(),
+        status,
+        detail: detail.into(),
+        fix,
+    }
 }
 
 /// Who ppgov signs in as, for fixes that name it.
@@ -54,21 +62,37 @@ pub struct Identity {
 }
 
 /// Explains an API error in plain words with its fix.
-pub fn explain(err: &ClientError, who: &Identity, endpoints: &Endpoints) -> (String, Option<String>) {
+pub fn explain(
+    err: &ClientError,
+    who: &Identity,
+    endpoints: &Endpoints,
+) -> (String, Option<String>) {
     let text = err.to_string();
     let status = err.status();
     if let ClientError::Auth { source, .. } = err {
         let d = diagnose(source);
         return (d.problem, Some(d.fix));
     }
-    if matches!(err, ClientError::NotManagementApp { .. }) || (status == Some(403) && text.contains("does not have permission to access the path")) {
-        let url = format!("{}/providers/Microsoft.BusinessAppPlatform/adminApplications/{}?api-version=2020-10-01", endpoints.bap.as_str().trim_end_matches('/'), who.client_id);
+    if matches!(err, ClientError::NotManagementApp { .. })
+        || (status == Some(403) && text.contains("does not have permission to access the path"))
+    {
+        let url = format!(
+            "{}/providers/Microsoft.BusinessAppPlatform/adminApplications/{}?api-version=2020-10-01",
+            endpoints.bap.as_str().trim_end_matches('/'),
+            who.client_id
+        );
         return (
-            "the service principal is not registered as a Power Platform management application".into(),
-            Some(format!("a Power Platform administrator registers it once: PUT {url} (no body), or New-PowerAppManagementApp -ApplicationId {}", who.client_id)),
+            "the service principal is not registered as a Power Platform management application"
+                .into(),
+            Some(format!(
+                "a Power Platform administrator registers it once: PUT {url} (no body), or New-PowerAppManagementApp -ApplicationId {}",
+                who.client_id
+            )),
         );
     }
-    if (text.contains("does not exist.") && text.contains("Tenant")) || err.code().is_some_and(|c| c == "AF20012" || c == "AF20011") {
+    if (text.contains("does not exist.") && text.contains("Tenant"))
+        || err.code().is_some_and(|c| c == "AF20012" || c == "AF20011")
+    {
         return (
             "unified audit logging is not enabled for this tenant, so the Management Activity API has nothing to serve".into(),
             Some("turn on auditing in Microsoft Purview (Audit > Start recording user and admin activity) or run `Set-AdminAuditLogConfig -UnifiedAuditLogIngestionEnabled $true` in Exchange Online PowerShell; content appears within hours".into()),
@@ -82,20 +106,36 @@ pub fn explain(err: &ClientError, who: &Identity, endpoints: &Endpoints) -> (Str
     }
 }
 
-async fn first<T: serde::de::DeserializeOwned + Send + 'static>(mut s: ppgov_client::ItemStream<T>) -> Result<Option<T>, ClientError> {
+async fn first<T: serde::de::DeserializeOwned + Send + 'static>(
+    mut s: ppgov_client::ItemStream<T>,
+) -> Result<Option<T>, ClientError> {
     s.next().await.transpose()
 }
 
 /// Runs every check. Never fails as a whole: each problem is a row.
-pub async fn run(tokens: Arc<dyn TokenSource>, transport: Transport, endpoints: &Endpoints, who: &Identity) -> Vec<Check> {
+pub async fn run(
+    tokens: Arc<dyn TokenSource>,
+    transport: Transport,
+    endpoints: &Endpoints,
+    who: &Identity,
+) -> Vec<Check> {
     let mut out = Vec::new();
     // Sign-in, per audience: a failure here explains every API failure below it.
     let audiences = [
-        ("sign-in: BAP / Power Apps", endpoints.scopes.powerapps.clone()),
+        (
+            "sign-in: BAP / Power Apps",
+            endpoints.scopes.powerapps.clone(),
+        ),
         ("sign-in: Flow", endpoints.scopes.flow.clone()),
-        ("sign-in: Power Platform API", endpoints.scopes.powerplatform.clone()),
+        (
+            "sign-in: Power Platform API",
+            endpoints.scopes.powerplatform.clone(),
+        ),
         ("sign-in: Graph", endpoints.scopes.graph.clone()),
-        ("sign-in: Management API", endpoints.scopes.management.clone()),
+        (
+            "sign-in: Management API",
+            endpoints.scopes.management.clone(),
+        ),
     ];
     let mut signed_in = true;
     for (name, scope) in audiences {
@@ -105,14 +145,21 @@ pub async fn run(tokens: Arc<dyn TokenSource>, transport: Transport, endpoints: 
                 signed_in = false;
                 let d = diagnose(&e);
                 let detail = match &e {
-                    AuthError::Refused { aadsts: Some(code), .. } => format!("AADSTS{code}: {}", d.problem),
+                    AuthError::Refused {
+                        aadsts: Some(code), ..
+                    } => format!("AADSTS{code}: {}", d.problem),
                     _ => d.problem,
                 };
                 out.push(check(name, Status::Fail, detail, Some(d.fix)));
             }
         }
         if !signed_in {
-            out.push(check("APIs", Status::Skipped, "not checked: sign-in failed", Some("fix sign-in first".into())));
+            out.push(check(
+                "APIs",
+                Status::Skipped,
+                "not checked: sign-in failed",
+                Some("fix sign-in first".into()),
+            ));
             return out;
         }
     }
@@ -122,10 +169,20 @@ pub async fn run(tokens: Arc<dyn TokenSource>, transport: Transport, endpoints: 
         check(name, Status::Fail, detail, fix)
     };
     let bap = BapClient::new(transport.clone(), endpoints);
-    let listed: Result<Vec<ppgov_model::bap::Environment>, ClientError> = bap.list_environments(&[]).collect::<Vec<_>>().await.into_iter().collect();
+    let listed: Result<Vec<ppgov_model::bap::Environment>, ClientError> = bap
+        .list_environments(&[])
+        .collect::<Vec<_>>()
+        .await
+        .into_iter()
+        .collect();
     let envs = match listed {
         Ok(envs) => {
-            out.push(check("BAP environments", Status::Ok, format!("{} environments", envs.len()), None));
+            out.push(check(
+                "BAP environments",
+                Status::Ok,
+                format!("{} environments", envs.len()),
+                None,
+            ));
             envs
         }
         Err(e) => {
@@ -133,7 +190,11 @@ pub async fn run(tokens: Arc<dyn TokenSource>, transport: Transport, endpoints: 
             Vec::new()
         }
     };
-    let probe_env = envs.iter().find(|e| e.is_default()).or(envs.first()).map(|e| e.name.clone());
+    let probe_env = envs
+        .iter()
+        .find(|e| e.is_default())
+        .or(envs.first())
+        .map(|e| e.name.clone());
     match bap.list_tenant_settings::<Value>().await {
         Ok(_) => out.push(check("tenant settings", Status::Ok, "readable", None)),
         Err(e) => out.push(fail("tenant settings", &e)),
@@ -144,26 +205,53 @@ pub async fn run(tokens: Arc<dyn TokenSource>, transport: Transport, endpoints: 
     }
     match &probe_env {
         Some(env) => {
-            match first(PowerAppsClient::new(transport.clone(), endpoints).list_apps::<Value>(env)).await {
-                Ok(_) => out.push(check("Power Apps", Status::Ok, format!("apps of {env} readable"), None)),
+            match first(PowerAppsClient::new(transport.clone(), endpoints).list_apps::<Value>(env))
+                .await
+            {
+                Ok(_) => out.push(check(
+                    "Power Apps",
+                    Status::Ok,
+                    format!("apps of {env} readable"),
+                    None,
+                )),
                 Err(e) => out.push(fail("Power Apps", &e)),
             }
-            match first(FlowClient::new(transport.clone(), endpoints).list_flows::<Value>(env)).await {
-                Ok(_) => out.push(check("Power Automate", Status::Ok, format!("flows of {env} readable"), None)),
+            match first(FlowClient::new(transport.clone(), endpoints).list_flows::<Value>(env))
+                .await
+            {
+                Ok(_) => out.push(check(
+                    "Power Automate",
+                    Status::Ok,
+                    format!("flows of {env} readable"),
+                    None,
+                )),
                 Err(e) => out.push(fail("Power Automate", &e)),
             }
         }
-        None => out.push(check("Power Apps / Power Automate", Status::Skipped, "no environment to probe", None)),
+        None => out.push(check(
+            "Power Apps / Power Automate",
+            Status::Skipped,
+            "no environment to probe",
+            None,
+        )),
     }
     let dataverse = envs.iter().find(|e| e.has_dataverse()).and_then(|e| {
         let lem = e.properties.linked_environment_metadata.as_ref()?;
-        let u = lem.instance_api_url.as_deref().or(lem.instance_url.as_deref())?;
+        let u = lem
+            .instance_api_url
+            .as_deref()
+            .or(lem.instance_url.as_deref())?;
         url::Url::parse(u).ok().map(|u| (e.name.clone(), u))
     });
     match dataverse {
         Some((env, url)) => match DataverseClient::new(transport.clone(), &url, 1) {
             Ok(c) => match c.organization::<Value>().await {
-                Ok(_) => out.push(check("Dataverse", Status::Ok, format!("organization settings of {env} readable"), None)),
+                Ok(_) => out.push(check(
+                    "Dataverse",
+                    Status::Ok,
+                    format!("organization settings of {env} readable"),
+                    None,
+                )),
                 Err(e) => {
                     let (detail, fix) = explain(&e, who, endpoints);
                     let fix = fix.or_else(|| Some("add the service principal as an application user with the System Administrator role (BAP addAppUser) in each Dataverse environment".into()));
@@ -172,7 +260,12 @@ pub async fn run(tokens: Arc<dyn TokenSource>, transport: Transport, endpoints: 
             },
             Err(e) => out.push(fail("Dataverse", &e)),
         },
-        None => out.push(check("Dataverse", Status::Skipped, "no Dataverse environment visible", None)),
+        None => out.push(check(
+            "Dataverse",
+            Status::Skipped,
+            "no Dataverse environment visible",
+            None,
+        )),
     }
     let inv = serde_json::json!({"TableName": "PowerPlatformResources", "Clauses": [{"$type": "take", "TakeCount": 1}], "Options": {"Top": 1}});
     match first(PowerPlatformClient::new(transport.clone(), endpoints).inventory_query::<Value>(&inv, 1)).await {
@@ -185,8 +278,16 @@ pub async fn run(tokens: Arc<dyn TokenSource>, transport: Transport, endpoints: 
         )),
         Err(e) => out.push(fail("inventory API", &e)),
     }
-    match GraphClient::new(transport.clone(), endpoints).get_user::<Value>("00000000-0000-0000-0000-000000000000", "id").await {
-        Ok(_) => out.push(check("Microsoft Graph", Status::Ok, "users can be resolved", None)),
+    match GraphClient::new(transport.clone(), endpoints)
+        .get_user::<Value>("00000000-0000-0000-0000-000000000000", "id")
+        .await
+    {
+        Ok(_) => out.push(check(
+            "Microsoft Graph",
+            Status::Ok,
+            "users can be resolved",
+            None,
+        )),
         Err(e) => {
             let (detail, fix) = explain(&e, who, endpoints);
             out.push(check("Microsoft Graph", Status::Fail, detail, fix.or_else(|| Some("grant User.Read.All and GroupMember.Read.All (application) with admin consent".into()))));
@@ -194,7 +295,12 @@ pub async fn run(tokens: Arc<dyn TokenSource>, transport: Transport, endpoints: 
     }
     match ManagementClient::new(transport.clone(), endpoints, &who.tenant_id, None) {
         Ok(m) => match m.list_subscriptions::<Value>().await {
-            Ok(_) => out.push(check("Management Activity API", Status::Ok, "audit subscriptions readable", None)),
+            Ok(_) => out.push(check(
+                "Management Activity API",
+                Status::Ok,
+                "audit subscriptions readable",
+                None,
+            )),
             Err(e) => out.push(fail("Management Activity API", &e)),
         },
         Err(e) => out.push(fail("Management Activity API", &e)),

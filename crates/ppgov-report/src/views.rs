@@ -197,7 +197,37 @@ pub fn apps(s: &Snapshot, env: Option<&str>) -> Table {
     t.sorted()
 }
 
-/// Flows, sorted by environment then name.
+/// Who a principal reference is, resolved through the snapshot's principals where possible:
+/// (display name, e-mail or UPN, status word).
+fn who(
+    s: &Snapshot,
+    id: Option<&str>,
+    recorded_name: Option<&str>,
+    recorded_mail: Option<&str>,
+) -> (String, String, &'static str) {
+    let Some(id) = id else {
+        return (String::new(), String::new(), "");
+    };
+    let p = s.principal(id);
+    let name = p
+        .and_then(|p| p.display_name.clone())
+        .or_else(|| recorded_name.map(str::to_string))
+        .unwrap_or_else(|| id.to_string());
+    let mail = p
+        .and_then(|p| p.upn.clone().or_else(|| p.mail.clone()))
+        .or_else(|| recorded_mail.map(str::to_string))
+        .unwrap_or_default();
+    let status = match p.map(|p| p.status) {
+        Some(PrincipalStatus::Active) => "active",
+        Some(PrincipalStatus::Disabled) => "disabled",
+        Some(PrincipalStatus::Deleted) => "deleted",
+        Some(PrincipalStatus::Unresolved) | None => "unresolved",
+    };
+    (name, mail, status)
+}
+
+/// Flows with owner, state, connectors, last run, run and failure counts (seed 002's quarterly
+/// flow review), sorted.
 pub fn flows(s: &Snapshot, env: Option<&str>) -> Table {
     let mut t = Table {
         columns: vec![
@@ -205,13 +235,17 @@ pub fn flows(s: &Snapshot, env: Option<&str>) -> Table {
             "environment",
             "display_name",
             "flow_id",
+            "owner",
+            "owner_email",
+            "owner_status",
             "state",
-            "creator",
             "trigger_type",
             "connectors",
+            "last_run",
             "runs_30d",
             "failed_30d",
-            "last_run",
+            "runs_90d",
+            "failed_90d",
             "created_time",
             "last_modified_time",
         ],
@@ -219,22 +253,27 @@ pub fn flows(s: &Snapshot, env: Option<&str>) -> Table {
     };
     for f in s.flows.iter().filter(|f| in_env(s, env, &f.environment_id)) {
         let runs = f.runs.as_ref();
+        let (owner, mail, status) = who(s, f.creator.as_deref(), None, None);
         t.rows.push(vec![
             f.environment_id.clone(),
             env_name(s, &f.environment_id),
             f.display_name.clone(),
             f.id.clone(),
+            owner,
+            mail,
+            status.to_string(),
             f.state.clone(),
-            opt(f.creator.as_deref()),
             opt(f.trigger_type.as_deref()),
             f.connectors
                 .iter()
                 .map(|c| c.key.as_str())
                 .collect::<Vec<_>>()
                 .join(";"),
+            time(runs.and_then(|r| r.last_run)),
             opt(runs.map(|r| r.runs_30d)),
             opt(runs.map(|r| r.failed_30d)),
-            time(runs.and_then(|r| r.last_run)),
+            opt(runs.map(|r| r.runs_90d)),
+            opt(runs.map(|r| r.failed_90d)),
             time(f.created_time),
             time(f.last_modified_time),
         ]);
@@ -242,20 +281,37 @@ pub fn flows(s: &Snapshot, env: Option<&str>) -> Table {
     t.sorted()
 }
 
-/// Connections, sorted by environment then connector.
+/// Connections with connector, owner, owner e-mail, created, last used, Active or Orphaned, and
+/// how many flows use each (seed 002's connection audit), sorted.
 pub fn connections(s: &Snapshot, env: Option<&str>) -> Table {
+    let mut usage: std::collections::BTreeMap<(String, String), usize> = Default::default();
+    for f in &s.flows {
+        for c in &f.connectors {
+            if let Some(name) = &c.connection_name {
+                *usage
+                    .entry((
+                        f.environment_id.to_ascii_lowercase(),
+                        name.to_ascii_lowercase(),
+                    ))
+                    .or_default() += 1;
+            }
+        }
+    }
     let mut t = Table {
         columns: vec![
             "environment_id",
             "environment",
-            "connector",
-            "display_name",
             "connection_id",
-            "created_by",
+            "connection_name",
+            "connector",
+            "owner",
+            "owner_email",
+            "created",
+            "last_used",
             "status",
+            "connection_status",
             "service_principal",
-            "created_time",
-            "last_connected_time",
+            "flows_using",
         ],
         rows: vec![],
     };
@@ -264,20 +320,35 @@ pub fn connections(s: &Snapshot, env: Option<&str>) -> Table {
         .iter()
         .filter(|c| in_env(s, env, &c.environment_id))
     {
+        let creator = c.created_by.as_ref();
+        let (owner, mail, status) = who(
+            s,
+            creator.map(|p| p.id.as_str()),
+            creator.and_then(|p| p.display_name.as_deref()),
+            creator.and_then(|p| p.email.as_deref()),
+        );
+        let orphaned = creator.is_none() || matches!(status, "deleted" | "disabled");
         t.rows.push(vec![
             c.environment_id.clone(),
             env_name(s, &c.environment_id),
-            c.connector.clone(),
-            c.display_name.clone(),
             c.id.clone(),
-            opt(c
-                .created_by
-                .as_ref()
-                .map(|p| p.email.clone().unwrap_or_else(|| p.id.clone()))),
+            c.display_name.clone(),
+            c.connector.clone(),
+            owner,
+            mail,
+            time(c.created_time),
+            time(c.last_connected_time.or(c.last_modified_time)),
+            if orphaned { "Orphaned" } else { "Active" }.to_string(),
             c.statuses.join(";"),
             c.service_principal.to_string(),
-            time(c.created_time),
-            time(c.last_connected_time),
+            usage
+                .get(&(
+                    c.environment_id.to_ascii_lowercase(),
+                    c.id.to_ascii_lowercase(),
+                ))
+                .copied()
+                .unwrap_or(0)
+                .to_string(),
         ]);
     }
     t.sorted()

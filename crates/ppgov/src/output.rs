@@ -18,7 +18,10 @@ pub fn init_logging(cli: &Cli) {
     };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let color = std::env::var_os("NO_COLOR").is_none() && std::io::stderr().is_terminal();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
     // A second initialisation (tests running main twice) is harmless; ignore its error.
     let _ = match cli.log_format {
         LogFormat::Json => builder.json().try_init(),

@@ -41,38 +41,68 @@ async fn ppgov(cfg: &Path, args: &[&str]) -> Output {
     let cfg = cfg.to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        Command::new(bin()).arg("--config").arg(&cfg).args(&args).env("RUST_LOG", "trace").env("NO_COLOR", "1").output().unwrap()
+        Command::new(bin())
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .env("RUST_LOG", "trace")
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
     })
     .await
     .unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A JWT-looking string: three base64url parts, the first starting with `eyJ`.
 fn has_jwt(s: &str) -> bool {
     s.match_indices("eyJ").any(|(i, _)| {
         let rest = &s[i..];
-        let token: String = rest.chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.').collect();
+        let token: String = rest
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_' || *c == '.')
+            .collect();
         token.split('.').filter(|p| p.len() >= 8).count() >= 3
     })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_run_never_prints_a_secret_password_or_token() {
-    let emu = emulator(ServeOptions { size: Size::Small, seed: 11, ..Default::default() }).await;
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 11,
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let secret = emu.ready().client_secret.clone();
-    let cfg = config(dir.path(), &emu, &secret_auth(&emu.ready().client_id, &secret));
+    let cfg = config(
+        dir.path(),
+        &emu,
+        &secret_auth(&emu.ready().client_id, &secret),
+    );
     let mut all = String::new();
     for args in [
         vec!["-vvv", "auth", "test"],
         vec!["-vvv", "doctor"],
         vec!["-vvv", "crawl"],
         vec!["-vvv", "scan", "--format", "json"],
-        vec!["-vvv", "scan", "--format", "html", "--out", dir.path().join("r.html").to_str().unwrap()],
+        vec![
+            "-vvv",
+            "scan",
+            "--format",
+            "html",
+            "--out",
+            dir.path().join("r.html").to_str().unwrap(),
+        ],
         vec!["-vvv", "inventory", "connections", "--format", "csv"],
     ] {
         let o = ppgov(&cfg, &args).await;
@@ -81,25 +111,48 @@ async fn a_full_run_never_prints_a_secret_password_or_token() {
     all.push_str(&std::fs::read_to_string(dir.path().join("r.html")).unwrap());
     // Password sign-in (ROPC) as the admin user through the public client.
     let user = format!("{}@{}", wellknown::ADMIN_USER, emu.tenant().domain);
-    let pw_cfg = config(dir.path(), &emu, &format!("method = \"password\"\nclient_id = \"{}\"\nusername = \"{user}\"\npassword = \"{}\"", wellknown::PUBLIC_CLIENT_ID, wellknown::ADMIN_PASSWORD));
+    let pw_cfg = config(
+        dir.path(),
+        &emu,
+        &format!(
+            "method = \"password\"\nclient_id = \"{}\"\nusername = \"{user}\"\npassword = \"{}\"",
+            wellknown::PUBLIC_CLIENT_ID,
+            wellknown::ADMIN_PASSWORD
+        ),
+    );
     let o = ppgov(&pw_cfg, &["-vvv", "auth", "test"]).await;
     assert!(o.status.success(), "password sign-in works: {}", text(&o));
     all.push_str(&text(&o));
     // A failing run prints errors too; they must not carry the secret either.
-    let bad = config(dir.path(), &emu, &secret_auth(&emu.ready().client_id, "wrong-secret-value-123"));
+    let bad = config(
+        dir.path(),
+        &emu,
+        &secret_auth(&emu.ready().client_id, "wrong-secret-value-123"),
+    );
     all.push_str(&text(&ppgov(&bad, &["-vvv", "auth", "test"]).await));
 
-    assert!(all.contains("trace") || all.contains("TRACE") || all.contains("DEBUG"), "logs were captured");
+    assert!(
+        all.contains("trace") || all.contains("TRACE") || all.contains("DEBUG"),
+        "logs were captured"
+    );
     assert!(!all.contains(&secret), "the client secret leaked");
-    assert!(!all.contains(wellknown::ADMIN_PASSWORD), "the password leaked");
-    assert!(!all.contains("wrong-secret-value-123"), "a rejected secret leaked");
+    assert!(
+        !all.contains(wellknown::ADMIN_PASSWORD),
+        "the password leaked"
+    );
+    assert!(
+        !all.contains("wrong-secret-value-123"),
+        "a rejected secret leaked"
+    );
     assert!(!has_jwt(&all), "a token leaked");
     emu.shutdown().await.unwrap();
 }
 
 #[test]
 fn jwt_detector_finds_tokens_and_ignores_excerpts() {
-    assert!(has_jwt("Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"));
+    assert!(has_jwt(
+        "Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"
+    ));
     assert!(!has_jwt("excerpt eyJh… (212 chars)"));
 }
 
@@ -108,21 +161,46 @@ fn emulator_serve_prints_its_ready_line_and_ground_truth() {
     let dir = tempfile::tempdir().unwrap();
     let gt = dir.path().join("gt.json");
     let mut child = Command::new(bin())
-        .args(["emulator", "serve", "--size", "small", "--seed", "3", "--ground-truth"])
+        .args([
+            "emulator",
+            "serve",
+            "--size",
+            "small",
+            "--seed",
+            "3",
+            "--ground-truth",
+        ])
         .arg(&gt)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
     child.kill().unwrap();
     let _ = child.wait();
     let ready: serde_json::Value = serde_json::from_str(&line).unwrap();
-    for key in ["url", "tenant_id", "client_id", "client_secret", "username", "password"] {
-        assert!(ready[key].as_str().is_some_and(|s| !s.is_empty()), "ready line has {key}: {line}");
+    for key in [
+        "url",
+        "tenant_id",
+        "client_id",
+        "client_secret",
+        "username",
+        "password",
+    ] {
+        assert!(
+            ready[key].as_str().is_some_and(|s| !s.is_empty()),
+            "ready line has {key}: {line}"
+        );
     }
-    assert!(ready["url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
+    assert!(
+        ready["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
     let truth: serde_json::Value = serde_json::from_slice(&std::fs::read(&gt).unwrap()).unwrap();
     assert!(truth["findings"].as_array().is_some_and(|f| !f.is_empty()));
     assert!(truth["detections"].as_array().is_some());
@@ -130,10 +208,16 @@ fn emulator_serve_prints_its_ready_line_and_ground_truth() {
 
 #[test]
 fn bad_arguments_exit_2_with_a_message() {
-    let o = Command::new(bin()).args(["emulator", "serve", "--fault-rate", "3"]).output().unwrap();
+    let o = Command::new(bin())
+        .args(["emulator", "serve", "--fault-rate", "3"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("--fault-rate"));
-    let o = Command::new(bin()).args(["scan", "--snapshot", "/nonexistent/snap.json"]).output().unwrap();
+    let o = Command::new(bin())
+        .args(["scan", "--snapshot", "/nonexistent/snap.json"])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("snap.json"));
 }
@@ -151,29 +235,79 @@ async fn doctor_explains_each_set_up_problem_with_its_fix() {
     let domain = probe.tenant().domain.clone();
     let admin_secret = probe.ready().client_secret.clone();
     probe.shutdown().await.unwrap();
-    let user = |u: &str| format!("method = \"password\"\nclient_id = \"{}\"\nusername = \"{u}@{domain}\"\npassword = \"{}\"", wellknown::PUBLIC_CLIENT_ID, wellknown::ADMIN_PASSWORD);
+    let user = |u: &str| {
+        format!(
+            "method = \"password\"\nclient_id = \"{}\"\nusername = \"{u}@{domain}\"\npassword = \"{}\"",
+            wellknown::PUBLIC_CLIENT_ID,
+            wellknown::ADMIN_PASSWORD
+        )
+    };
     let cases = vec![
-        DoctorCase { name: "bad secret", auth: secret_auth(wellknown::ADMIN_CLIENT_ID, "not-the-secret"), opts: ServeOptions::default(), expect: &["7000215", "secret"] },
-        DoctorCase { name: "unknown app", auth: secret_auth("0b7e3c1d-1111-4222-8333-944455566677", &admin_secret), opts: ServeOptions::default(), expect: &["700016"] },
+        DoctorCase {
+            name: "bad secret",
+            auth: secret_auth(wellknown::ADMIN_CLIENT_ID, "not-the-secret"),
+            opts: ServeOptions::default(),
+            expect: &["7000215", "secret"],
+        },
+        DoctorCase {
+            name: "unknown app",
+            auth: secret_auth("0b7e3c1d-1111-4222-8333-944455566677", &admin_secret),
+            opts: ServeOptions::default(),
+            expect: &["700016"],
+        },
         DoctorCase {
             name: "not a management app",
-            auth: secret_auth(wellknown::UNREGISTERED_CLIENT_ID, wellknown::UNREGISTERED_CLIENT_SECRET),
+            auth: secret_auth(
+                wellknown::UNREGISTERED_CLIENT_ID,
+                wellknown::UNREGISTERED_CLIENT_SECRET,
+            ),
             opts: ServeOptions::default(),
             expect: &["management application", "adminApplications/"],
         },
-        DoctorCase { name: "inventory needs a user", auth: secret_auth(wellknown::ADMIN_CLIENT_ID, &admin_secret), opts: ServeOptions::default(), expect: &["WARN", "delegated"] },
+        DoctorCase {
+            name: "inventory needs a user",
+            auth: secret_auth(wellknown::ADMIN_CLIENT_ID, &admin_secret),
+            opts: ServeOptions::default(),
+            expect: &["WARN", "delegated"],
+        },
         DoctorCase {
             name: "audit logging off",
             auth: secret_auth(wellknown::ADMIN_CLIENT_ID, &admin_secret),
-            opts: ServeOptions { audit_enabled: false, ..Default::default() },
-            expect: &["audit logging is not enabled", "UnifiedAuditLogIngestionEnabled"],
+            opts: ServeOptions {
+                audit_enabled: false,
+                ..Default::default()
+            },
+            expect: &[
+                "audit logging is not enabled",
+                "UnifiedAuditLogIngestionEnabled",
+            ],
         },
-        DoctorCase { name: "MFA for ROPC", auth: user(wellknown::MFA_USER), opts: ServeOptions::default(), expect: &["50076"] },
-        DoctorCase { name: "conditional access", auth: user(wellknown::CA_BLOCKED_USER), opts: ServeOptions::default(), expect: &["53003"] },
-        DoctorCase { name: "user not assigned", auth: user(wellknown::NOT_ASSIGNED_USER), opts: ServeOptions::default(), expect: &["50105"] },
+        DoctorCase {
+            name: "MFA for ROPC",
+            auth: user(wellknown::MFA_USER),
+            opts: ServeOptions::default(),
+            expect: &["50076"],
+        },
+        DoctorCase {
+            name: "conditional access",
+            auth: user(wellknown::CA_BLOCKED_USER),
+            opts: ServeOptions::default(),
+            expect: &["53003"],
+        },
+        DoctorCase {
+            name: "user not assigned",
+            auth: user(wellknown::NOT_ASSIGNED_USER),
+            opts: ServeOptions::default(),
+            expect: &["50105"],
+        },
         DoctorCase {
             name: "no admin consent",
-            auth: format!("method = \"password\"\nclient_id = \"{}\"\nusername = \"{}@{domain}\"\npassword = \"{}\"", wellknown::NO_CONSENT_CLIENT_ID, wellknown::ADMIN_USER, wellknown::ADMIN_PASSWORD),
+            auth: format!(
+                "method = \"password\"\nclient_id = \"{}\"\nusername = \"{}@{domain}\"\npassword = \"{}\"",
+                wellknown::NO_CONSENT_CLIENT_ID,
+                wellknown::ADMIN_USER,
+                wellknown::ADMIN_PASSWORD
+            ),
             opts: ServeOptions::default(),
             expect: &["65001", "consent"],
         },
@@ -185,7 +319,12 @@ async fn doctor_explains_each_set_up_problem_with_its_fix() {
         let o = ppgov(&cfg, &["doctor"]).await;
         let out = String::from_utf8_lossy(&o.stdout).to_string();
         for want in case.expect {
-            assert!(out.contains(want), "{}: doctor output lacks `{want}`:\n{out}\n{}", case.name, String::from_utf8_lossy(&o.stderr));
+            assert!(
+                out.contains(want),
+                "{}: doctor output lacks `{want}`:\n{out}\n{}",
+                case.name,
+                String::from_utf8_lossy(&o.stderr)
+            );
         }
         emu.shutdown().await.unwrap();
     }
@@ -193,24 +332,42 @@ async fn doctor_explains_each_set_up_problem_with_its_fix() {
 
 fn ids(json: &[u8], key: &str) -> std::collections::BTreeSet<String> {
     let v: serde_json::Value = serde_json::from_slice(json).unwrap();
-    v.as_array().unwrap().iter().map(|r| r[key].as_str().unwrap().to_string()).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[key].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_crawl_killed_with_sigkill_resumes_to_the_same_snapshot() {
-    let emu = emulator(ServeOptions { size: Size::Small, seed: 12, latency: Duration::from_millis(15), ..Default::default() }).await;
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 12,
+        latency: Duration::from_millis(15),
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let auth = secret_auth(&emu.ready().client_id, &emu.ready().client_secret);
     let cfg = config(dir.path(), &emu, &auth);
     let tenant = emu.ready().tenant_id.clone();
-    let mut child = Command::new(bin()).arg("--config").arg(&cfg).args(["--quiet", "crawl", "--concurrency", "2"]).spawn().unwrap();
+    let mut child = Command::new(bin())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["--quiet", "crawl", "--concurrency", "2"])
+        .spawn()
+        .unwrap();
     // Kill it once some, but not all, shards are checkpointed.
     let db = dir.path().join("store.db");
     let mut killed_midway = false;
     for _ in 0..600 {
         if let Ok(store) = ppgov_store::Store::open(&db)
             && let Ok(Some(info)) = store.unfinished_snapshot(&tenant)
-            && store.done_shards(&info.id).map(|d| d.len() >= 3).unwrap_or(false)
+            && store
+                .done_shards(&info.id)
+                .map(|d| d.len() >= 3)
+                .unwrap_or(false)
         {
             killed_midway = child.try_wait().unwrap().is_none();
             break;
@@ -231,22 +388,52 @@ async fn a_crawl_killed_with_sigkill_resumes_to_the_same_snapshot() {
     assert!(ppgov(&cfg2, &["--quiet", "crawl"]).await.status.success());
     let fresh_flows = ppgov(&cfg2, &["inventory", "flows", "--format", "json"]).await;
     let fresh_conns = ppgov(&cfg2, &["inventory", "connections", "--format", "json"]).await;
-    assert_eq!(ids(&resumed_flows.stdout, "flow_id"), ids(&fresh_flows.stdout, "flow_id"));
-    assert_eq!(ids(&resumed_conns.stdout, "connection_id"), ids(&fresh_conns.stdout, "connection_id"));
-    assert_eq!(resumed_flows.stdout, fresh_flows.stdout, "the same flow inventory, run counts included");
+    assert_eq!(
+        ids(&resumed_flows.stdout, "flow_id"),
+        ids(&fresh_flows.stdout, "flow_id")
+    );
+    assert_eq!(
+        ids(&resumed_conns.stdout, "connection_id"),
+        ids(&fresh_conns.stdout, "connection_id")
+    );
+    assert_eq!(
+        resumed_flows.stdout, fresh_flows.stdout,
+        "the same flow inventory, run counts included"
+    );
     emu.shutdown().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn views_formats_exit_codes_and_offline_snapshots() {
-    let emu = emulator(ServeOptions { size: Size::Small, seed: 13, ..Default::default() }).await;
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 13,
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), &emu, &secret_auth(&emu.ready().client_id, &emu.ready().client_secret));
+    let cfg = config(
+        dir.path(),
+        &emu,
+        &secret_auth(&emu.ready().client_id, &emu.ready().client_secret),
+    );
     assert!(ppgov(&cfg, &["--quiet", "crawl"]).await.status.success());
     let snap = dir.path().join("snap.json");
-    assert!(ppgov(&cfg, &["snapshot", "export", snap.to_str().unwrap()]).await.status.success());
+    assert!(
+        ppgov(&cfg, &["snapshot", "export", snap.to_str().unwrap()])
+            .await
+            .status
+            .success()
+    );
 
-    for view in ["environments", "apps", "flows", "connections", "roles", "principals"] {
+    for view in [
+        "environments",
+        "apps",
+        "flows",
+        "connections",
+        "roles",
+        "principals",
+    ] {
         let json = ppgov(&cfg, &["inventory", view, "--format", "json"]).await;
         assert!(json.status.success(), "{view}: {}", text(&json));
         let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
@@ -254,24 +441,146 @@ async fn views_formats_exit_codes_and_offline_snapshots() {
         assert!(n > 0, "{view} has rows");
         let csv = ppgov(&cfg, &["inventory", view, "--format", "csv"]).await;
         let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
-        assert_eq!(reader.records().map(|r| r.unwrap()).count(), n, "{view}: CSV has the same rows as JSON");
+        assert_eq!(
+            reader
+                .records()
+                .collect::<Result<Vec<_>, _>>()
+                .unwrap()
+                .len(),
+            n,
+            "{view}: CSV has the same rows as JSON"
+        );
         let table = ppgov(&cfg, &["inventory", view]).await;
-        assert_eq!(String::from_utf8_lossy(&table.stdout).lines().count(), n + 2, "{view}: header, rule, rows");
+        assert_eq!(
+            String::from_utf8_lossy(&table.stdout).lines().count(),
+            n + 2,
+            "{view}: header, rule, rows"
+        );
     }
     // Seed 002's connection report: Active or Orphaned, and flows using each.
     let conns = ppgov(&cfg, &["inventory", "connections", "--format", "json"]).await;
     let rows: serde_json::Value = serde_json::from_slice(&conns.stdout).unwrap();
-    assert!(rows.as_array().unwrap().iter().any(|r| r["status"] == "Orphaned"), "a planted orphaned connection shows");
+    assert!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["status"] == "Orphaned"),
+        "a planted orphaned connection shows"
+    );
 
     // The snapshot file is judged offline, with no configuration at all.
-    let offline = Command::new(bin()).args(["scan", "--snapshot", snap.to_str().unwrap(), "--format", "json"]).current_dir(dir.path().parent().unwrap()).output().unwrap();
+    let offline = Command::new(bin())
+        .args([
+            "scan",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .current_dir(dir.path().parent().unwrap())
+        .output()
+        .unwrap();
     assert!(offline.status.success(), "{}", text(&offline));
     let report: serde_json::Value = serde_json::from_slice(&offline.stdout).unwrap();
     assert_eq!(report["tenant_id"], emu.ready().tenant_id.as_str());
+    // The evidence package: a zip whose manifest lists every file with its SHA-256.
+    let zip = dir.path().join("evidence.zip");
+    let o = Command::new(bin())
+        .args([
+            "evidence",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--out",
+            zip.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let bytes = std::fs::read(&zip).unwrap();
+    assert!(bytes.starts_with(b"PK"), "a zip file");
+    for name in [
+        "manifest.json",
+        "MANIFEST.sha256",
+        "dlp/policies.json",
+        "inventory/flows.csv",
+        "findings/findings.json",
+        "admins/role_assignments.csv",
+    ] {
+        assert!(
+            bytes.windows(name.len()).any(|w| w == name.as_bytes()),
+            "evidence holds {name}"
+        );
+    }
+    // A draft DLP policy that blocks Gmail everywhere breaks the flows that use it.
+    let draft = dir.path().join("draft.json");
+    std::fs::write(&draft, r#"{"policyDefinition":{"name":"draft-1","displayName":"Block Gmail","defaultConnectorsClassification":"General","environmentType":"AllEnvironments","environments":[],"connectorGroups":[{"classification":"Blocked","connectors":[{"id":"/providers/Microsoft.PowerApps/apis/shared_gmail","name":"Gmail","type":"Microsoft.PowerApps/apis"}]}]}}"#).unwrap();
+    let o = Command::new(bin())
+        .args([
+            "dlp",
+            "simulate",
+            "--policy",
+            draft.to_str().unwrap(),
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    let sim: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let snapshot = ppgov_store::read_snapshot_file(&snap).unwrap();
+    let gmail_users = snapshot
+        .flows
+        .iter()
+        .filter(|f| f.connectors.iter().any(|c| c.key == "shared_gmail"))
+        .count()
+        + snapshot
+            .apps
+            .iter()
+            .filter(|a| a.connectors.iter().any(|c| c.key == "shared_gmail"))
+            .count();
+    assert!(gmail_users > 0, "the tenant has Gmail users");
+    let breaks = sim["would_break"].as_array().unwrap();
+    assert!(
+        breaks.len() <= gmail_users && !breaks.is_empty(),
+        "{} breaks for {gmail_users} Gmail users",
+        breaks.len()
+    );
+    let o = Command::new(bin())
+        .args([
+            "dlp",
+            "simulate",
+            "--policy",
+            "/nonexistent.json",
+            "--snapshot",
+            snap.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
     // --fail-on: findings at or above -> 1; a bad severity -> 2.
-    let o = Command::new(bin()).args(["scan", "--snapshot", snap.to_str().unwrap(), "--fail-on", "info"]).output().unwrap();
+    let o = Command::new(bin())
+        .args([
+            "scan",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--fail-on",
+            "info",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(1));
-    let o = Command::new(bin()).args(["scan", "--snapshot", snap.to_str().unwrap(), "--fail-on", "urgent"]).output().unwrap();
+    let o = Command::new(bin())
+        .args([
+            "scan",
+            "--snapshot",
+            snap.to_str().unwrap(),
+            "--fail-on",
+            "urgent",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(2));
     emu.shutdown().await.unwrap();
 }

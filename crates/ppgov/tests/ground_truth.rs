@@ -15,22 +15,73 @@ use std::sync::Arc;
 
 async fn check(size: Size, seed: u64) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let emu = Emulator::start(listener, ServeOptions { size, seed, ..Default::default() }).await.unwrap();
+    let emu = Emulator::start(
+        listener,
+        ServeOptions {
+            size,
+            seed,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
     let ready = emu.ready().clone();
     let endpoints = Endpoints::all_at(&url::Url::parse(&ready.url).unwrap());
-    let credential = Credential::ClientSecret { client_id: ready.client_id.clone(), secret: ready.client_secret.clone().into() };
-    let tokens = EntraTokenSource::new(credential, &ready.tenant_id, &endpoints.login, SourceOptions::default());
+    let credential = Credential::ClientSecret {
+        client_id: ready.client_id.clone(),
+        secret: ready.client_secret.clone().into(),
+    };
+    let tokens = EntraTokenSource::new(
+        credential,
+        &ready.tenant_id,
+        &endpoints.login,
+        SourceOptions::default(),
+    );
     let transport = Transport::with_config(Arc::new(tokens), fast()).unwrap();
     let store = ppgov_store::Store::open_in_memory().unwrap();
-    let (summary, store) = crawl(Clients::new(transport, &endpoints), store, &ready.tenant_id, CrawlOptions { concurrency: 16, ..Default::default() }).await.unwrap();
-    assert!(summary.failures.is_empty(), "{size:?}/{seed}: collection failures {:?}", summary.failures);
+    let (summary, store) = crawl(
+        Clients::new(transport, &endpoints),
+        store,
+        &ready.tenant_id,
+        CrawlOptions {
+            concurrency: 16,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(
+        summary.failures.is_empty(),
+        "{size:?}/{seed}: collection failures {:?}",
+        summary.failures
+    );
     let snapshot = store.load_snapshot(&summary.snapshot_id).unwrap();
-    let report = ppgov_engine::scan(&snapshot, &PostureConfig::default(), &ScanOptions::default());
-    let errored: Vec<_> = report.rules.iter().filter(|r| matches!(r.status, ppgov_core::RuleStatus::Error { .. })).collect();
-    assert!(errored.is_empty(), "{size:?}/{seed}: rules in error: {errored:#?}");
+    let report = ppgov_engine::scan(
+        &snapshot,
+        &PostureConfig::default(),
+        &ScanOptions::default(),
+    );
+    let errored: Vec<_> = report
+        .rules
+        .iter()
+        .filter(|r| matches!(r.status, ppgov_core::RuleStatus::Error { .. }))
+        .collect();
+    assert!(
+        errored.is_empty(),
+        "{size:?}/{seed}: rules in error: {errored:#?}"
+    );
 
-    let found: BTreeSet<(String, String)> = report.findings.iter().map(|f| (f.rule_id.clone(), f.resource.id.clone())).collect();
-    let planted: BTreeSet<(String, String)> = emu.ground_truth().findings.iter().map(|f| (f.rule_id.clone(), f.resource_id.clone())).collect();
+    let found: BTreeSet<(String, String)> = report
+        .findings
+        .iter()
+        .map(|f| (f.rule_id.clone(), f.resource.id.clone()))
+        .collect();
+    let planted: BTreeSet<(String, String)> = emu
+        .ground_truth()
+        .findings
+        .iter()
+        .map(|f| (f.rule_id.clone(), f.resource_id.clone()))
+        .collect();
     let missed: Vec<_> = planted.difference(&found).collect();
     let extra: Vec<_> = found.difference(&planted).collect();
     assert!(
@@ -58,5 +109,13 @@ async fn medium_tenants_precision_and_recall_are_100_percent() {
 
 /// A transport that starts fast and lets the emulator's 429s, not a cautious default, set the pace.
 fn fast() -> TransportConfig {
-    TransportConfig { limiter: LimiterConfig { initial_rate: 5_000.0, max_rate: 5_000.0, concurrency_per_host: 16, ..LimiterConfig::default() }, ..TransportConfig::default() }
+    TransportConfig {
+        limiter: LimiterConfig {
+            initial_rate: 5_000.0,
+            max_rate: 5_000.0,
+            concurrency_per_host: 16,
+            ..LimiterConfig::default()
+        },
+        ..TransportConfig::default()
+    }
 }

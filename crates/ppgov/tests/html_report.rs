@@ -6,12 +6,18 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn chromium() -> PathBuf {
-    for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"] {
+    for c in [
+        "/usr/bin/chromium",
+        "/usr/bin/chromium-browser",
+        "/usr/bin/google-chrome",
+    ] {
         if Path::new(c).exists() {
             return PathBuf::from(c);
         }
     }
-    panic!("headless Chromium is needed for the HTML report test: run scripts/test (installs Debian's chromium) or `apt-get install chromium`");
+    panic!(
+        "headless Chromium is needed for the HTML report test: run scripts/test (installs Debian's chromium) or `apt-get install chromium`"
+    );
 }
 
 /// Loads `page` headless, lets its scripts run, returns (DOM, stderr with console messages).
@@ -36,7 +42,10 @@ fn run_page(page: &Path, profile: &Path) -> (String, String) {
         .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
-    (String::from_utf8_lossy(&out.stdout).to_string(), String::from_utf8_lossy(&out.stderr).to_string())
+    (
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
 }
 
 const HARNESS: &str = r#"<!doctype html><html><body>
@@ -60,7 +69,11 @@ document.getElementById('r').addEventListener('load', function () {
 </script></body></html>"#;
 
 fn value<'a>(dom: &'a str, key: &str) -> &'a str {
-    let start = dom.find(&format!("{key}=")).unwrap_or_else(|| panic!("harness output lacks {key}: {dom}")) + key.len() + 1;
+    let start = dom
+        .find(&format!("{key}="))
+        .unwrap_or_else(|| panic!("harness output lacks {key}: {dom}"))
+        + key.len()
+        + 1;
     dom[start..].lines().next().unwrap().trim()
 }
 
@@ -68,27 +81,68 @@ fn value<'a>(dom: &'a str, key: &str) -> &'a str {
 fn the_html_report_renders_filters_and_logs_no_errors_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
-    let o = Command::new(env!("CARGO_BIN_EXE_ppgov")).args(["--quiet", "demo", "--seed", "2", "--out"]).arg(&out).output().unwrap();
-    assert!(o.status.success(), "demo: {}", String::from_utf8_lossy(&o.stderr));
-    let findings: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_ppgov"))
+        .args(["--quiet", "demo", "--seed", "2", "--out"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "demo: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let findings: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("findings.json")).unwrap()).unwrap();
     let findings = findings["findings"].as_array().unwrap().clone();
     assert!(findings.len() > 10);
     std::fs::write(out.join("harness.html"), HARNESS).unwrap();
 
     let (dom, log) = run_page(&out.join("harness.html"), &dir.path().join("profile"));
     let count = |f: &dyn Fn(&serde_json::Value) -> bool| findings.iter().filter(|x| f(x)).count();
-    assert_eq!(value(&dom, "total"), findings.len().to_string(), "every finding is a row");
+    assert_eq!(
+        value(&dom, "total"),
+        findings.len().to_string(),
+        "every finding is a row"
+    );
     let critical = count(&|x| x["severity"] == "critical");
-    assert_eq!(value(&dom, "critical"), critical.to_string(), "severity filter");
-    assert_eq!(value(&dom, "count_text"), format!("{critical} of {} findings shown", findings.len()));
+    assert_eq!(
+        value(&dom, "critical"),
+        critical.to_string(),
+        "severity filter"
+    );
+    assert_eq!(
+        value(&dom, "count_text"),
+        format!("{critical} of {} findings shown", findings.len())
+    );
     let (rule, shown) = value(&dom, "rule").rsplit_once('=').unwrap();
-    assert_eq!(shown, count(&|x| x["rule_id"] == rule).to_string(), "rule filter for {rule}");
+    assert_eq!(
+        shown,
+        count(&|x| x["rule_id"] == rule).to_string(),
+        "rule filter for {rule}"
+    );
     let (env, shown) = value(&dom, "env").rsplit_once('=').unwrap();
-    assert_eq!(shown, count(&|x| x["resource"]["environment_id"] == env).to_string(), "environment filter for {env}");
+    assert_eq!(
+        shown,
+        count(&|x| x["resource"]["environment_id"] == env).to_string(),
+        "environment filter for {env}"
+    );
     assert_eq!(value(&dom, "search_none"), "0", "search filter");
-    assert_eq!(value(&dom, "reset"), findings.len().to_string(), "clearing filters shows everything");
-    assert!(value(&dom, "svg").parse::<usize>().unwrap() >= 2, "charts are drawn");
+    assert_eq!(
+        value(&dom, "reset"),
+        findings.len().to_string(),
+        "clearing filters shows everything"
+    );
+    assert!(
+        value(&dom, "svg").parse::<usize>().unwrap() >= 2,
+        "charts are drawn"
+    );
 
-    let console_errors: Vec<&str> = log.lines().filter(|l| l.contains("CONSOLE") && (l.contains("Uncaught") || l.contains("Error"))).collect();
-    assert!(console_errors.is_empty(), "console errors: {console_errors:#?}");
+    let console_errors: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("CONSOLE") && (l.contains("Uncaught") || l.contains("Error")))
+        .collect();
+    assert!(
+        console_errors.is_empty(),
+        "console errors: {console_errors:#?}"
+    );
 }

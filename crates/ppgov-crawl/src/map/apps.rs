@@ -24,7 +24,10 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
         .collect();
     connectors.sort();
     connectors.dedup_by(|a, b| a.key == b.key);
-    let bypass = p.bypass_consent.unwrap_or(false) || p.connection_references.values().any(|r| r.bypass_consent == Some(true));
+    let bypass = p.bypass_consent.unwrap_or(false)
+        || p.connection_references
+            .values()
+            .any(|r| r.bypass_consent == Some(true));
     App {
         id: a.name.clone(),
         environment_id: environment_id.to_string(),
@@ -40,8 +43,16 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
         connectors,
         bypass_consent: bypass,
         permissions,
-        app_type: a.tags.get("primaryFormFactor").and_then(|v| v.as_str()).map(str::to_string),
-        quarantined: p.extra.get("isQuarantined").and_then(|v| v.as_bool()).unwrap_or(false),
+        app_type: a
+            .tags
+            .get("primaryFormFactor")
+            .and_then(|v| v.as_str())
+            .map(str::to_string),
+        quarantined: p
+            .extra
+            .get("isQuarantined")
+            .and_then(|v| v.as_bool())
+            .unwrap_or(false),
     }
 }
 
@@ -51,7 +62,15 @@ pub fn app_permissions(items: &[powerapps::AppPermission]) -> Vec<Permission> {
         .iter()
         .filter_map(|i| {
             let principal = principal_ref(&Some(i.properties.principal.clone()))?;
-            Some(Permission { principal, role_name: i.properties.role_name.as_ref().map(|r| r.as_str().to_string()).unwrap_or_default() })
+            Some(Permission {
+                principal,
+                role_name: i
+                    .properties
+                    .role_name
+                    .as_ref()
+                    .map(|r| r.as_str().to_string())
+                    .unwrap_or_default(),
+            })
         })
         .collect()
 }

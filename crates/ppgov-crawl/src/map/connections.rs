@@ -7,15 +7,25 @@ use ppgov_model::powerapps;
 /// True when the connection signs in as a service principal rather than a person: the parameter
 /// set is `servicePrincipal`, the grant is client credentials, or a service principal created it.
 fn is_service_principal(p: &powerapps::ConnectionProperties) -> bool {
-    let set = p.connection_parameters_set.as_ref().and_then(|s| s.name.as_deref()).unwrap_or_default();
+    let set = p
+        .connection_parameters_set
+        .as_ref()
+        .and_then(|s| s.name.as_deref())
+        .unwrap_or_default();
     let grant = p
         .connection_parameters
         .as_ref()
         .and_then(|m| m.get("token:grantType"))
         .and_then(|v| v.as_str())
         .unwrap_or_default();
-    let creator_sp = p.created_by.as_ref().and_then(|c| c.principal_type.as_ref()).is_some_and(|t| t.as_str() == "ServicePrincipal");
-    set.eq_ignore_ascii_case("servicePrincipal") || grant.eq_ignore_ascii_case("client_credentials") || creator_sp
+    let creator_sp = p
+        .created_by
+        .as_ref()
+        .and_then(|c| c.principal_type.as_ref())
+        .is_some_and(|t| t.as_str() == "ServicePrincipal");
+    set.eq_ignore_ascii_case("servicePrincipal")
+        || grant.eq_ignore_ascii_case("client_credentials")
+        || creator_sp
 }
 
 /// Maps a connection list item, including its inline permissions.
@@ -27,7 +37,15 @@ pub fn connection(environment_id: &str, c: &powerapps::Connection) -> Connection
         .iter()
         .filter_map(|perm| {
             let principal = principal_ref(&Some(perm.properties.principal.clone()))?;
-            Some(Permission { principal, role_name: perm.properties.role_name.as_ref().map(|r| r.as_str().to_string()).unwrap_or_default() })
+            Some(Permission {
+                principal,
+                role_name: perm
+                    .properties
+                    .role_name
+                    .as_ref()
+                    .map(|r| r.as_str().to_string())
+                    .unwrap_or_default(),
+            })
         })
         .collect();
     Connection {
@@ -42,7 +60,11 @@ pub fn connection(environment_id: &str, c: &powerapps::Connection) -> Connection
         last_connected_time: time(&p.last_connected_time),
         expiration_time: time(&p.expiration_time),
         statuses: p.statuses.iter().map(|s| s.status.clone()).collect(),
-        status_errors: p.statuses.iter().filter_map(|s| s.error.as_ref().and_then(|e| e.code.clone())).collect(),
+        status_errors: p
+            .statuses
+            .iter()
+            .filter_map(|s| s.error.as_ref().and_then(|e| e.code.clone()))
+            .collect(),
         service_principal: is_service_principal(p),
         permissions: Some(permissions),
     }

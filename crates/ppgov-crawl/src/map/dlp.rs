@@ -2,7 +2,8 @@
 
 use super::time;
 use ppgov_core::{
-    ActionRules, DlpGroup, DlpPolicy, DlpScope, DlpSource, EndpointRule, PatternClassification, RuleBehavior, UrlPatternRule, connector_key,
+    ActionRules, DlpGroup, DlpPolicy, DlpScope, DlpSource, EndpointRule, PatternClassification,
+    RuleBehavior, UrlPatternRule, connector_key,
 };
 use ppgov_model::common::ResourceRef;
 use ppgov_model::dlp::{self, Classification, EnvironmentFilterType};
@@ -19,14 +20,24 @@ fn group(c: &Classification) -> Option<DlpGroup> {
 
 fn env_ids(envs: &[ResourceRef]) -> Vec<String> {
     envs.iter()
-        .map(|e| e.name.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| e.id.rsplit('/').next().unwrap_or_default().to_string()))
+        .map(|e| {
+            e.name
+                .clone()
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| e.id.rsplit('/').next().unwrap_or_default().to_string())
+        })
         .collect()
 }
 
 fn scope(kind: Option<&EnvironmentFilterType>, envs: &[ResourceRef]) -> DlpScope {
     match kind {
-        Some(EnvironmentFilterType::OnlyEnvironments) | Some(EnvironmentFilterType::SingleEnvironment) => DlpScope::OnlyEnvironments(env_ids(envs)),
-        Some(EnvironmentFilterType::ExceptEnvironments) => DlpScope::ExceptEnvironments(env_ids(envs)),
+        Some(EnvironmentFilterType::OnlyEnvironments)
+        | Some(EnvironmentFilterType::SingleEnvironment) => {
+            DlpScope::OnlyEnvironments(env_ids(envs))
+        }
+        Some(EnvironmentFilterType::ExceptEnvironments) => {
+            DlpScope::ExceptEnvironments(env_ids(envs))
+        }
         _ => DlpScope::AllEnvironments,
     }
 }
@@ -47,7 +58,11 @@ fn pattern_class(c: &Classification) -> PatternClassification {
     }
 }
 
-fn from_definition(d: &dlp::PolicyDefinition, source: DlpSource, raw: serde_json::Value) -> DlpPolicy {
+fn from_definition(
+    d: &dlp::PolicyDefinition,
+    source: DlpSource,
+    raw: serde_json::Value,
+) -> DlpPolicy {
     let mut connectors = BTreeMap::new();
     for g in &d.connector_groups {
         if let Some(grp) = group(&g.classification) {
@@ -61,7 +76,11 @@ fn from_definition(d: &dlp::PolicyDefinition, source: DlpSource, raw: serde_json
         display_name: d.display_name.clone().unwrap_or_else(|| d.name.clone()),
         source,
         scope: scope(d.environment_type.as_ref(), &d.environments),
-        default_group: d.default_connectors_classification.as_ref().and_then(group).unwrap_or(DlpGroup::NonBusiness),
+        default_group: d
+            .default_connectors_classification
+            .as_ref()
+            .and_then(group)
+            .unwrap_or(DlpGroup::NonBusiness),
         connectors,
         action_rules: BTreeMap::new(),
         endpoint_rules: BTreeMap::new(),
@@ -78,19 +97,38 @@ pub fn dlp_policy_v2(p: &dlp::PolicyV2) -> DlpPolicy {
     let mut out = from_definition(&p.policy_definition, DlpSource::V2, raw);
     if let Some(cfg) = &p.connector_configurations_definition {
         for a in &cfg.connector_action_configurations {
-            let rules = a.action_rules.iter().map(|r| (r.action_id.clone(), behavior(&r.behavior))).collect();
-            let default_behavior = a.default_connector_action_rule_behavior.as_ref().map(behavior).unwrap_or_default();
-            out.action_rules.insert(connector_key(&a.connector_id), ActionRules { default_behavior, rules });
+            let rules = a
+                .action_rules
+                .iter()
+                .map(|r| (r.action_id.clone(), behavior(&r.behavior)))
+                .collect();
+            let default_behavior = a
+                .default_connector_action_rule_behavior
+                .as_ref()
+                .map(behavior)
+                .unwrap_or_default();
+            out.action_rules.insert(
+                connector_key(&a.connector_id),
+                ActionRules {
+                    default_behavior,
+                    rules,
+                },
+            );
         }
         for e in &cfg.endpoint_configurations {
             let mut rules: Vec<EndpointRule> = e
                 .endpoint_rules
                 .iter()
                 .enumerate()
-                .map(|(i, r)| EndpointRule { order: r.order.unwrap_or(i as i64 + 1), behavior: behavior(&r.behavior), endpoint: r.endpoint.clone() })
+                .map(|(i, r)| EndpointRule {
+                    order: r.order.unwrap_or(i as i64 + 1),
+                    behavior: behavior(&r.behavior),
+                    endpoint: r.endpoint.clone(),
+                })
                 .collect();
             rules.sort_by_key(|r| r.order);
-            out.endpoint_rules.insert(connector_key(&e.connector_id), rules);
+            out.endpoint_rules
+                .insert(connector_key(&e.connector_id), rules);
         }
     }
     if let Some(pats) = &p.custom_connector_url_patterns_definition {
@@ -112,23 +150,40 @@ pub fn dlp_policy_v2(p: &dlp::PolicyV2) -> DlpPolicy {
 
 /// Maps a GOV v1 policy (flat document).
 pub fn dlp_policy_v1(p: &dlp::PolicyV1) -> DlpPolicy {
-    from_definition(p, DlpSource::V1, serde_json::to_value(p).unwrap_or_default())
+    from_definition(
+        p,
+        DlpSource::V1,
+        serde_json::to_value(p).unwrap_or_default(),
+    )
 }
 
 /// Maps a legacy BAP `apiPolicies` document: `hbi` is Business, `lbi` Non-Business, no Blocked group.
 pub fn dlp_policy_legacy(p: &dlp::ApiPolicy) -> DlpPolicy {
     let d = &p.properties.definition;
-    let grp = |name: &str| if name.eq_ignore_ascii_case("hbi") { DlpGroup::Business } else { DlpGroup::NonBusiness };
+    let grp = |name: &str| {
+        if name.eq_ignore_ascii_case("hbi") {
+            DlpGroup::Business
+        } else {
+            DlpGroup::NonBusiness
+        }
+    };
     let mut connectors = BTreeMap::new();
     for (name, g) in &d.api_groups {
         for api in &g.apis {
             connectors.insert(connector_key(&api.id), grp(name));
         }
     }
-    let envs = d.environment_filter().map(|f| f.parameters.environments.clone()).unwrap_or_default();
+    let envs = d
+        .environment_filter()
+        .map(|f| f.parameters.environments.clone())
+        .unwrap_or_default();
     DlpPolicy {
         id: p.name.clone(),
-        display_name: p.properties.display_name.clone().unwrap_or_else(|| p.name.clone()),
+        display_name: p
+            .properties
+            .display_name
+            .clone()
+            .unwrap_or_else(|| p.name.clone()),
         source: DlpSource::Legacy,
         scope: scope(Some(&d.environment_type()), &envs),
         default_group: grp(d.default_api_group.as_deref().unwrap_or("lbi")),

@@ -7,12 +7,19 @@ use serde_json::Value;
 
 /// Virtual connectors a definition uses: an `Http` action is `http`, a `Request` trigger is
 /// `httprequestreceived` (the ids of GOV's virtual-connector list, lower-cased).
-fn virtual_connectors(def: Option<&Value>, summary: Option<&flow::DefinitionSummary>) -> Vec<&'static str> {
+fn virtual_connectors(
+    def: Option<&Value>,
+    summary: Option<&flow::DefinitionSummary>,
+) -> Vec<&'static str> {
     let mut out = Vec::new();
     match def {
         Some(def) => {
             if let Some(triggers) = def.get("triggers").and_then(Value::as_object)
-                && triggers.values().any(|t| t.get("type").and_then(Value::as_str).is_some_and(|s| s.eq_ignore_ascii_case("Request")))
+                && triggers.values().any(|t| {
+                    t.get("type")
+                        .and_then(Value::as_str)
+                        .is_some_and(|s| s.eq_ignore_ascii_case("Request"))
+                })
             {
                 out.push("httprequestreceived");
             }
@@ -22,7 +29,11 @@ fn virtual_connectors(def: Option<&Value>, summary: Option<&flow::DefinitionSumm
         }
         None => {
             if let Some(s) = summary {
-                if s.triggers.iter().any(|t| t.op_type.as_deref().is_some_and(|x| x.eq_ignore_ascii_case("Request"))) {
+                if s.triggers.iter().any(|t| {
+                    t.op_type
+                        .as_deref()
+                        .is_some_and(|x| x.eq_ignore_ascii_case("Request"))
+                }) {
                     out.push("httprequestreceived");
                 }
                 if s.actions.iter().any(|a| a.is_http()) {
@@ -36,19 +47,35 @@ fn virtual_connectors(def: Option<&Value>, summary: Option<&flow::DefinitionSumm
 
 /// Walks an `actions` map and every nested scope (`If`, `Foreach`, `Switch`, `Scope`, `Until`).
 fn has_http_action(actions: &Value) -> bool {
-    let Some(map) = actions.as_object() else { return false };
+    let Some(map) = actions.as_object() else {
+        return false;
+    };
     map.values().any(|a| {
-        a.get("type").and_then(Value::as_str).is_some_and(|t| t.eq_ignore_ascii_case("Http"))
+        a.get("type")
+            .and_then(Value::as_str)
+            .is_some_and(|t| t.eq_ignore_ascii_case("Http"))
             || a.get("actions").is_some_and(has_http_action)
-            || a.get("else").and_then(|e| e.get("actions")).is_some_and(has_http_action)
-            || a.get("default").and_then(|e| e.get("actions")).is_some_and(has_http_action)
-            || a.get("cases").and_then(Value::as_object).is_some_and(|c| c.values().any(|c| c.get("actions").is_some_and(has_http_action)))
+            || a.get("else")
+                .and_then(|e| e.get("actions"))
+                .is_some_and(has_http_action)
+            || a.get("default")
+                .and_then(|e| e.get("actions"))
+                .is_some_and(has_http_action)
+            || a.get("cases").and_then(Value::as_object).is_some_and(|c| {
+                c.values()
+                    .any(|c| c.get("actions").is_some_and(has_http_action))
+            })
     })
 }
 
 /// Maps a flow from its list item or its full GET (`definition` present), with the permissions
 /// and run statistics when they were collected.
-pub fn flow(environment_id: &str, f: &flow::Flow, permissions: Option<Vec<Permission>>, runs: Option<RunStats>) -> Flow {
+pub fn flow(
+    environment_id: &str,
+    f: &flow::Flow,
+    permissions: Option<Vec<Permission>>,
+    runs: Option<RunStats>,
+) -> Flow {
     let p = &f.properties;
     let mut connectors: Vec<ConnectorRef> = p
         .connection_references
@@ -67,7 +94,12 @@ pub fn flow(environment_id: &str, f: &flow::Flow, permissions: Option<Vec<Permis
         .collect();
     for v in virtual_connectors(p.definition.as_ref(), p.definition_summary.as_ref()) {
         if !connectors.iter().any(|c| c.key == v) {
-            connectors.push(ConnectorRef { key: v.into(), api_id: v.into(), is_custom: false, ..Default::default() });
+            connectors.push(ConnectorRef {
+                key: v.into(),
+                api_id: v.into(),
+                is_custom: false,
+                ..Default::default()
+            });
         }
     }
     connectors.sort();
@@ -85,10 +117,18 @@ pub fn flow(environment_id: &str, f: &flow::Flow, permissions: Option<Vec<Permis
         id: f.name.clone(),
         environment_id: environment_id.to_string(),
         display_name: p.display_name.clone().unwrap_or_else(|| f.name.clone()),
-        state: p.state.as_ref().map(|s| s.as_str().to_string()).unwrap_or_default(),
+        state: p
+            .state
+            .as_ref()
+            .map(|s| s.as_str().to_string())
+            .unwrap_or_default(),
         created_time: time(&p.created_time),
         last_modified_time: time(&p.last_modified_time),
-        creator: p.creator.as_ref().and_then(|c| c.object_id.clone().or_else(|| c.user_id.clone())).map(|s| s.to_ascii_lowercase()),
+        creator: p
+            .creator
+            .as_ref()
+            .and_then(|c| c.object_id.clone().or_else(|| c.user_id.clone()))
+            .map(|s| s.to_ascii_lowercase()),
         connectors,
         trigger_type,
         definition: p.definition.clone(),
@@ -104,7 +144,15 @@ pub fn flow_permissions(items: &[flow::FlowPermission]) -> Vec<Permission> {
         .iter()
         .filter_map(|i| {
             let principal = principal_ref(&Some(i.properties.principal.clone()))?;
-            Some(Permission { principal, role_name: i.properties.role_name.as_ref().map(|r| r.as_str().to_string()).unwrap_or_default() })
+            Some(Permission {
+                principal,
+                role_name: i
+                    .properties
+                    .role_name
+                    .as_ref()
+                    .map(|r| r.as_str().to_string())
+                    .unwrap_or_default(),
+            })
         })
         .collect()
 }

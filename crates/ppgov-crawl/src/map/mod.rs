@@ -26,7 +26,9 @@ use ppgov_core::PrincipalRef;
 /// Parses a wire timestamp leniently (fractional seconds, with or without `Z`); `None` when absent
 /// or unreadable, so a malformed time never fails a whole page.
 pub(crate) fn time(s: &Option<String>) -> Option<DateTime<Utc>> {
-    s.as_deref().filter(|s| !s.is_empty()).and_then(|s| ppgov_model::common::parse_timestamp(s).ok())
+    s.as_deref()
+        .filter(|s| !s.is_empty())
+        .and_then(|s| ppgov_model::common::parse_timestamp(s).ok())
 }
 
 /// Maps a wire principal reference; `None` when it carries no id.
@@ -35,7 +37,11 @@ pub(crate) fn principal_ref(p: &Option<ppgov_model::common::PrincipalRef>) -> Op
     let id = p.id.as_deref().filter(|s| !s.is_empty())?;
     Some(PrincipalRef {
         id: id.to_ascii_lowercase(),
-        principal_type: p.principal_type.as_ref().map(|t| t.as_str().to_string()).unwrap_or_else(|| "User".into()),
+        principal_type: p
+            .principal_type
+            .as_ref()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_else(|| "User".into()),
         display_name: p.display_name.clone(),
         email: p.email.clone().or_else(|| p.user_principal_name.clone()),
     })

@@ -9,7 +9,11 @@ pub fn bap_role_assignment(environment_id: &str, r: &bap::RoleAssignment) -> Rol
     RoleAssignment {
         environment_id: environment_id.to_string(),
         principal_id: p.id.clone().unwrap_or_default().to_ascii_lowercase(),
-        principal_type: p.principal_type.as_ref().map(|t| t.as_str().to_string()).unwrap_or_else(|| "User".into()),
+        principal_type: p
+            .principal_type
+            .as_ref()
+            .map(|t| t.as_str().to_string())
+            .unwrap_or_else(|| "User".into()),
         principal_name: p.display_name.clone(),
         principal_upn: p.email.clone().or_else(|| p.user_principal_name.clone()),
         role: r.properties.role_definition.role_name().to_string(),
@@ -22,12 +26,24 @@ pub fn bap_role_assignment(environment_id: &str, r: &bap::RoleAssignment) -> Rol
 }
 
 /// Maps a Dataverse system user holding System Administrator through role `role_id`.
-pub fn dataverse_admin(environment_id: &str, user: &ppgov_model::dataverse::SystemUser, role_id: &str) -> RoleAssignment {
+pub fn dataverse_admin(
+    environment_id: &str,
+    user: &ppgov_model::dataverse::SystemUser,
+    role_id: &str,
+) -> RoleAssignment {
     let app_user = user.is_application_user();
     RoleAssignment {
         environment_id: environment_id.to_string(),
-        principal_id: user.azureactivedirectoryobjectid.clone().unwrap_or_default().to_ascii_lowercase(),
-        principal_type: if app_user { "ServicePrincipal".into() } else { "User".into() },
+        principal_id: user
+            .azureactivedirectoryobjectid
+            .clone()
+            .unwrap_or_default()
+            .to_ascii_lowercase(),
+        principal_type: if app_user {
+            "ServicePrincipal".into()
+        } else {
+            "User".into()
+        },
         principal_name: user.fullname.clone(),
         principal_upn: user.domainname.clone(),
         role: "SystemAdministrator".into(),

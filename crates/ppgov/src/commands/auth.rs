@@ -20,9 +20,27 @@ pub async fn test(file: Option<PathBuf>) -> anyhow::Result<Outcome> {
         match conn.tokens.token(&scope).await {
             Ok(t) => {
                 let info = describe(&t);
-                let who = info.user.clone().map(|u| format!("user {u}")).or_else(|| info.app.clone().map(|a| format!("app {a}"))).unwrap_or_else(|| "unknown".into());
-                let grants = if info.roles.is_empty() { info.scopes.join(" ") } else { info.roles.join(" ") };
-                println!("OK    {name:<24} tenant {} as {who}; expires {}; {}", info.tenant.unwrap_or_default(), info.expires_at.format("%Y-%m-%d %H:%M UTC"), if grants.is_empty() { "no roles or scopes".into() } else { grants });
+                let who = info
+                    .user
+                    .clone()
+                    .map(|u| format!("user {u}"))
+                    .or_else(|| info.app.clone().map(|a| format!("app {a}")))
+                    .unwrap_or_else(|| "unknown".into());
+                let grants = if info.roles.is_empty() {
+                    info.scopes.join(" ")
+                } else {
+                    info.roles.join(" ")
+                };
+                println!(
+                    "OK    {name:<24} tenant {} as {who}; expires {}; {}",
+                    info.tenant.unwrap_or_default(),
+                    info.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                    if grants.is_empty() {
+                        "no roles or scopes".into()
+                    } else {
+                        grants
+                    }
+                );
             }
             Err(err) => {
                 failed = true;

@@ -50,10 +50,26 @@ fn print(format: BenchFormat, value: serde_json::Value) {
 fn transport(emu: &Emulator, concurrency: usize) -> anyhow::Result<(Transport, Endpoints)> {
     let ready = emu.ready();
     let endpoints = Endpoints::all_at(&url::Url::parse(&ready.url)?);
-    let credential = Credential::ClientSecret { client_id: ready.client_id.clone(), secret: ready.client_secret.clone().into() };
-    let tokens = EntraTokenSource::new(credential, &ready.tenant_id, &endpoints.login, SourceOptions::default());
-    let limiter = LimiterConfig { initial_rate: 100_000.0, max_rate: 100_000.0, concurrency_per_host: concurrency.max(1), ..LimiterConfig::default() };
-    let cfg = TransportConfig { limiter, ..TransportConfig::default() };
+    let credential = Credential::ClientSecret {
+        client_id: ready.client_id.clone(),
+        secret: ready.client_secret.clone().into(),
+    };
+    let tokens = EntraTokenSource::new(
+        credential,
+        &ready.tenant_id,
+        &endpoints.login,
+        SourceOptions::default(),
+    );
+    let limiter = LimiterConfig {
+        initial_rate: 100_000.0,
+        max_rate: 100_000.0,
+        concurrency_per_host: concurrency.max(1),
+        ..LimiterConfig::default()
+    };
+    let cfg = TransportConfig {
+        limiter,
+        ..TransportConfig::default()
+    };
     Ok((Transport::with_config(Arc::new(tokens), cfg)?, endpoints))
 }
 
@@ -64,7 +80,12 @@ fn estimate_requests(t: &Tenant) -> f64 {
     let apps: usize = t.environments.iter().map(|e| e.apps).sum();
     let flows: usize = t.environments.iter().map(|e| e.flows).sum();
     let conns: usize = t.environments.iter().map(|e| e.connections).sum();
-    envs * 5.0 + apps as f64 + flows as f64 * 3.2 + conns as f64 / 100.0 + t.directory.users.len() as f64 / 20.0 * 0.3 + 50.0
+    envs * 5.0
+        + apps as f64
+        + flows as f64 * 3.2
+        + conns as f64 / 100.0
+        + t.directory.users.len() as f64 / 20.0 * 0.3
+        + 50.0
 }
 
 async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
@@ -72,18 +93,32 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
     let base = format!("http://{}", listener.local_addr()?);
     let size = super::emulator::size(a.size);
     let gen_start = Instant::now();
-    let tenant = ppgov_emulator::scenario::generate(&ScenarioConfig { seed: 1, size, base_url: base, now: chrono::Utc::now() });
+    let tenant = ppgov_emulator::scenario::generate(&ScenarioConfig {
+        seed: 1,
+        size,
+        base_url: base,
+        now: chrono::Utc::now(),
+    });
     let generated_s = gen_start.elapsed().as_secs_f64();
     let estimate = estimate_requests(&tenant);
     let rate = a.rate_limit.unwrap_or((estimate / 60.0).max(1.0));
     let latency = Duration::from_millis(a.latency_ms);
     let content: ContentFn = Arc::new(|t: &Tenant, i: usize| t.env_content(i));
-    let opts = ServeOptions { size, seed: 1, latency, rate_limit: Some(rate), ..ServeOptions::default() };
+    let opts = ServeOptions {
+        size,
+        seed: 1,
+        latency,
+        rate_limit: Some(rate),
+        ..ServeOptions::default()
+    };
     let env_names: Vec<String> = tenant.environments.iter().map(|e| e.name.clone()).collect();
     let emu = Emulator::start_with_tenant(listener, tenant, content, opts).await?;
     let tenant_id = emu.ready().tenant_id.clone();
     let rss_emulator = peak_rss_mb();
-    eprintln!("bench: {:?} tenant generated in {generated_s:.1} s; rate limit {rate:.0} req/s, latency {} ms, concurrency {}", a.size, a.latency_ms, a.concurrency);
+    eprintln!(
+        "bench: {:?} tenant generated in {generated_s:.1} s; rate limit {rate:.0} req/s, latency {} ms, concurrency {}",
+        a.size, a.latency_ms, a.concurrency
+    );
 
     let dir = tempfile::tempdir()?;
     let (t, endpoints) = transport(&emu, a.concurrency)?;
@@ -91,25 +126,60 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
     let before = emu.request_count();
     let started = Instant::now();
     let store = ppgov_store::Store::open(dir.path().join("bench.db"))?;
-    let (full, store) = ppgov_crawl::crawl(clients.clone(), store, &tenant_id, CrawlOptions { concurrency: a.concurrency, ..Default::default() }).await?;
+    let (full, store) = ppgov_crawl::crawl(
+        clients.clone(),
+        store,
+        &tenant_id,
+        CrawlOptions {
+            concurrency: a.concurrency,
+            ..Default::default()
+        },
+    )
+    .await?;
     let wall = started.elapsed().as_secs_f64();
     let requests = emu.request_count() - before;
-    let floor = (requests as f64 / rate).max(requests as f64 * latency.as_secs_f64() / a.concurrency as f64);
-    eprintln!("bench: full crawl {requests} requests in {wall:.1} s (floor {floor:.1} s); {} failures", full.failures.len());
+    let floor = (requests as f64 / rate)
+        .max(requests as f64 * latency.as_secs_f64() / a.concurrency as f64);
+    eprintln!(
+        "bench: full crawl {requests} requests in {wall:.1} s (floor {floor:.1} s); {} failures",
+        full.failures.len()
+    );
 
     // Incremental after 1% of flows changed (stopped through the API, which updates lastModifiedTime).
     let snapshot = store.load_snapshot(&full.snapshot_id)?;
-    let changed: Vec<_> = snapshot.flows.iter().step_by(100).map(|f| (f.environment_id.clone(), f.id.clone())).collect();
+    let changed: Vec<_> = snapshot
+        .flows
+        .iter()
+        .step_by(100)
+        .map(|f| (f.environment_id.clone(), f.id.clone()))
+        .collect();
     drop(snapshot);
     for (env, flow) in &changed {
-        clients.flow.stop_flow(env, flow).await.with_context(|| format!("cannot change flow {flow}"))?;
+        clients
+            .flow
+            .stop_flow(env, flow)
+            .await
+            .with_context(|| format!("cannot change flow {flow}"))?;
     }
     let before_inc = emu.request_count();
     let started = Instant::now();
-    let (inc, _store) = ppgov_crawl::crawl(clients, store, &tenant_id, CrawlOptions { concurrency: a.concurrency, ..Default::default() }).await?;
+    let (inc, _store) = ppgov_crawl::crawl(
+        clients,
+        store,
+        &tenant_id,
+        CrawlOptions {
+            concurrency: a.concurrency,
+            ..Default::default()
+        },
+    )
+    .await?;
     let incremental_wall = started.elapsed().as_secs_f64();
     let incremental_requests = emu.request_count() - before_inc;
-    eprintln!("bench: incremental crawl ({} flows changed) {incremental_requests} requests in {incremental_wall:.1} s; {} failures", changed.len(), inc.failures.len());
+    eprintln!(
+        "bench: incremental crawl ({} flows changed) {incremental_requests} requests in {incremental_wall:.1} s; {} failures",
+        changed.len(),
+        inc.failures.len()
+    );
 
     // The same crawl one request at a time, the way the admin PowerShell cmdlets walk a tenant.
     // At 20 ms a request a large tenant takes most of an hour, so it runs on every 10th environment
@@ -123,13 +193,21 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
         let before_seq = emu.request_count();
         let started = Instant::now();
         let store = ppgov_store::Store::open(dir.path().join("sequential.db"))?;
-        let opts = CrawlOptions { concurrency: 1, environments: Some(sample.clone()), ..Default::default() };
+        let opts = CrawlOptions {
+            concurrency: 1,
+            environments: Some(sample.clone()),
+            ..Default::default()
+        };
         ppgov_crawl::crawl(seq_clients, store, &tenant_id, opts).await?;
         let seq_wall = started.elapsed().as_secs_f64();
         let seq_requests = (emu.request_count() - before_seq).max(1);
         let scaled = seq_wall * requests as f64 / seq_requests as f64;
         sequential = json!((scaled * 10.0).round() / 10.0);
-        sequential_note = json!(format!("measured on {} of {} environments ({seq_requests} requests, {seq_wall:.1} s), scaled by request count", sample.len(), env_names.len()));
+        sequential_note = json!(format!(
+            "measured on {} of {} environments ({seq_requests} requests, {seq_wall:.1} s), scaled by request count",
+            sample.len(),
+            env_names.len()
+        ));
     }
     let peak = peak_rss_mb();
     print(
@@ -161,31 +239,59 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
 /// HTTP: big snapshots for the scan and DLP benchmarks in seconds.
 fn offline_snapshot(size: ppgov_emulator::tenant::Size, seed: u64) -> anyhow::Result<Snapshot> {
     let now = chrono::Utc::now();
-    let t = ppgov_emulator::scenario::generate(&ScenarioConfig { seed, size, base_url: "http://127.0.0.1:9".into(), now });
-    let mut s = Snapshot { id: format!("bench-{seed}"), tenant_id: t.tenant_id.clone(), taken_at: now, ..Default::default() };
+    let t = ppgov_emulator::scenario::generate(&ScenarioConfig {
+        seed,
+        size,
+        base_url: "http://127.0.0.1:9".into(),
+        now,
+    });
+    let mut s = Snapshot {
+        id: format!("bench-{seed}"),
+        tenant_id: t.tenant_id.clone(),
+        taken_at: now,
+        ..Default::default()
+    };
     let settings: wire::bap::TenantSettings = serde_json::from_value(t.tenant_settings.clone())?;
     s.tenant_settings = Some(map::tenant_settings(&settings));
-    let iso: Option<wire::bap::TenantIsolationPolicy> = t.tenant_isolation.clone().map(serde_json::from_value).transpose()?;
+    let iso: Option<wire::bap::TenantIsolationPolicy> = t
+        .tenant_isolation
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()?;
     s.tenant_isolation = Some(map::tenant_isolation(iso.as_ref()));
     for p in &t.dlp_policies {
-        s.dlp_policies.push(map::dlp_policy_v2(&serde_json::from_value(p.clone())?));
+        s.dlp_policies
+            .push(map::dlp_policy_v2(&serde_json::from_value(p.clone())?));
     }
     for e in &t.environments {
         let env: wire::bap::Environment = serde_json::from_value(e.doc.clone())?;
         let mut env = map::environment(&env);
         let c = t.env_content(e.index);
         if let Some(dv) = &c.dataverse {
-            let org: wire::dataverse::Organization = serde_json::from_value(dv.organization.clone())?;
+            let org: wire::dataverse::Organization =
+                serde_json::from_value(dv.organization.clone())?;
             env.dataverse_settings = Some(map::dataverse_settings(&org));
         }
         for a in &c.apps {
-            let perms: Vec<wire::powerapps::AppPermission> = a.permissions.iter().map(|p| serde_json::from_value(p.clone())).collect::<Result<_, _>>()?;
-            s.apps.push(map::app(&env.id, &serde_json::from_value(a.doc.clone())?, Some(map::app_permissions(&perms))));
+            let perms: Vec<wire::powerapps::AppPermission> = a
+                .permissions
+                .iter()
+                .map(|p| serde_json::from_value(p.clone()))
+                .collect::<Result<_, _>>()?;
+            s.apps.push(map::app(
+                &env.id,
+                &serde_json::from_value(a.doc.clone())?,
+                Some(map::app_permissions(&perms)),
+            ));
         }
         for f in &c.flows {
             let mut doc: wire::flow::Flow = serde_json::from_value(f.doc.clone())?;
             doc.properties.definition = Some(f.definition.clone());
-            let perms: Vec<wire::flow::FlowPermission> = f.permissions.iter().map(|p| serde_json::from_value(p.clone())).collect::<Result<_, _>>()?;
+            let perms: Vec<wire::flow::FlowPermission> = f
+                .permissions
+                .iter()
+                .map(|p| serde_json::from_value(p.clone()))
+                .collect::<Result<_, _>>()?;
             let mut counter = RunStats::default();
             let mut i = 0;
             while let Some((start, failed)) = f.runs.run(i) {
@@ -201,13 +307,24 @@ fn offline_snapshot(size: ppgov_emulator::tenant::Size, seed: u64) -> anyhow::Re
                 counter.last_run = counter.last_run.max(Some(start));
                 i += 1;
             }
-            s.flows.push(map::flow(&env.id, &doc, Some(map::flow_permissions(&perms)), Some(counter)));
+            s.flows.push(map::flow(
+                &env.id,
+                &doc,
+                Some(map::flow_permissions(&perms)),
+                Some(counter),
+            ));
         }
         for conn in &c.connections {
-            s.connections.push(map::connection(&env.id, &serde_json::from_value(conn.doc.clone())?));
+            s.connections.push(map::connection(
+                &env.id,
+                &serde_json::from_value(conn.doc.clone())?,
+            ));
         }
         for r in &c.role_assignments {
-            s.role_assignments.push(map::bap_role_assignment(&env.id, &serde_json::from_value(r.clone())?));
+            s.role_assignments.push(map::bap_role_assignment(
+                &env.id,
+                &serde_json::from_value(r.clone())?,
+            ));
         }
         s.environments.push(env);
     }
@@ -304,13 +421,26 @@ fn dlp(a: BenchScanArgs) -> anyhow::Result<Outcome> {
 async fn emulator(a: BenchScanArgs) -> anyhow::Result<Outcome> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let t = Instant::now();
-    let emu = Emulator::start(listener, ServeOptions { size: super::emulator::size(a.size), seed: a.seed, ..ServeOptions::default() }).await?;
+    let emu = Emulator::start(
+        listener,
+        ServeOptions {
+            size: super::emulator::size(a.size),
+            seed: a.seed,
+            ..ServeOptions::default()
+        },
+    )
+    .await?;
     let start_s = t.elapsed().as_secs_f64();
     let rss_start = peak_rss_mb();
     // Serve pages from a spread of environments, as a crawl would, and measure memory after.
     let (t, endpoints) = transport(&emu, 8)?;
     let clients = Clients::new(t, &endpoints);
-    let names: Vec<String> = emu.tenant().environments.iter().map(|e| e.name.clone()).collect();
+    let names: Vec<String> = emu
+        .tenant()
+        .environments
+        .iter()
+        .map(|e| e.name.clone())
+        .collect();
     let sample: Vec<&String> = names.iter().step_by((names.len() / 50).max(1)).collect();
     let t = Instant::now();
     let mut pages = 0u64;

@@ -20,13 +20,30 @@ pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow:
     let config = super::context::config(file)?;
     let conn = super::context::connect(&config, Default::default())?;
     let store = super::context::store(&config)?;
-    let opts = CrawlOptions { concurrency: args.concurrency.max(1), resume: args.resume, full: args.full, progress: progress_mode(quiet), environments: None };
-    let (summary, _store) = ppgov_crawl::crawl(conn.clients, store, &config.tenant.id, opts).await?;
-    println!("snapshot {} ({}) of tenant {}", summary.snapshot_id.as_str(), summary.kind.as_str(), config.tenant.id);
+    let opts = CrawlOptions {
+        concurrency: args.concurrency.max(1),
+        resume: args.resume,
+        full: args.full,
+        progress: progress_mode(quiet),
+        environments: None,
+    };
+    let (summary, _store) =
+        ppgov_crawl::crawl(conn.clients, store, &config.tenant.id, opts).await?;
+    println!(
+        "snapshot {} ({}) of tenant {}",
+        summary.snapshot_id.as_str(),
+        summary.kind.as_str(),
+        config.tenant.id
+    );
     for (kind, n) in &summary.counts {
         println!("  {kind:<18} {n}");
     }
-    println!("  {} requests, {} throttled, {:.1} s", summary.requests, summary.throttled, summary.elapsed.as_secs_f64());
+    println!(
+        "  {} requests, {} throttled, {:.1} s",
+        summary.requests,
+        summary.throttled,
+        summary.elapsed.as_secs_f64()
+    );
     if !summary.failures.is_empty() {
         println!("not collected (rules that need these report errors, never passes):");
         for f in &summary.failures {

@@ -9,9 +9,19 @@ use std::sync::Arc;
 pub async fn run(file: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let config = super::context::config(file)?;
     let conn = super::context::connect(&config, Default::default())?;
-    let who = Identity { tenant_id: config.tenant.id.clone(), client_id: config.auth.client_id.clone(), delegated: config.auth.method.is_delegated() };
+    let who = Identity {
+        tenant_id: config.tenant.id.clone(),
+        client_id: config.auth.client_id.clone(),
+        delegated: config.auth.method.is_delegated(),
+    };
     let tokens: Arc<dyn TokenSource> = conn.tokens.clone();
-    let checks = ppgov_doctor::run(tokens, conn.clients.transport.clone(), &config.endpoints(), &who).await;
+    let checks = ppgov_doctor::run(
+        tokens,
+        conn.clients.transport.clone(),
+        &config.endpoints(),
+        &who,
+    )
+    .await;
     let mut failed = false;
     for c in &checks {
         let tag = match c.status {

@@ -19,7 +19,10 @@ pub fn size(s: SizeArg) -> Size {
 
 pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     if !(0.0..=1.0).contains(&args.fault_rate) {
-        anyhow::bail!("--fault-rate must be between 0.0 and 1.0, got {}", args.fault_rate);
+        anyhow::bail!(
+            "--fault-rate must be between 0.0 and 1.0, got {}",
+            args.fault_rate
+        );
     }
     if let Some(r) = args.rate_limit
         && !(r > 0.0 && r.is_finite())
@@ -28,7 +31,12 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     }
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
-        .with_context(|| format!("cannot listen on {}; hint: pick another --addr or port 0", args.addr))?;
+        .with_context(|| {
+            format!(
+                "cannot listen on {}; hint: pick another --addr or port 0",
+                args.addr
+            )
+        })?;
     let opts = ServeOptions {
         size: size(args.size),
         seed: args.seed,
@@ -38,13 +46,18 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
         audit_enabled: !args.audit_disabled,
         ..ServeOptions::default()
     };
-    let emulator = Emulator::start(listener, opts).await.context("emulator failed to start")?;
+    let emulator = Emulator::start(listener, opts)
+        .await
+        .context("emulator failed to start")?;
     if let Some(path) = &args.ground_truth {
         let json = serde_json::to_vec_pretty(emulator.ground_truth())?;
-        std::fs::write(path, json).with_context(|| format!("cannot write ground truth to {}", path.display()))?;
+        std::fs::write(path, json)
+            .with_context(|| format!("cannot write ground truth to {}", path.display()))?;
     }
     println!("{}", serde_json::to_string(emulator.ready())?);
-    tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+    tokio::signal::ctrl_c()
+        .await
+        .context("cannot wait for Ctrl-C")?;
     emulator.shutdown().await?;
     Ok(Outcome::Clean)
 }

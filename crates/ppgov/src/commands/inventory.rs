@@ -36,14 +36,19 @@ pub fn run(file: Option<PathBuf>, args: InventoryArgs) -> anyhow::Result<Outcome
     Ok(Outcome::Clean)
 }
 
-pub fn export(file: Option<PathBuf>, target: PathBuf, id: Option<String>) -> anyhow::Result<Outcome> {
+pub fn export(
+    file: Option<PathBuf>,
+    target: PathBuf,
+    id: Option<String>,
+) -> anyhow::Result<Outcome> {
     let config = super::context::config(file)?;
     let store = super::context::store(&config)?;
     let snapshot = match id {
         Some(id) => store.load_snapshot(&ppgov_store::SnapshotId(id))?,
         None => super::context::latest(&store, &config.tenant.id)?,
     };
-    ppgov_store::write_snapshot_file(&snapshot, &target).with_context(|| format!("cannot write {}", target.display()))?;
+    ppgov_store::write_snapshot_file(&snapshot, &target)
+        .with_context(|| format!("cannot write {}", target.display()))?;
     eprintln!("wrote snapshot {} to {}", snapshot.id, target.display());
     Ok(Outcome::Clean)
 }

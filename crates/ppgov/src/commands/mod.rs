@@ -36,7 +36,9 @@ impl From<Outcome> for std::process::ExitCode {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    use crate::cli::{AuthCommand, ConfigCommand, DlpCommand, EmulatorCommand, PolicyCommand, SnapshotCommand};
+    use crate::cli::{
+        AuthCommand, ConfigCommand, DlpCommand, EmulatorCommand, PolicyCommand, SnapshotCommand,
+    };
     let file = cli.config;
     match cli.command {
         Command::Demo(args) => demo::run(args, cli.quiet).await,
@@ -46,7 +48,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Doctor => doctor::run(file).await,
         Command::Crawl(args) => crawl::run(file, cli.quiet, args).await,
         Command::Inventory(args) => inventory::run(file, args),
-        Command::Snapshot(SnapshotCommand::Export { file: target, id }) => inventory::export(file, target, id),
+        Command::Snapshot(SnapshotCommand::Export { file: target, id }) => {
+            inventory::export(file, target, id)
+        }
         Command::Scan(args) => scan::run(file, args),
         Command::Dlp(DlpCommand::Simulate(args)) => dlp::run(file, args),
         Command::Policy(PolicyCommand::Test { dir }) => policy::test(&dir),

@@ -6,7 +6,13 @@ use std::path::Path;
 pub fn test(dir: &Path) -> anyhow::Result<Outcome> {
     let summary = ppgov_engine::rego::run_policy_tests(dir)?;
     for r in &summary.results {
-        println!("{} {}::{} ({})", if r.passed { "PASS" } else { "FAIL" }, r.package, r.name, r.file);
+        println!(
+            "{} {}::{} ({})",
+            if r.passed { "PASS" } else { "FAIL" },
+            r.package,
+            r.name,
+            r.file
+        );
     }
     println!("{} passed, {} failed", summary.passed, summary.failed);
     if summary.failed > 0 {

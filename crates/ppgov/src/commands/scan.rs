@@ -24,10 +24,15 @@ pub fn format(f: ScanFormat) -> Format {
 }
 
 /// Runs every built-in rule (and custom policies from `policies`) on a snapshot.
-pub fn evaluate(snapshot: &Snapshot, posture: &PostureConfig, policies: Option<&Path>) -> anyhow::Result<ScanReport> {
+pub fn evaluate(
+    snapshot: &Snapshot,
+    posture: &PostureConfig,
+    policies: Option<&Path>,
+) -> anyhow::Result<ScanReport> {
     let mut options = ScanOptions::default();
     if let Some(dir) = policies {
-        options.custom_policies = ppgov_engine::rego::load_policies(dir).with_context(|| format!("cannot load policies from {}", dir.display()))?;
+        options.custom_policies = ppgov_engine::rego::load_policies(dir)
+            .with_context(|| format!("cannot load policies from {}", dir.display()))?;
     }
     Ok(ppgov_engine::scan(snapshot, posture, &options))
 }
@@ -37,12 +42,15 @@ pub fn emit(bytes: &[u8], out: Option<&Path>) -> anyhow::Result<()> {
     match out {
         Some(path) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
             }
             // Write to a temporary file first so a failure never leaves half a report behind.
             let tmp = path.with_extension("partial");
-            std::fs::write(&tmp, bytes).with_context(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, path).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&tmp, bytes)
+                .with_context(|| format!("cannot write {}", tmp.display()))?;
+            std::fs::rename(&tmp, path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
         None => {
@@ -56,12 +64,21 @@ pub fn emit(bytes: &[u8], out: Option<&Path>) -> anyhow::Result<()> {
 }
 
 pub fn run(file: Option<PathBuf>, args: ScanArgs) -> anyhow::Result<Outcome> {
-    let fail_on: Option<Severity> = args.fail_on.as_deref().map(str::parse).transpose().map_err(|e| anyhow::anyhow!("--fail-on: {e}"))?;
+    let fail_on: Option<Severity> = args
+        .fail_on
+        .as_deref()
+        .map(str::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!("--fail-on: {e}"))?;
     // The posture configuration comes from ppgov.toml when there is one; a snapshot file can be
     // judged without any configuration (defaults).
     let (snapshot, posture, store) = match &args.snapshot {
         Some(path) => {
-            let posture = match file.clone().or_else(|| Path::new("ppgov.toml").exists().then(|| "ppgov.toml".into())) {
+            let posture = match file.clone().or_else(|| {
+                Path::new("ppgov.toml")
+                    .exists()
+                    .then(|| "ppgov.toml".into())
+            }) {
                 Some(_) => super::context::config(file)?.posture,
                 None => PostureConfig::default(),
             };
@@ -70,7 +87,11 @@ pub fn run(file: Option<PathBuf>, args: ScanArgs) -> anyhow::Result<Outcome> {
         None => {
             let config = super::context::config(file)?;
             let store = super::context::store(&config)?;
-            (super::context::latest(&store, &config.tenant.id)?, config.posture.clone(), Some(store))
+            (
+                super::context::latest(&store, &config.tenant.id)?,
+                config.posture.clone(),
+                Some(store),
+            )
         }
     };
     let report = evaluate(&snapshot, &posture, args.policies.as_deref())?;
@@ -82,8 +103,10 @@ pub fn run(file: Option<PathBuf>, args: ScanArgs) -> anyhow::Result<Outcome> {
     }
 
     if let Some(previous) = &args.diff {
-        let text = std::fs::read_to_string(previous).with_context(|| format!("cannot read {}", previous.display()))?;
-        let prev: ScanReport = ppgov_report::parse_json(&text).with_context(|| format!("{} is not a ppgov scan JSON output", previous.display()))?;
+        let text = std::fs::read_to_string(previous)
+            .with_context(|| format!("cannot read {}", previous.display()))?;
+        let prev: ScanReport = ppgov_report::parse_json(&text)
+            .with_context(|| format!("{} is not a ppgov scan JSON output", previous.display()))?;
         let d = ppgov_report::diff(&prev, &report);
         let bytes = match args.format {
             ScanFormat::Json => ppgov_report::diff_json(&d)?.into_bytes(),
@@ -99,13 +122,29 @@ pub fn run(file: Option<PathBuf>, args: ScanArgs) -> anyhow::Result<Outcome> {
         match args.format {
             ScanFormat::Json => emit(&serde_json::to_vec_pretty(&view)?, args.out.as_deref())?,
             _ => {
-                let mut t = Table { columns: vec!["requirement", "status", "title", "rules"], rows: vec![] };
+                let mut t = Table {
+                    columns: vec!["requirement", "status", "title", "rules"],
+                    rows: vec![],
+                };
                 for r in &view.requirements {
-                    let rules = r.rules.iter().map(|c| format!("{}:{}", c.rule_id, c.status)).collect::<Vec<_>>().join(" ");
-                    t.rows.push(vec![r.id.clone(), format!("{:?}", r.status).to_ascii_lowercase(), r.title.clone(), rules]);
+                    let rules = r
+                        .rules
+                        .iter()
+                        .map(|c| format!("{}:{}", c.rule_id, c.status))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    t.rows.push(vec![
+                        r.id.clone(),
+                        format!("{:?}", r.status).to_ascii_lowercase(),
+                        r.title.clone(),
+                        rules,
+                    ]);
                 }
                 let header = format!("{} {}\n\n", view.name, view.version);
-                emit(format!("{header}{}", t.to_text()).as_bytes(), args.out.as_deref())?;
+                emit(
+                    format!("{header}{}", t.to_text()).as_bytes(),
+                    args.out.as_deref(),
+                )?;
             }
         }
     } else {
