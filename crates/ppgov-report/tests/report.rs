@@ -672,8 +672,8 @@ fn standard_evidence_builds_inventories() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(&rows[0][2], "Payroll, \"v2\"\nexport");
-    assert_eq!(&rows[0][7], "http;shared_sql");
-    assert_eq!(&rows[0][8], "1200");
+    assert_eq!(&rows[0][9], "http;shared_sql");
+    assert_eq!(&rows[0][11], "1200");
     let roles = &items
         .iter()
         .find(|i| i.name == "admins/role_assignments.csv")
