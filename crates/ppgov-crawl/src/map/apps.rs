@@ -60,17 +60,6 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
 pub fn app_permissions(items: &[powerapps::AppPermission]) -> Vec<Permission> {
     items
         .iter()
-        .filter_map(|i| {
-            let principal = principal_ref(&Some(i.properties.principal.clone()))?;
-            Some(Permission {
-                principal,
-                role_name: i
-                    .properties
-                    .role_name
-                    .as_ref()
-                    .map(|r| r.as_str().to_string())
-                    .unwrap_or_default(),
-            })
-        })
+        .filter_map(|i| super::permission(&i.properties.principal, i.properties.role_name.as_ref()))
         .collect()
 }

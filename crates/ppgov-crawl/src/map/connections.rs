@@ -36,16 +36,10 @@ pub fn connection(environment_id: &str, c: &powerapps::Connection) -> Connection
         .permissions
         .iter()
         .filter_map(|perm| {
-            let principal = principal_ref(&Some(perm.properties.principal.clone()))?;
-            Some(Permission {
-                principal,
-                role_name: perm
-                    .properties
-                    .role_name
-                    .as_ref()
-                    .map(|r| r.as_str().to_string())
-                    .unwrap_or_default(),
-            })
+            super::permission(
+                &perm.properties.principal,
+                perm.properties.role_name.as_ref(),
+            )
         })
         .collect();
     Connection {

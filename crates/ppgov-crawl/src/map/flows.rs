@@ -1,6 +1,6 @@
 //! Cloud flows.
 
-use super::{principal_ref, time};
+use super::time;
 use ppgov_core::{ConnectorRef, Flow, Permission, RunStats, connector_key};
 use ppgov_model::flow;
 use serde_json::Value;
@@ -142,17 +142,6 @@ pub fn flow(
 pub fn flow_permissions(items: &[flow::FlowPermission]) -> Vec<Permission> {
     items
         .iter()
-        .filter_map(|i| {
-            let principal = principal_ref(&Some(i.properties.principal.clone()))?;
-            Some(Permission {
-                principal,
-                role_name: i
-                    .properties
-                    .role_name
-                    .as_ref()
-                    .map(|r| r.as_str().to_string())
-                    .unwrap_or_default(),
-            })
-        })
+        .filter_map(|i| super::permission(&i.properties.principal, i.properties.role_name.as_ref()))
         .collect()
 }

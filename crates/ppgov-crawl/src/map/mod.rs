@@ -51,3 +51,14 @@ pub(crate) fn principal_ref(p: &Option<ppgov_model::common::PrincipalRef>) -> Op
 pub fn time_of(s: &Option<String>) -> Option<DateTime<Utc>> {
     time(s)
 }
+
+/// Maps one access-list entry (apps, flows and connections share the shape).
+pub(crate) fn permission(
+    principal: &ppgov_model::common::PrincipalRef,
+    role: Option<&ppgov_model::powerapps::PermissionRole>,
+) -> Option<ppgov_core::Permission> {
+    Some(ppgov_core::Permission {
+        principal: principal_ref(&Some(principal.clone()))?,
+        role_name: role.map(|r| r.as_str().to_string()).unwrap_or_default(),
+    })
+}
