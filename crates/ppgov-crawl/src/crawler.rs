@@ -38,6 +38,10 @@ pub struct CrawlOptions {
     pub progress: ProgressMode,
     /// Crawl only these environments (names); `None` crawls all. Tenant-wide data is always read.
     pub environments: Option<std::collections::BTreeSet<String>>,
+    /// An incremental crawl reuses the principals its parent snapshot resolved when the parent is
+    /// younger than this, and resolves only new ones; older, every principal is resolved again.
+    /// This bounds how stale a user's status (deleted, disabled, guest) can be.
+    pub principal_max_age: chrono::Duration,
 }
 
 impl Default for CrawlOptions {
@@ -48,6 +52,7 @@ impl Default for CrawlOptions {
             full: false,
             progress: ProgressMode::Quiet,
             environments: None,
+            principal_max_age: chrono::Duration::hours(24),
         }
     }
 }
@@ -206,6 +211,11 @@ pub async fn crawl(
         Some(only) => envs.into_iter().filter(|e| only.contains(&e.id)).collect(),
         None => envs,
     };
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        environments = envs.len(),
+        "crawl: tenant-wide data read"
+    );
     ctx.progress.set_environments(envs.len() as u64);
     ctx.progress.add("environments", envs.len() as u64);
 
@@ -245,6 +255,10 @@ pub async fn crawl(
         })
         .await;
 
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "crawl: environment shards done"
+    );
     let counts_so_far = ctx.progress.counts();
     ctx.progress.finish();
     let concurrency = ctx.concurrency;
@@ -255,10 +269,35 @@ pub async fn crawl(
 
     // Principals: everyone referenced anywhere in the snapshot, resolved through Graph.
     let mut counts = counts_so_far;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "crawl: writer finished"
+    );
     if !done.contains(shards::PRINCIPALS) {
         let partial = store.load_snapshot(&snapshot)?;
-        let (resolved, state) = principals::resolve(&clients.graph, &partial, concurrency).await;
-        counts.insert("principals", resolved.len() as u64);
+        tracing::info!(
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "crawl: snapshot loaded for principal resolution"
+        );
+        // Principals a recent parent resolved are carried forward (their rows copied); only new
+        // ones go to Graph. Past `principal_max_age` everyone is resolved again.
+        let mut known = std::collections::BTreeSet::new();
+        if let Some(parent) = &parent_id
+            && let Some(info) = store.snapshot_info(parent)?
+            && now - info.started_at < opts.principal_max_age
+        {
+            let wanted = principals::referenced_ids(&partial);
+            known = store
+                .resource_versions(parent, StoreKind::Principal)?
+                .into_keys()
+                .filter(|id| wanted.contains(id))
+                .collect();
+            let ids: Vec<String> = known.iter().cloned().collect();
+            store.copy_unchanged(parent, &snapshot, StoreKind::Principal, &ids)?;
+        }
+        let (resolved, state) =
+            principals::resolve(&clients.graph, &partial, concurrency, &known).await;
+        counts.insert("principals", (resolved.len() + known.len()) as u64);
         store.put_principals(&snapshot, &resolved)?;
         store.record_collection(
             &snapshot,
@@ -275,6 +314,10 @@ pub async fn crawl(
             None,
         )?;
     }
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "crawl: principals resolved"
+    );
     store.finish_snapshot(&snapshot, SnapshotStatus::Complete)?;
 
     let collection = store.load_collection(&snapshot)?;
@@ -524,16 +567,23 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
         .await;
     let mut flows = Vec::with_capacity(results.len() + keep.len());
     for (listed, full, perms, runs) in results {
-        let (base, def_ok) = match full {
-            Ok(f) => (f, true),
+        let base = match full {
+            // The listing names the flow; a GET that answers with another id must not merge two
+            // flows into one row.
+            Ok(mut f) => {
+                if !f.name.eq_ignore_ascii_case(&listed.name) {
+                    tracing::warn!(environment_id = %env.id, listed = %listed.name, returned = %f.name, "flow GET returned another flow's id; keeping the listed id");
+                    f.name = listed.name.clone();
+                }
+                f
+            }
             // Deleted between list and get: it is gone, leave it out.
             Err(e) if e.is_not_found() => continue,
             Err(e) => {
                 errors.entry(CollectionKind::FlowDefinitions).or_insert(e);
-                (listed.clone(), false)
+                listed.clone()
             }
         };
-        let _ = def_ok;
         let perms = match perms {
             Ok(p) => Some(map::flow_permissions(&p)),
             Err(e) => {

@@ -6,7 +6,7 @@ use futures::{StreamExt, stream};
 use ppgov_client::GraphClient;
 use ppgov_core::{CollectionState, Principal, PrincipalRef, Snapshot};
 use ppgov_model::graph;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// What kind of object an id was referenced as; decides which Graph path is asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -28,6 +28,11 @@ fn kind_of(t: &str) -> Option<Kind> {
 
 fn is_guid(s: &str) -> bool {
     s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// Every principal id the snapshot references.
+pub fn referenced_ids(s: &Snapshot) -> BTreeSet<String> {
+    referenced(s).into_keys().collect()
 }
 
 /// Every principal id the snapshot references, with the kind it was referenced as.
@@ -92,14 +97,19 @@ fn url(id: &str, k: Kind) -> String {
     }
 }
 
-/// Resolves every referenced principal. A lookup that fails for another reason than 404 leaves the
-/// principal `Unresolved` (never deleted) and marks the collection failed.
+/// Resolves every referenced principal not in `known` (already resolved and carried forward). A
+/// lookup that fails for another reason than 404 leaves the principal `Unresolved` (never deleted)
+/// and marks the collection failed.
 pub async fn resolve(
     graph: &GraphClient,
     s: &Snapshot,
     concurrency: usize,
+    known: &BTreeSet<String>,
 ) -> (Vec<Principal>, CollectionState) {
-    let wanted: Vec<(String, Kind)> = referenced(s).into_iter().collect();
+    let wanted: Vec<(String, Kind)> = referenced(s)
+        .into_iter()
+        .filter(|(id, _)| !known.contains(id))
+        .collect();
     let chunks: Vec<Vec<(String, Kind)>> = wanted.chunks(20).map(<[_]>::to_vec).collect();
     let results: Vec<_> = stream::iter(chunks)
         .map(|chunk| async move {
@@ -140,7 +150,7 @@ pub async fn resolve(
     out.sort_by(|a, b| a.id.cmp(&b.id));
     let state = match failure {
         None => CollectionState::Collected {
-            count: out.len() as u64,
+            count: (out.len() + known.len()) as u64,
         },
         Some(message) => CollectionState::Failed {
             http_status: None,

@@ -54,33 +54,43 @@ pub const TENANT: &str = "tenant";
 /// Key of the principal resolution shard.
 pub const PRINCIPALS: &str = "principals";
 
-/// Orders shards so the slowest start first: by the expected number of requests, estimated from
-/// the previous snapshot's per-environment counts when there is one, else the default environment
-/// first and Dataverse environments before the rest.
+/// Orders shards so the slowest start first: environments by their expected number of requests
+/// (from the previous snapshot's counts when known, else the default environment first and
+/// Dataverse environments before the rest), and within an environment its kinds slowest first.
+/// Keeping one environment's shards together lets the service (and any cache in front of it) serve
+/// an environment while it is warm.
 pub fn order(
     envs: &[Environment],
     expected: &dyn Fn(&str, ShardKind) -> Option<u64>,
 ) -> Vec<(usize, ShardKind)> {
-    let mut shards: Vec<(u64, usize, ShardKind)> = Vec::new();
-    for (i, e) in envs.iter().enumerate() {
-        for k in ShardKind::ALL {
-            let guess = expected(&e.id, k)
-                .map(|n| n * k.weight() + 1)
-                .unwrap_or_else(|| {
-                    let base = if e.is_default {
-                        1_000
-                    } else if e.has_dataverse {
-                        100
-                    } else {
-                        10
-                    };
-                    base * (k.weight() + 1)
-                });
-            shards.push((guess, i, k));
-        }
+    let cost = |e: &Environment, k: ShardKind| {
+        expected(&e.id, k)
+            .map(|n| n * k.weight() + 1)
+            .unwrap_or_else(|| {
+                let base = if e.is_default {
+                    1_000
+                } else if e.has_dataverse {
+                    100
+                } else {
+                    10
+                };
+                base * (k.weight() + 1)
+            })
+    };
+    let mut by_env: Vec<(u64, usize)> = envs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (ShardKind::ALL.iter().map(|k| cost(e, *k)).sum(), i))
+        .collect();
+    by_env.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out = Vec::with_capacity(envs.len() * ShardKind::ALL.len());
+    for (_, i) in by_env {
+        let e = &envs[i];
+        let mut kinds = ShardKind::ALL.to_vec();
+        kinds.sort_by(|a, b| cost(e, *b).cmp(&cost(e, *a)).then(a.cmp(b)));
+        out.extend(kinds.into_iter().map(|k| (i, k)));
     }
-    shards.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-    shards.into_iter().map(|(_, i, k)| (i, k)).collect()
+    out
 }
 
 #[cfg(test)]

@@ -56,6 +56,60 @@ async fn check(size: Size, seed: u64) {
         summary.failures
     );
     let snapshot = store.load_snapshot(&summary.snapshot_id).unwrap();
+    // The snapshot holds exactly the emulator's resources, each once.
+    {
+        let t = emu.tenant();
+        let (mut apps, mut flows, mut conns) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for env in &t.environments {
+            let c = t.env_content(env.index);
+            apps.extend(
+                c.apps
+                    .iter()
+                    .map(|a| a.doc["name"].as_str().unwrap_or_default().to_string()),
+            );
+            flows.extend(
+                c.flows
+                    .iter()
+                    .map(|f| f.doc["name"].as_str().unwrap_or_default().to_string()),
+            );
+            conns.extend(
+                c.connections
+                    .iter()
+                    .map(|x| x.doc["name"].as_str().unwrap_or_default().to_string()),
+            );
+        }
+        let envs: BTreeSet<String> = t.environments.iter().map(|e| e.name.clone()).collect();
+        let got = |ids: Vec<&String>| ids.into_iter().cloned().collect::<BTreeSet<String>>();
+        assert_eq!(
+            got(snapshot.environments.iter().map(|e| &e.id).collect()),
+            envs,
+            "{size:?}/{seed}: environments"
+        );
+        assert_eq!(
+            got(snapshot.apps.iter().map(|a| &a.id).collect()),
+            apps,
+            "{size:?}/{seed}: apps"
+        );
+        assert_eq!(
+            got(snapshot.flows.iter().map(|f| &f.id).collect()),
+            flows,
+            "{size:?}/{seed}: flows"
+        );
+        assert_eq!(
+            got(snapshot.connections.iter().map(|c| &c.id).collect()),
+            conns,
+            "{size:?}/{seed}: connections"
+        );
+        assert_eq!(
+            (
+                snapshot.apps.len(),
+                snapshot.flows.len(),
+                snapshot.connections.len()
+            ),
+            (apps.len(), flows.len(), conns.len()),
+            "no duplicates"
+        );
+    }
     let report = ppgov_engine::scan(
         &snapshot,
         &PostureConfig::default(),

@@ -328,6 +328,43 @@ fn offline_snapshot(size: ppgov_emulator::tenant::Size, seed: u64) -> anyhow::Re
         }
         s.environments.push(env);
     }
+    // Everything above was read in full: say so, as a crawl would, so rules evaluate.
+    use ppgov_core::{CollectionKind as K, CollectionScope, CollectionState};
+    let done = CollectionState::Collected { count: 0 };
+    for k in [
+        K::TenantSettings,
+        K::TenantIsolation,
+        K::DlpPolicies,
+        K::ConnectorMetadata,
+        K::Environments,
+        K::Principals,
+    ] {
+        s.collection
+            .record(CollectionScope::Tenant, k, done.clone());
+    }
+    for e in &s.environments {
+        let scope = CollectionScope::Environment(e.id.clone());
+        for k in [
+            K::Apps,
+            K::AppPermissions,
+            K::Flows,
+            K::FlowDefinitions,
+            K::FlowPermissions,
+            K::FlowRuns,
+            K::Connections,
+        ] {
+            s.collection.record(scope.clone(), k, done.clone());
+        }
+        let (roles, dv) = if e.has_dataverse {
+            (K::DataverseAdmins, Some(K::DataverseSettings))
+        } else {
+            (K::RoleAssignments, None)
+        };
+        s.collection.record(scope.clone(), roles, done.clone());
+        if let Some(k) = dv {
+            s.collection.record(scope.clone(), k, done.clone());
+        }
+    }
     for u in &t.directory.users {
         let status = if u.deleted {
             PrincipalStatus::Deleted

@@ -26,6 +26,7 @@ pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow:
         full: args.full,
         progress: progress_mode(quiet),
         environments: None,
+        ..Default::default()
     };
     let (summary, _store) =
         ppgov_crawl::crawl(conn.clients, store, &config.tenant.id, opts).await?;
