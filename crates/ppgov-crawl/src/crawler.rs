@@ -85,6 +85,8 @@ struct Ctx {
     /// The parent snapshot, for incremental crawls.
     parent: Option<Parent>,
     progress: Progress,
+    /// Resolves principals as shards see them.
+    resolver: principals::Resolver,
 }
 
 /// `lastModifiedTime` per resource id.
@@ -113,6 +115,13 @@ impl Ctx {
         if !rows.is_empty() {
             self.send(WriteOp::Rows(rows)).await;
         }
+    }
+
+    /// Hands the principals these resources reference to the resolver.
+    fn note<T>(&self, items: &[T], add: fn(&mut principals::Refs, &T)) {
+        let mut refs = principals::Refs::default();
+        items.iter().for_each(|i| add(&mut refs, i));
+        self.resolver.note(refs);
     }
 
     async fn status(&self, scope: CollectionScope, kind: CollectionKind, state: CollectionState) {
@@ -183,7 +192,29 @@ pub async fn crawl(
         None => None,
     };
 
+    // Principals a recent parent resolved are carried forward (their rows copied at the end); only
+    // new ones go to Graph. Past `principal_max_age` everyone is resolved again, which bounds how
+    // stale a user's status can be.
+    let mut carried = std::collections::BTreeSet::new();
+    if let Some(p) = &parent_id
+        && let Some(info) = store.snapshot_info(p)?
+        && now - info.started_at < opts.principal_max_age
+    {
+        carried = store
+            .resource_versions(p, StoreKind::Principal)?
+            .into_keys()
+            .collect();
+    }
+    // Shards checkpointed by an earlier, interrupted run saw principals this process never will.
+    let resuming = done.iter().any(|k| k.starts_with("env:"));
+
     let writer = Writer::spawn(store, snapshot.clone());
+    let resolver = principals::Resolver::spawn(
+        clients.graph.clone(),
+        writer.sender(),
+        (opts.concurrency.max(1) / 4).max(1),
+        carried.clone(),
+    );
     let ctx = Arc::new(Ctx {
         clients: clients.clone(),
         tx: writer.sender(),
@@ -191,6 +222,7 @@ pub async fn crawl(
         concurrency: opts.concurrency.max(1),
         parent,
         progress: Progress::new(opts.progress),
+        resolver,
     });
 
     // Tenant-wide data and the environment list. The list is read again on resume (one call) so the
@@ -259,7 +291,13 @@ pub async fn crawl(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "crawl: environment shards done"
     );
-    let counts_so_far = ctx.progress.counts();
+    let (resolved_live, mut failure) = ctx.resolver.finish().await;
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        resolved = resolved_live,
+        "crawl: principals seen by the shards resolved"
+    );
+    let mut counts = ctx.progress.counts();
     ctx.progress.finish();
     let concurrency = ctx.concurrency;
     drop(ctx);
@@ -267,38 +305,36 @@ pub async fn crawl(
     written?;
     let mut store = store.ok_or_else(|| CrawlError::NothingToResume(tenant_id.to_string()))?;
 
-    // Principals: everyone referenced anywhere in the snapshot, resolved through Graph.
-    let mut counts = counts_so_far;
-    tracing::info!(
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "crawl: writer finished"
-    );
     if !done.contains(shards::PRINCIPALS) {
-        let partial = store.load_snapshot(&snapshot)?;
-        tracing::info!(
-            elapsed_ms = started.elapsed().as_millis() as u64,
-            "crawl: snapshot loaded for principal resolution"
-        );
-        // Principals a recent parent resolved are carried forward (their rows copied); only new
-        // ones go to Graph. Past `principal_max_age` everyone is resolved again.
-        let mut known = std::collections::BTreeSet::new();
+        let mut total = resolved_live;
         if let Some(parent) = &parent_id
-            && let Some(info) = store.snapshot_info(parent)?
-            && now - info.started_at < opts.principal_max_age
+            && !carried.is_empty()
         {
-            let wanted = principals::referenced_ids(&partial);
-            known = store
-                .resource_versions(parent, StoreKind::Principal)?
-                .into_keys()
-                .filter(|id| wanted.contains(id))
-                .collect();
-            let ids: Vec<String> = known.iter().cloned().collect();
-            store.copy_unchanged(parent, &snapshot, StoreKind::Principal, &ids)?;
+            let ids: Vec<String> = carried.iter().cloned().collect();
+            total += store.copy_unchanged(parent, &snapshot, StoreKind::Principal, &ids)? as u64;
         }
-        let (resolved, state) =
-            principals::resolve(&clients.graph, &partial, concurrency, &known).await;
-        counts.insert("principals", (resolved.len() + known.len()) as u64);
-        store.put_principals(&snapshot, &resolved)?;
+        if resuming {
+            // The principals of shards done before the interruption: read them from the store.
+            let partial = store.load_snapshot(&snapshot)?;
+            let have: std::collections::BTreeSet<String> =
+                partial.principals.keys().cloned().collect();
+            let (more, fail) =
+                principals::resolve(&clients.graph, &partial, concurrency, &have).await;
+            total += more.len() as u64;
+            if let Some(f) = fail {
+                failure.get_or_insert(f);
+            }
+            store.put_principals(&snapshot, &more)?;
+        }
+        counts.insert("principals", total);
+        let state = match failure {
+            None => CollectionState::Collected { count: total },
+            Some(message) => CollectionState::Failed {
+                http_status: None,
+                code: None,
+                message,
+            },
+        };
         store.record_collection(
             &snapshot,
             &CollectionEntry {
@@ -434,6 +470,7 @@ async fn crawl_tenant(
         }
     };
     let envs: Vec<Environment> = envs.iter().map(map::environment).collect();
+    ctx.note(&envs, principals::Refs::environment);
     ctx.rows(&envs).await;
     ctx.status(t, CollectionKind::Environments, collected(envs.len()))
         .await;
@@ -601,6 +638,7 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
         flows.push(map::flow(&env.id, &base, perms, runs));
     }
     ctx.progress.add("flows", (flows.len() + keep.len()) as u64);
+    ctx.note(&flows, principals::Refs::flow);
     ctx.rows(&flows).await;
     for kind in [
         CollectionKind::FlowDefinitions,
@@ -703,6 +741,7 @@ async fn crawl_apps(ctx: &Ctx, env: &Environment) {
         apps.push(map::app(&env.id, a, perms));
     }
     ctx.progress.add("apps", (apps.len() + keep.len()) as u64);
+    ctx.note(&apps, principals::Refs::app);
     ctx.rows(&apps).await;
     let state = error
         .as_ref()
@@ -724,6 +763,7 @@ async fn crawl_connections(ctx: &Ctx, env: &Environment) {
         Ok(list) => {
             let conns: Vec<_> = list.iter().map(|c| map::connection(&env.id, c)).collect();
             ctx.progress.add("connections", conns.len() as u64);
+            ctx.note(&conns, principals::Refs::connection);
             ctx.rows(&conns).await;
             ctx.status(scope, CollectionKind::Connections, collected(conns.len()))
                 .await;
@@ -766,6 +806,7 @@ async fn crawl_bap_roles(ctx: &Ctx, env: &Environment) {
                 .map(|r| map::bap_role_assignment(&env.id, r))
                 .collect();
             ctx.progress.add("role_assignments", roles.len() as u64);
+            ctx.note(&roles, principals::Refs::role);
             ctx.rows(&roles).await;
             ctx.status(
                 scope,
@@ -852,6 +893,7 @@ async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
     match admins {
         Ok(roles) => {
             ctx.progress.add("role_assignments", roles.len() as u64);
+            ctx.note(&roles, principals::Refs::role);
             ctx.rows(&roles).await;
             ctx.status(
                 scope,

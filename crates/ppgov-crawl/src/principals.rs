@@ -4,7 +4,7 @@
 use crate::map;
 use futures::{StreamExt, stream};
 use ppgov_client::GraphClient;
-use ppgov_core::{CollectionState, Principal, PrincipalRef, Snapshot};
+use ppgov_core::{Principal, PrincipalRef, Snapshot};
 use ppgov_model::graph;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -30,61 +30,252 @@ fn is_guid(s: &str) -> bool {
     s.len() == 36 && s.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
 }
 
-/// Every principal id the snapshot references.
-pub fn referenced_ids(s: &Snapshot) -> BTreeSet<String> {
-    referenced(s).into_keys().collect()
-}
+/// Collects principal ids, with the kind each was referenced as.
+#[derive(Debug, Default)]
+pub struct Refs(BTreeMap<String, Kind>);
 
-/// Every principal id the snapshot references, with the kind it was referenced as.
-fn referenced(s: &Snapshot) -> BTreeMap<String, Kind> {
-    let mut out = BTreeMap::new();
-    let mut add = |id: &str, t: &str| {
+impl Refs {
+    fn add(&mut self, id: &str, t: &str) {
         let id = id.to_ascii_lowercase();
         if let Some(k) = kind_of(t)
             && is_guid(&id)
             && id != "00000000-0000-0000-0000-000000000000"
         {
-            out.entry(id).or_insert(k);
+            self.0.entry(id).or_insert(k);
         }
-    };
-    let mut add_ref = |r: &PrincipalRef| add(&r.id, &r.principal_type);
-    for a in &s.apps {
+    }
+
+    fn add_ref(&mut self, r: &PrincipalRef) {
+        self.add(&r.id, &r.principal_type);
+    }
+
+    fn add_permissions(&mut self, p: &Option<Vec<ppgov_core::Permission>>) {
+        for p in p.iter().flatten() {
+            self.add_ref(&p.principal);
+        }
+    }
+
+    /// An app's owner, creator and sharers.
+    pub fn app(&mut self, a: &ppgov_core::App) {
         a.owner
             .iter()
             .chain(a.created_by.iter())
-            .for_each(&mut add_ref);
-        a.permissions
-            .iter()
-            .flatten()
-            .for_each(|p| add_ref(&p.principal));
+            .for_each(|r| self.add_ref(r));
+        self.add_permissions(&a.permissions);
     }
-    for f in &s.flows {
-        f.permissions
-            .iter()
-            .flatten()
-            .for_each(|p| add_ref(&p.principal));
-    }
-    for c in &s.connections {
-        c.created_by.iter().for_each(&mut add_ref);
-        c.permissions
-            .iter()
-            .flatten()
-            .for_each(|p| add_ref(&p.principal));
-    }
-    for f in &s.flows {
+
+    /// A flow's creator and owners.
+    pub fn flow(&mut self, f: &ppgov_core::Flow) {
         if let Some(c) = &f.creator {
-            add(c, "User");
+            self.add(c, "User");
         }
+        self.add_permissions(&f.permissions);
     }
-    for r in &s.role_assignments {
-        add(&r.principal_id, &r.principal_type);
+
+    /// A connection's creator and sharers.
+    pub fn connection(&mut self, c: &ppgov_core::Connection) {
+        c.created_by.iter().for_each(|r| self.add_ref(r));
+        self.add_permissions(&c.permissions);
     }
-    for e in &s.environments {
+
+    /// A role holder.
+    pub fn role(&mut self, r: &ppgov_core::RoleAssignment) {
+        self.add(&r.principal_id, &r.principal_type);
+    }
+
+    /// A developer environment's owner.
+    pub fn environment(&mut self, e: &ppgov_core::Environment) {
         if let Some(u) = &e.used_by {
-            add(u, "User");
+            self.add(u, "User");
         }
     }
-    out
+}
+
+/// Every principal id the snapshot references, with the kind it was referenced as.
+fn referenced(s: &Snapshot) -> BTreeMap<String, Kind> {
+    let mut r = Refs::default();
+    s.apps.iter().for_each(|a| r.app(a));
+    s.flows.iter().for_each(|f| r.flow(f));
+    s.connections.iter().for_each(|c| r.connection(c));
+    s.role_assignments.iter().for_each(|x| r.role(x));
+    s.environments.iter().for_each(|e| r.environment(e));
+    r.0
+}
+
+/// Resolves principals while the crawl is still running: shards hand it the ids they see, it asks
+/// Graph in `$batch`es of 20 as they fill, and sends each resolved principal to the store writer.
+/// Resolution thus overlaps the environment shards instead of following them, and never needs the
+/// whole snapshot in memory.
+pub struct Resolver {
+    tx: std::sync::Mutex<Option<tokio::sync::mpsc::UnboundedSender<(String, Kind)>>>,
+    seen: std::sync::Mutex<BTreeSet<String>>,
+    skip: BTreeSet<String>,
+    handle: std::sync::Mutex<Option<tokio::task::JoinHandle<Outcome>>>,
+}
+
+/// Principals resolved, and the first failure.
+type Outcome = (u64, Option<String>);
+
+impl Resolver {
+    /// Starts resolving; ids in `skip` (carried forward from a recent parent) are never asked.
+    pub fn spawn(
+        graph: GraphClient,
+        writer: tokio::sync::mpsc::Sender<crate::writer::WriteOp>,
+        concurrency: usize,
+        skip: BTreeSet<String>,
+    ) -> Resolver {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(String, Kind)>();
+        let handle = tokio::spawn(async move {
+            let mut resolved = 0u64;
+            let mut failure: Option<String> = None;
+            let mut in_flight = futures::stream::FuturesUnordered::new();
+            let mut open = true;
+            loop {
+                // Fill a batch from whatever has arrived; block only when nothing is in flight.
+                let mut chunk = Vec::new();
+                if open && in_flight.len() < concurrency.max(1) {
+                    if in_flight.is_empty() {
+                        match rx.recv().await {
+                            Some(x) => chunk.push(x),
+                            None => open = false,
+                        }
+                    }
+                    while chunk.len() < 20 {
+                        match rx.try_recv() {
+                            Ok(x) => chunk.push(x),
+                            Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
+                            Err(tokio::sync::mpsc::error::TryRecvError::Disconnected) => {
+                                open = false;
+                                break;
+                            }
+                        }
+                    }
+                }
+                if !chunk.is_empty() {
+                    in_flight.push(owned_chunk(graph.clone(), chunk));
+                    continue;
+                }
+                if in_flight.is_empty() {
+                    if open {
+                        continue;
+                    }
+                    break;
+                }
+                // Wait for a batch to finish, or for more ids when there is room for another batch.
+                let done = if open && in_flight.len() < concurrency.max(1) {
+                    tokio::select! {
+                        d = in_flight.next() => d,
+                        x = rx.recv() => {
+                            match x {
+                                Some(x) => {
+                                    let mut chunk = vec![x];
+                                    while chunk.len() < 20 {
+                                        match rx.try_recv() {
+                                            Ok(x) => chunk.push(x),
+                                            Err(_) => break,
+                                        }
+                                    }
+                                    in_flight.push(owned_chunk(graph.clone(), chunk));
+                                }
+                                None => open = false,
+                            }
+                            None
+                        }
+                    }
+                } else {
+                    in_flight.next().await
+                };
+                if let Some((principals, fail)) = done {
+                    resolved += principals.len() as u64;
+                    if let Some(f) = fail {
+                        failure.get_or_insert(f);
+                    }
+                    let rows: Vec<ppgov_store::ResourceRow> = principals
+                        .iter()
+                        .filter_map(|p| ppgov_store::ResourceRow::of(p).ok())
+                        .collect();
+                    let _ = writer.send(crate::writer::WriteOp::Rows(rows)).await;
+                }
+            }
+            (resolved, failure)
+        });
+        Resolver {
+            tx: std::sync::Mutex::new(Some(tx)),
+            seen: std::sync::Mutex::new(BTreeSet::new()),
+            skip,
+            handle: std::sync::Mutex::new(Some(handle)),
+        }
+    }
+
+    /// Hands over the ids a shard saw; each id is asked once per crawl.
+    pub fn note(&self, refs: Refs) {
+        let (Ok(mut seen), Ok(tx)) = (self.seen.lock(), self.tx.lock()) else {
+            return;
+        };
+        let Some(tx) = tx.as_ref() else { return };
+        for (id, kind) in refs.0 {
+            if !self.skip.contains(&id) && seen.insert(id.clone()) {
+                let _ = tx.send((id, kind));
+            }
+        }
+    }
+
+    /// Waits for every queued id; returns how many were resolved and the first failure.
+    pub async fn finish(&self) -> (u64, Option<String>) {
+        if let Ok(mut tx) = self.tx.lock() {
+            tx.take();
+        }
+        let handle = self.handle.lock().ok().and_then(|mut h| h.take());
+        match handle {
+            Some(h) => h
+                .await
+                .unwrap_or((0, Some("principal resolution stopped unexpectedly".into()))),
+            None => (0, None),
+        }
+    }
+}
+
+/// [`resolve_chunk`] owning its inputs, so every batch in flight is the same future type.
+async fn owned_chunk(
+    graph: GraphClient,
+    chunk: Vec<(String, Kind)>,
+) -> (Vec<Principal>, Option<String>) {
+    resolve_chunk(&graph, &chunk).await
+}
+
+/// Resolves one batch of at most 20 ids; failures other than 404 leave principals unresolved.
+async fn resolve_chunk(
+    graph: &GraphClient,
+    chunk: &[(String, Kind)],
+) -> (Vec<Principal>, Option<String>) {
+    let urls: Vec<String> = chunk.iter().map(|(id, k)| url(id, *k)).collect();
+    let mut out = Vec::with_capacity(chunk.len());
+    let mut failure = None;
+    match graph.batch_get(&urls).await {
+        Ok(items) => {
+            for ((id, kind), item) in chunk.iter().zip(items) {
+                out.push(match item.status {
+                    200..=299 => from_body(id, *kind, &item.body),
+                    404 => map::unresolved_principal(id, true),
+                    other => {
+                        failure.get_or_insert_with(|| {
+                            format!("graph answered {other} for {}", item.url)
+                        });
+                        map::unresolved_principal(id, false)
+                    }
+                });
+            }
+        }
+        Err(e) => {
+            failure = Some(e.to_string());
+            out.extend(
+                chunk
+                    .iter()
+                    .map(|(id, _)| map::unresolved_principal(id, false)),
+            );
+        }
+    }
+    (out, failure)
 }
 
 const USER_SELECT: &str = "id,displayName,userPrincipalName,mail,accountEnabled,userType";
@@ -97,68 +288,34 @@ fn url(id: &str, k: Kind) -> String {
     }
 }
 
-/// Resolves every referenced principal not in `known` (already resolved and carried forward). A
-/// lookup that fails for another reason than 404 leaves the principal `Unresolved` (never deleted)
-/// and marks the collection failed.
+/// Resolves every principal the snapshot references except those in `known`, all at once: the
+/// path for a resumed crawl, whose earlier shards' principals were not seen by this process.
 pub async fn resolve(
     graph: &GraphClient,
     s: &Snapshot,
     concurrency: usize,
     known: &BTreeSet<String>,
-) -> (Vec<Principal>, CollectionState) {
+) -> (Vec<Principal>, Option<String>) {
     let wanted: Vec<(String, Kind)> = referenced(s)
         .into_iter()
         .filter(|(id, _)| !known.contains(id))
         .collect();
     let chunks: Vec<Vec<(String, Kind)>> = wanted.chunks(20).map(<[_]>::to_vec).collect();
     let results: Vec<_> = stream::iter(chunks)
-        .map(|chunk| async move {
-            let urls: Vec<String> = chunk.iter().map(|(id, k)| url(id, *k)).collect();
-            (graph.batch_get(&urls).await, chunk)
-        })
+        .map(|chunk| async move { resolve_chunk(graph, &chunk).await })
         .buffer_unordered(concurrency.max(1))
         .collect()
         .await;
     let mut out = Vec::with_capacity(wanted.len());
-    let mut failure: Option<String> = None;
-    for (result, chunk) in results {
-        match result {
-            Ok(items) => {
-                for ((id, kind), item) in chunk.iter().zip(items) {
-                    out.push(match item.status {
-                        200..=299 => from_body(id, *kind, &item.body),
-                        404 => map::unresolved_principal(id, true),
-                        other => {
-                            failure.get_or_insert_with(|| {
-                                format!("graph answered {other} for {}", item.url)
-                            });
-                            map::unresolved_principal(id, false)
-                        }
-                    });
-                }
-            }
-            Err(e) => {
-                failure.get_or_insert_with(|| e.to_string());
-                out.extend(
-                    chunk
-                        .iter()
-                        .map(|(id, _)| map::unresolved_principal(id, false)),
-                );
-            }
+    let mut failure = None;
+    for (principals, fail) in results {
+        out.extend(principals);
+        if let Some(f) = fail {
+            failure.get_or_insert(f);
         }
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
-    let state = match failure {
-        None => CollectionState::Collected {
-            count: (out.len() + known.len()) as u64,
-        },
-        Some(message) => CollectionState::Failed {
-            http_status: None,
-            code: None,
-            message,
-        },
-    };
-    (out, state)
+    (out, failure)
 }
 
 fn from_body(id: &str, kind: Kind, body: &serde_json::Value) -> Principal {

@@ -4,7 +4,7 @@
 //! settings and planted problems (with their resource ids) and writes the ground truth from
 //! those plans; [`crate::tenant::Tenant::env_content`] later builds one environment's apps,
 //! flows, connections and roles lazily from its plan, identically whatever order it is asked in.
-//! The background is clean per `notes/RULES.md`: only plants trigger posture rules.
+//! The background is clean per `docs/rule-semantics.md`: only plants trigger posture rules.
 
 mod audit;
 pub mod catalog;

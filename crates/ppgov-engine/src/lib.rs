@@ -2,8 +2,7 @@
 //! (the only file reads are the explicit Rego and compliance loaders, which take paths).
 //!
 //! Entry points: [`scan`] (every rule on a snapshot, suppressions, frameworks, sorted report),
-//! [`rule_catalog`], [`dlp`] (effective policies, verdicts, [`dlp::simulate`],
-//! [`dlp::parse_v2_policy`]), [`rego`] (custom policies and their tests) and
+//! [`rule_catalog`], [`dlp`] (effective policies, verdicts, [`dlp::simulate`]), [`rego`] (custom policies and their tests) and
 //! [`compliance::framework_view`].
 
 pub mod compliance;

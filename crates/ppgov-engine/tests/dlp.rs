@@ -434,7 +434,9 @@ fn parse_then_judge() {
     let doc = json!({"policyDefinition": {"name": "p", "displayName": "P", "defaultConnectorsClassification": "Blocked", "environmentType": "OnlyEnvironments",
         "environments": [{"name": "env-a"}],
         "connectorGroups": [{"classification": "Confidential", "connectors": [{"id": "/providers/Microsoft.PowerApps/apis/shared_sql"}]}]}});
-    let p = dlp::parse_v2_policy(&doc).unwrap();
+    // Wire to domain goes through the one mapping ppgov has: the model type, then the crawler's map.
+    let wire: ppgov_model::dlp::PolicyV2 = serde_json::from_value(doc).unwrap();
+    let p = ppgov_crawl::map::dlp_policy_v2(&wire);
     let e = envs(&["env-a", "env-b"]);
     let engine = DlpEngine::new(std::iter::once(&p), &e, &meta());
     assert!(engine.effective("env-a").is_blocked("shared_gmail"));

@@ -1,4 +1,4 @@
-//! Generator tests, including an independent evaluation of `notes/RULES.md` over the generated
+//! Generator tests, including an independent evaluation of `docs/rule-semantics.md` over the generated
 //! tenant: it must find exactly the planted ground truth (so the background is clean).
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -27,7 +27,7 @@ fn all_content(t: &Tenant) -> Vec<EnvContent> {
         .collect()
 }
 
-// ---- an independent reading of RULES.md ----
+// ---- an independent reading of docs/rule-semantics.md ----
 
 const BUSINESS_DATA: [&str; 4] = [
     "shared_sharepointonline",

@@ -1,19 +1,17 @@
 //! The DLP engine: the effective policy of each environment (every applicable policy at once),
-//! verdicts for apps and flows with their explanation, what-if simulation of a draft policy, and
-//! the GOV v2 policy document parser.
+//! verdicts for apps and flows with their explanation, and what-if simulation of a draft policy.
+//! (Drafts are read like crawled policies: `ppgov-model`'s type, then `ppgov-crawl`'s mapping.)
 //!
-//! Semantics follow `notes/RULES.md`: a policy applies to an environment when it is
+//! Semantics follow `docs/rule-semantics.md`: a policy applies to an environment when it is
 //! `AllEnvironments`, `OnlyEnvironments` listing it, or `ExceptEnvironments` not listing it
 //! (names compared case-insensitively). A connector is blocked when any applicable policy puts it
 //! in Blocked, unless it is unblockable. Action rules and `http` endpoint rules add blocks.
 
 mod effective;
-mod parse;
 mod simulate;
 mod verdict;
 
 pub use effective::{DlpEngine, Effective, FALLBACK_UNBLOCKABLE, applies_to, group_of};
-pub use parse::parse_v2_policy;
 pub use simulate::{SimulatedChange, SimulationReport, simulate};
 pub use verdict::{Verdict, Violation, ViolationKind, app_verdict, flow_verdict, verdict};
 

@@ -18,7 +18,10 @@ pub fn progress_mode(quiet: bool) -> ProgressMode {
 
 pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow::Result<Outcome> {
     let config = super::context::config(file)?;
-    let conn = super::context::connect(&config, Default::default())?;
+    // --concurrency bounds requests in flight per host as well as shards, so the two agree.
+    let mut transport = ppgov_client::TransportConfig::default();
+    transport.limiter.concurrency_per_host = args.concurrency.max(1);
+    let conn = super::context::connect(&config, transport)?;
     let store = super::context::store(&config)?;
     let opts = CrawlOptions {
         concurrency: args.concurrency.max(1),
