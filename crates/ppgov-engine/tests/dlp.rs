@@ -4,9 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ppgov_core::*;
-use ppgov_engine::dlp::{
-    self, DlpEngine, Effective, ViolationKind, app_verdict, flow_verdict, simulate,
-};
+use ppgov_engine::dlp::{DlpEngine, Effective, ViolationKind, app_verdict, flow_verdict, simulate};
 use ppgov_engine::testkit::{app, connector, flow};
 use serde_json::json;
 
