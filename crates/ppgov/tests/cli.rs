@@ -330,6 +330,41 @@ async fn doctor_explains_each_set_up_problem_with_its_fix() {
     }
 }
 
+/// An expired certificate registered on the admin app: the assertion signed with it is refused
+/// (AADSTS700027) and `doctor` says to upload a current certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_explains_an_expired_certificate() {
+    let emu = emulator(ServeOptions::default()).await;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_RSA_SHA256).unwrap();
+    let mut params = rcgen::CertificateParams::new(vec!["ppgov-doctor".to_string()]).unwrap();
+    params.not_before = rcgen::date_time_ymd(2020, 1, 1);
+    params.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    let cert = params.self_signed(&key).unwrap();
+    emu.register_certificate(wellknown::ADMIN_CLIENT_ID, cert.der())
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pem = dir.path().join("app.pem");
+    std::fs::write(&pem, format!("{}{}", cert.pem(), key.serialize_pem())).unwrap();
+    let auth = format!(
+        "method = \"certificate\"\nclient_id = \"{}\"\ncertificate_path = \"{}\"",
+        wellknown::ADMIN_CLIENT_ID,
+        pem.display()
+    );
+    let cfg = config(dir.path(), &emu, &auth);
+    let o = ppgov(&cfg, &["doctor"]).await;
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(2), "a failing doctor exits 2: {out}");
+    assert!(
+        out.contains("700027"),
+        "doctor names the AADSTS code:\n{out}"
+    );
+    assert!(
+        out.to_lowercase().contains("certificate"),
+        "and the fix mentions the certificate:\n{out}"
+    );
+    emu.shutdown().await.unwrap();
+}
+
 fn ids(json: &[u8], key: &str) -> std::collections::BTreeSet<String> {
     let v: serde_json::Value = serde_json::from_slice(json).unwrap();
     v.as_array()
