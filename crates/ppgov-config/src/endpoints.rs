@@ -35,6 +35,20 @@ pub struct Scopes {
     pub management: String,
 }
 
+impl Scopes {
+    /// Every scope with the name of the API family it is for, in a fixed order (for sign-in checks
+    /// and reports).
+    pub fn named(&self) -> [(&'static str, &str); 5] {
+        [
+            ("BAP / Power Apps", &self.powerapps),
+            ("Flow", &self.flow),
+            ("Power Platform API", &self.powerplatform),
+            ("Microsoft Graph", &self.graph),
+            ("Management Activity API", &self.management),
+        ]
+    }
+}
+
 /// Base URLs of every API family (no trailing slash) plus the scopes to request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Endpoints {

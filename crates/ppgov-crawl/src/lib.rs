@@ -19,3 +19,4 @@ pub use crawler::{CrawlOptions, CrawlSummary, crawl};
 pub use error::CrawlError;
 pub use ppgov_client::Clients;
 pub use progress::ProgressMode;
+pub use runs::RunCounter;

@@ -121,25 +121,11 @@ pub async fn run(
 ) -> Vec<Check> {
     let mut out = Vec::new();
     // Sign-in, per audience: a failure here explains every API failure below it.
-    let audiences = [
-        (
-            "sign-in: BAP / Power Apps",
-            endpoints.scopes.powerapps.clone(),
-        ),
-        ("sign-in: Flow", endpoints.scopes.flow.clone()),
-        (
-            "sign-in: Power Platform API",
-            endpoints.scopes.powerplatform.clone(),
-        ),
-        ("sign-in: Graph", endpoints.scopes.graph.clone()),
-        (
-            "sign-in: Management API",
-            endpoints.scopes.management.clone(),
-        ),
-    ];
     let mut signed_in = true;
-    for (name, scope) in audiences {
-        match tokens.token(&scope).await {
+    for (family, scope) in endpoints.scopes.named() {
+        let name = format!("sign-in: {family}");
+        let name = name.as_str();
+        match tokens.token(scope).await {
             Ok(_) => out.push(check(name, Status::Ok, "token issued", None)),
             Err(e) => {
                 signed_in = false;

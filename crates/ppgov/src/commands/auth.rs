@@ -8,16 +8,9 @@ pub async fn test(file: Option<PathBuf>) -> anyhow::Result<Outcome> {
     let config = super::context::config(file)?;
     let conn = super::context::connect(&config, Default::default())?;
     let e = config.endpoints();
-    let audiences = [
-        ("BAP / Power Apps", e.scopes.powerapps.clone()),
-        ("Flow", e.scopes.flow.clone()),
-        ("Power Platform API", e.scopes.powerplatform.clone()),
-        ("Microsoft Graph", e.scopes.graph.clone()),
-        ("Management Activity API", e.scopes.management.clone()),
-    ];
     let mut failed = false;
-    for (name, scope) in audiences {
-        match conn.tokens.token(&scope).await {
+    for (name, scope) in e.scopes.named() {
+        match conn.tokens.token(scope).await {
             Ok(t) => {
                 let info = describe(&t);
                 let who = info

@@ -3,10 +3,9 @@
 use crate::cli::{BenchCommand, BenchCrawlArgs, BenchFormat, BenchScanArgs};
 use crate::commands::Outcome;
 use anyhow::Context;
-use ppgov_auth::{Credential, EntraTokenSource, SourceOptions};
 use ppgov_client::{LimiterConfig, Transport, TransportConfig};
 use ppgov_config::{Endpoints, PostureConfig};
-use ppgov_core::{PrincipalKind, PrincipalStatus, RunStats, Snapshot};
+use ppgov_core::{PrincipalKind, PrincipalStatus, Snapshot};
 use ppgov_crawl::{Clients, CrawlOptions, map};
 use ppgov_emulator::server::{ContentFn, Emulator, ServeOptions};
 use ppgov_emulator::tenant::{ScenarioConfig, Tenant};
@@ -48,29 +47,19 @@ fn print(format: BenchFormat, value: serde_json::Value) {
 
 /// A transport tuned to find the server's limit quickly: optimistic start, adaptive on 429.
 fn transport(emu: &Emulator, concurrency: usize) -> anyhow::Result<(Transport, Endpoints)> {
-    let ready = emu.ready();
-    let endpoints = Endpoints::all_at(&url::Url::parse(&ready.url)?);
-    let credential = Credential::ClientSecret {
-        client_id: ready.client_id.clone(),
-        secret: ready.client_secret.clone().into(),
-    };
-    let tokens = EntraTokenSource::new(
-        credential,
-        &ready.tenant_id,
-        &endpoints.login,
-        SourceOptions::default(),
-    );
     let limiter = LimiterConfig {
         initial_rate: 100_000.0,
         max_rate: 100_000.0,
         concurrency_per_host: concurrency.max(1),
         ..LimiterConfig::default()
     };
-    let cfg = TransportConfig {
-        limiter,
-        ..TransportConfig::default()
-    };
-    Ok((Transport::with_config(Arc::new(tokens), cfg)?, endpoints))
+    super::demo::emulator_transport(
+        emu,
+        TransportConfig {
+            limiter,
+            ..TransportConfig::default()
+        },
+    )
 }
 
 /// Requests a full crawl of this tenant makes, estimated from its shape (for choosing a rate limit
@@ -292,21 +281,13 @@ fn offline_snapshot(size: ppgov_emulator::tenant::Size, seed: u64) -> anyhow::Re
                 .iter()
                 .map(|p| serde_json::from_value(p.clone()))
                 .collect::<Result<_, _>>()?;
-            let mut counter = RunStats::default();
+            let mut counter = ppgov_crawl::RunCounter::new(now);
             let mut i = 0;
             while let Some((start, failed)) = f.runs.run(i) {
-                let age = now - start;
-                if age <= chrono::Duration::days(90) {
-                    counter.runs_90d += 1;
-                    counter.failed_90d += u64::from(failed);
-                    if age <= chrono::Duration::days(30) {
-                        counter.runs_30d += 1;
-                        counter.failed_30d += u64::from(failed);
-                    }
-                }
-                counter.last_run = counter.last_run.max(Some(start));
+                counter.add(start, failed);
                 i += 1;
             }
+            let counter = counter.finish();
             s.flows.push(map::flow(
                 &env.id,
                 &doc,

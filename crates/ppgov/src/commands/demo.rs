@@ -14,6 +14,16 @@ use std::sync::Arc;
 
 /// Clients signed in as the emulator's built-in admin service principal.
 pub fn emulator_clients(emu: &Emulator) -> anyhow::Result<Clients> {
+    let (transport, endpoints) = emulator_transport(emu, TransportConfig::default())?;
+    Ok(Clients::new(transport, &endpoints))
+}
+
+/// A transport signed in as the emulator's built-in admin service principal, and every endpoint
+/// pointed at the emulator.
+pub fn emulator_transport(
+    emu: &Emulator,
+    cfg: TransportConfig,
+) -> anyhow::Result<(Transport, Endpoints)> {
     let ready = emu.ready();
     let base = url::Url::parse(&ready.url).context("the emulator printed an invalid URL")?;
     let endpoints = Endpoints::all_at(&base);
@@ -27,8 +37,7 @@ pub fn emulator_clients(emu: &Emulator) -> anyhow::Result<Clients> {
         &endpoints.login,
         SourceOptions::default(),
     );
-    let transport = Transport::with_config(Arc::new(tokens), TransportConfig::default())?;
-    Ok(Clients::new(transport, &endpoints))
+    Ok((Transport::with_config(Arc::new(tokens), cfg)?, endpoints))
 }
 
 pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Outcome> {
