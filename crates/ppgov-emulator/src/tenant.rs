@@ -1,18 +1,23 @@
 //! The emulated tenant: the contract between the scenario generator (`scenario`) and the HTTP
 //! server (`server`).
 //!
-//! Tenant-wide data is built eagerly and is small. Per-environment content (apps, flows,
-//! connections, roles, Dataverse rows) is built lazily and deterministically by
-//! [`Tenant::env_content`], so a `huge` tenant never sits in memory at once: the server caches a
-//! bounded number of environments and keeps only those it has written to.
+//! Tenant-wide data is built eagerly and is small, except the audit log, whose records are kept as
+//! compact JSON text ([`Doc`]: a `Value` tree would cost five times the bytes). Per-environment
+//! content (apps, flows, connections, roles, Dataverse rows) is built lazily and
+//! deterministically by [`Tenant::env_content`] as `Value` trees ([`EnvContent`]), so a `huge`
+//! tenant never sits in memory at once: the server converts each environment it serves to compact
+//! text (`server::store::StoredEnv`) and caches environments up to a size budget, keeping those it
+//! has written to.
 //!
-//! Resources are kept as JSON documents in exactly the shape the real API returns
+//! Resources are JSON documents in exactly the shape the real API returns
 //! (`shared/api/REFERENCE.md`); the emulator deliberately does not use `ppgov-model`'s types, so
 //! it stays an independent judge of the product's parsing.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub use crate::doc::Doc;
 
 /// Tenant sizes. See `scenario` for the exact counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -313,8 +318,9 @@ pub struct GroundTruth {
 pub struct AuditItem {
     /// When it shows up in a content blob (`contentCreated`), 20–120 minutes after the event.
     pub available: DateTime<Utc>,
-    /// The record, exactly as the Management Activity API serves it (RecordType 30, 256, 45, ...).
-    pub record: Value,
+    /// The record, exactly as the Management Activity API serves it (RecordType 30, 256, 45, ...),
+    /// as compact JSON text (`record.value()` parses it).
+    pub record: Doc,
 }
 
 /// The whole emulated tenant.

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use ppgov_emulator::server::auth::{AUD_GRAPH, AUD_MANAGEMENT, AUD_PPAPI, issue_token};
+use ppgov_emulator::server::auth::{AUD_FLOW, AUD_GRAPH, AUD_MANAGEMENT, AUD_PPAPI, issue_token};
 use ppgov_emulator::server::{ContentFn, Emulator, ServeOptions};
 use ppgov_emulator::tenant::{AppRecord, DataverseData, EnvContent, FlowRecord, RunPlan, Tenant};
 use reqwest::StatusCode;
@@ -200,6 +200,50 @@ async fn inventory(emu: &Emulator, token: &str, body: &Value) -> (StatusCode, Va
         .unwrap();
     let status = r.status();
     (status, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn inventory_shows_writes_at_the_next_query() {
+    let emu = start(ServeOptions::default()).await;
+    let tok = user_token(&emu, AUD_PPAPI, U_ADMIN, "admin@contoso-1.example");
+    let body = json!({
+        "TableName": "PowerPlatformResources",
+        "Clauses": [
+            {"$type": "where", "FieldName": "type", "Operator": "==", "Values": ["'microsoft.powerautomate/cloudflows'"]},
+            {"$type": "orderby", "FieldNamesAscDesc": {"name": "asc"}}
+        ],
+        "Options": {"Top": 1000}
+    });
+    let names = |v: &Value| -> BTreeSet<String> {
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (s, before) = inventory(&emu, &tok, &body).await;
+    assert_eq!(s, StatusCode::OK, "{before}");
+    let before = names(&before);
+    assert_eq!(before.len(), FLOWS0 + FLOWS1);
+    let gone = before.iter().next().unwrap().clone();
+
+    let flow_tok = user_token(&emu, AUD_FLOW, U_ADMIN, "admin@contoso-1.example");
+    let r = reqwest::Client::new()
+        .delete(format!(
+            "{}/providers/Microsoft.ProcessSimple/scopes/admin/environments/{ENV0}/flows/{gone}",
+            emu.ready().url
+        ))
+        .bearer_auth(&flow_tok)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+
+    let (_, after) = inventory(&emu, &tok, &body).await;
+    let after = names(&after);
+    assert_eq!(after.len(), before.len() - 1);
+    assert!(!after.contains(&gone));
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 
 use super::catalog::{self, BACKGROUND};
 use super::util::{audit_time, guid, pick, skewed};
-use crate::tenant::{AuditItem, PlantedDetection, Tenant, User};
+use crate::tenant::{AuditItem, Doc, PlantedDetection, Tenant, User};
 
 /// Operations the detection configuration calls high-risk (business-hours detection).
 const HIGH_RISK: [&str; 5] = [
@@ -86,7 +86,7 @@ impl Builder<'_> {
         let delay = self.rng.random_range(20..=120);
         self.items.push(AuditItem {
             available: at + Duration::minutes(delay),
-            record,
+            record: Doc::new(&record),
         });
         id
     }

@@ -924,14 +924,11 @@ fn run_plans_are_sane() {
 #[test]
 fn audit_shapes_and_detections() {
     let t = generate(&cfg(6, Size::Small));
-    let ids: BTreeSet<&str> = t
-        .audit
-        .iter()
-        .map(|a| a.record["Id"].as_str().unwrap())
-        .collect();
+    let records: Vec<Value> = t.audit.iter().map(|a| a.record.value()).collect();
+    let ids: BTreeSet<&str> = records.iter().map(|r| r["Id"].as_str().unwrap()).collect();
     assert!(t.audit.len() > ids.len(), "duplicates present");
-    for a in &t.audit {
-        let ct = a.record["CreationTime"].as_str().unwrap();
+    for (a, r) in t.audit.iter().zip(&records) {
+        let ct = r["CreationTime"].as_str().unwrap();
         assert!(!ct.ends_with('Z'));
         let at = chrono::NaiveDateTime::parse_from_str(ct, "%Y-%m-%dT%H:%M:%S")
             .unwrap()
@@ -960,12 +957,11 @@ fn audit_shapes_and_detections() {
     let json = serde_json::to_value(&t.ground_truth).unwrap();
     assert!(json["detection_config"]["departing_users"].is_array());
     // Only planted consents.
-    let consents = t
-        .audit
+    let consents = records
         .iter()
-        .filter(|a| {
+        .filter(|r| {
             matches!(
-                a.record["Operation"].as_str(),
+                r["Operation"].as_str(),
                 Some("Consent to application.") | Some("RecordScopesConsent")
             )
         })
@@ -1048,10 +1044,9 @@ fn detect(t: &Tenant) -> BTreeSet<(String, String)> {
     let high_risk = list("high_risk_operations");
     let allow_elev = list("elevation_allow_list");
     let mut seen = BTreeSet::new();
-    let recs: Vec<&Value> = t
-        .audit
+    let parsed: Vec<Value> = t.audit.iter().map(|a| a.record.value()).collect();
+    let recs: Vec<&Value> = parsed
         .iter()
-        .map(|a| &a.record)
         .filter(|r| seen.insert(r["Id"].as_str().unwrap().to_string()))
         .collect();
     let at = |r: &Value| {

@@ -224,11 +224,18 @@ pub fn require(state: &State, headers: &HeaderMap, audience: &str) -> Result<Ide
 pub fn require_management(state: &State, id: &Identity, path: &str) -> Result<(), ApiError> {
     let tenant = state.tenant();
     if !id.is_app {
-        let admin = tenant
-            .directory
-            .users
-            .iter()
-            .find(|u| u.id.eq_ignore_ascii_case(&id.oid))
+        // The index answers for live users (every request of a delegated crawl comes here);
+        // the scan covers deleted ones, as before.
+        let admin = state
+            .find_user(&tenant, &id.oid)
+            .filter(|u| u.id.eq_ignore_ascii_case(&id.oid))
+            .or_else(|| {
+                tenant
+                    .directory
+                    .users
+                    .iter()
+                    .find(|u| u.id.eq_ignore_ascii_case(&id.oid))
+            })
             .is_some_and(|u| {
                 u.admin_roles
                     .iter()

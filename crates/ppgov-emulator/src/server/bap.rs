@@ -487,8 +487,13 @@ async fn list_roles(
     auth(&state, &headers, &uri)?;
     let idx = env_index(&state, &env)?;
     let content = state.env_content(idx);
-    let items = super::state::read(&content).role_assignments.clone();
-    ok(json!({"value": items}))
+    let c = super::state::read(&content);
+    let items: Vec<&serde_json::value::RawValue> = c
+        .role_assignments()
+        .iter()
+        .map(crate::doc::Doc::raw)
+        .collect();
+    super::paging::value_list_raw(&items)
 }
 
 async fn modify_roles(
@@ -580,13 +585,13 @@ async fn modify_roles(
         .collect();
     let mut remove_results = Vec::new();
     state.env_content_mut(idx, |c| {
-        c.role_assignments.extend(new_docs);
+        let roles = c.role_assignments_mut();
+        roles.extend(new_docs.iter().map(crate::doc::Doc::new));
         for id in &removed {
-            let before = c.role_assignments.len();
+            let before = roles.len();
             let tail = id.rsplit('/').next().unwrap_or(id);
-            c.role_assignments
-                .retain(|r| r.get("name").and_then(Value::as_str) != Some(tail));
-            let status = if c.role_assignments.len() < before {
+            roles.retain(|r| r.value().get("name").and_then(Value::as_str) != Some(tail));
+            let status = if roles.len() < before {
                 "OK"
             } else {
                 "NotFound"

@@ -1,8 +1,9 @@
 //! Small helpers shared by the BAP, GOV, Power Apps and Flow handlers.
 
 use axum::Json;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::auth::{self, Identity};
@@ -29,6 +30,26 @@ pub fn admin(
 /// 200 with a JSON body.
 pub fn ok(body: Value) -> ApiResult {
     Ok((StatusCode::OK, Json(body)).into_response())
+}
+
+/// 200 with `body` serialised as JSON (for bodies written from stored text without `Value`s).
+pub fn ok_serialized(body: &impl Serialize) -> ApiResult {
+    let bytes = serde_json::to_vec(body).map_err(|e| {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "InternalServerError",
+            format!("The emulator could not write the response: {e}."),
+        )
+    })?;
+    Ok((
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+        .into_response())
 }
 
 /// A status with a JSON body.

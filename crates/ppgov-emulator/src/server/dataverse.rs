@@ -13,7 +13,7 @@ use axum::routing::any;
 use axum::{Json, Router};
 use serde_json::{Map, Value, json};
 
-use crate::tenant::{DataverseData, EnvContent};
+use crate::tenant::DataverseData;
 
 use super::auth::require;
 use super::errors::{ApiError, Family};
@@ -291,7 +291,7 @@ fn with_data<R>(
 ) -> Result<R, ApiError> {
     let content = ctx.state.env_content(ctx.index);
     let guard = read(&content);
-    match guard.dataverse.as_ref() {
+    match guard.dataverse() {
         Some(d) => f(d),
         None => Err(dv_err(
             StatusCode::NOT_FOUND,
@@ -528,13 +528,15 @@ fn with_data_mut<R>(
     f: impl FnOnce(&mut DataverseData) -> Result<R, ApiError>,
 ) -> Result<R, ApiError> {
     ctx.state
-        .env_content_mut(ctx.index, |c: &mut EnvContent| match c.dataverse.as_mut() {
-            Some(d) => f(d),
-            None => Err(dv_err(
-                StatusCode::NOT_FOUND,
-                "0x80040220",
-                "The organization has no Dataverse database.",
-            )),
+        .env_content_mut(ctx.index, |c: &mut super::store::StoredEnv| {
+            match c.dataverse_mut() {
+                Some(d) => f(d),
+                None => Err(dv_err(
+                    StatusCode::NOT_FOUND,
+                    "0x80040220",
+                    "The organization has no Dataverse database.",
+                )),
+            }
         })
 }
 

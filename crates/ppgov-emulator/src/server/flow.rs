@@ -13,10 +13,16 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::auth::{self, AUD_FLOW};
-use super::common::{ApiResult, admin, object_body, ok, principal_id};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::common::{ApiResult, admin, object_body, ok_serialized, principal_id};
 use super::errors::{ApiError, Family, parse_json};
-use super::paging::{bap_page, page, param, parse_query, slice};
+use super::paging::{
+    bap_page_raw, bap_page_ser, page, param, parse_query, range, slice, value_of_raw,
+};
 use super::state::{AppState, State, read};
+use super::store::{StoredFlow, permission_list};
 use crate::tenant::RunPlan;
 
 const FL: &str = "/providers/Microsoft.ProcessSimple";
@@ -91,15 +97,11 @@ fn with_flow<R>(
     state: &State,
     idx: usize,
     flow: &str,
-    f: impl FnOnce(&crate::tenant::FlowRecord) -> R,
+    f: impl FnOnce(&StoredFlow) -> R,
 ) -> Result<R, ApiError> {
     let content = state.env_content(idx);
     let c = read(&content);
-    c.flows
-        .iter()
-        .find(|r| name_of(&r.doc).eq_ignore_ascii_case(flow))
-        .map(f)
-        .ok_or_else(|| flow_not_found(flow))
+    c.flow(flow).map(f).ok_or_else(|| flow_not_found(flow))
 }
 
 async fn list_flows(
@@ -113,13 +115,10 @@ async fn list_flows(
     let q = parse_query(raw.as_deref());
     let p = page(&q, FLOWS_PAGE.0, FLOWS_PAGE.1).map_err(fl)?;
     let content = state.env_content(idx);
-    let (items, next) = {
-        let c = read(&content);
-        let docs: Vec<&Value> = c.flows.iter().map(|f| &f.doc).collect();
-        let (chunk, next) = slice(&docs, p);
-        (chunk.into_iter().cloned().collect::<Vec<Value>>(), next)
-    };
-    ok(bap_page(&state.base_url, uri.path(), &q, items, next))
+    let c = read(&content);
+    let (r, next) = range(c.flows().len(), p);
+    let items: Vec<&RawValue> = c.flows()[r].iter().map(|f| f.doc.raw()).collect();
+    bap_page_raw(&state.base_url, uri.path(), &q, &items, next)
 }
 
 async fn get_flow(
@@ -130,13 +129,9 @@ async fn get_flow(
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
     let doc = with_flow(&state, idx, &flow, |r| {
-        let mut doc = r.doc.clone();
-        if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
-            props.insert("definition".into(), r.definition.clone());
-        }
-        doc
+        r.doc.with_property("definition", r.definition.raw())
     })?;
-    ok(doc)
+    ok_serialized(&doc)
 }
 
 async fn delete_flow(
@@ -148,30 +143,24 @@ async fn delete_flow(
     let idx = env_idx(&state, &headers, &uri, &env)?;
     with_flow(&state, idx, &flow, |_| ())?;
     state.env_content_mut(idx, |c| {
-        c.flows
-            .retain(|r| !name_of(&r.doc).eq_ignore_ascii_case(&flow))
+        c.remove_flow(&flow);
     });
     Ok(StatusCode::OK.into_response())
 }
 
 fn set_state(state: &State, idx: usize, flow: &str, to: &str) -> ApiResult {
     with_flow(state, idx, flow, |_| ())?;
+    let now = state
+        .now()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     state.env_content_mut(idx, |c| {
-        if let Some(r) = c
-            .flows
-            .iter_mut()
-            .find(|r| name_of(&r.doc).eq_ignore_ascii_case(flow))
-            && let Some(props) = r.doc.get_mut("properties").and_then(Value::as_object_mut)
-        {
-            props.insert("state".into(), json!(to));
-            props.insert(
-                "lastModifiedTime".into(),
-                json!(
-                    state
-                        .now()
-                        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                ),
-            );
+        if let Some(r) = c.flow_mut(flow) {
+            r.doc.update(|doc| {
+                if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
+                    props.insert("state".into(), json!(to));
+                    props.insert("lastModifiedTime".into(), json!(now));
+                }
+            });
         }
     });
     Ok(StatusCode::OK.into_response())
@@ -208,7 +197,10 @@ async fn flow_permissions(
     Path((env, flow)): Path<(String, String)>,
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
-    ok(json!({"value": with_flow(&state, idx, &flow, |r| r.permissions.clone())?}))
+    let content = state.env_content(idx);
+    let c = read(&content);
+    let r = c.flow(&flow).ok_or_else(|| flow_not_found(&flow))?;
+    value_of_raw(r.permissions.raw())
 }
 
 async fn modify_permissions(
@@ -221,7 +213,7 @@ async fn modify_permissions(
     let idx = env_idx(&state, &headers, &uri, &env)?;
     let req: Value = parse_json(&body).map_err(fl)?;
     object_body(&req).map_err(fl)?;
-    let mut perms = with_flow(&state, idx, &flow, |r| r.permissions.clone())?;
+    let mut perms = permission_list(with_flow(&state, idx, &flow, |r| r.permissions.value())?);
     let env_name = state.env_spec(&env).map(|s| s.name).unwrap_or(env);
     for item in req
         .get("put")
@@ -269,12 +261,8 @@ async fn modify_permissions(
         });
     }
     state.env_content_mut(idx, |c| {
-        if let Some(r) = c
-            .flows
-            .iter_mut()
-            .find(|r| name_of(&r.doc).eq_ignore_ascii_case(&flow))
-        {
-            r.permissions = perms;
+        if let Some(r) = c.flow_mut(&flow) {
+            r.permissions.set(&Value::Array(perms));
         }
     });
     Ok(StatusCode::OK.into_response())
@@ -336,31 +324,92 @@ fn run_name(flow: &str, i: u32) -> String {
     )
 }
 
-fn run_doc(
+/// A run document (F6 item). A struct rather than `json!` because run pages are a hot path of a
+/// crawl: it serialises without building a tree. Field order is the wire order.
+#[derive(Serialize)]
+struct RunDoc<'a> {
+    name: &'a str,
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    properties: RunProps<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunProps<'a> {
+    start_time: String,
+    end_time: String,
+    status: &'static str,
+    correlation: Correlation,
+    trigger: RunTrigger<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Correlation {
+    client_tracking_id: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RunTrigger<'a> {
+    name: &'a str,
+    inputs_link: ContentLink,
+    outputs_link: ContentLink,
+    start_time: String,
+    end_time: String,
+    code: &'static str,
+    status: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ContentLink {
+    uri: String,
+    content_version: &'static str,
+    content_size: u32,
+}
+
+/// Serialisable run document `i` of `flow`; `name` is its [`run_name`].
+fn run_doc<'a>(
     env: &str,
     flow: &str,
-    trigger: &str,
-    i: u32,
-    start: DateTime<Utc>,
-    failed: bool,
-) -> Value {
-    let name = run_name(flow, i);
+    trigger: &'a str,
+    name: &'a str,
+    (i, start, failed): (u32, DateTime<Utc>, bool),
+) -> RunDoc<'a> {
     let end = start + chrono::Duration::seconds(3 + i64::from(i % 40));
     let ts = |d: DateTime<Utc>| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    let status = if failed { "Failed" } else { "Succeeded" };
-    json!({
-        "name": name,
-        "id": format!("{FL}/environments/{env}/flows/{flow}/runs/{name}"),
-        "type": "Microsoft.ProcessSimple/environments/flows/runs",
-        "properties": {
-            "startTime": ts(start), "endTime": ts(end), "status": status,
-            "correlation": {"clientTrackingId": format!("{name}-{i}")},
-            "trigger": {"name": trigger,
-                "inputsLink": {"uri": format!("https://prod-00.westeurope.logic.azure.com/workflows/{flow}/runs/{name}/contents/TriggerInputs"), "contentVersion": "1", "contentSize": 512},
-                "outputsLink": {"uri": format!("https://prod-00.westeurope.logic.azure.com/workflows/{flow}/runs/{name}/contents/TriggerOutputs"), "contentVersion": "1", "contentSize": 1024},
-                "startTime": ts(start), "endTime": ts(start), "code": "OK", "status": "Succeeded"}
-        }
-    })
+    let link = |what: &str, size: u32| ContentLink {
+        uri: format!(
+            "https://prod-00.westeurope.logic.azure.com/workflows/{flow}/runs/{name}/contents/{what}"
+        ),
+        content_version: "1",
+        content_size: size,
+    };
+    RunDoc {
+        name,
+        id: format!("{FL}/environments/{env}/flows/{flow}/runs/{name}"),
+        kind: "Microsoft.ProcessSimple/environments/flows/runs",
+        properties: RunProps {
+            start_time: ts(start),
+            end_time: ts(end),
+            status: if failed { "Failed" } else { "Succeeded" },
+            correlation: Correlation {
+                client_tracking_id: format!("{name}-{i}"),
+            },
+            trigger: RunTrigger {
+                name: trigger,
+                inputs_link: link("TriggerInputs", 512),
+                outputs_link: link("TriggerOutputs", 1024),
+                start_time: ts(start),
+                end_time: ts(start),
+                code: "OK",
+                status: "Succeeded",
+            },
+        },
+    }
 }
 
 /// Indices of the runs matching `filter`, newest first.
@@ -401,26 +450,17 @@ fn runs(
         .transpose()
         .map_err(fl)?
         .unwrap_or_default();
-    let (plan, trigger) = with_flow(state, idx, flow, |r| {
-        let trigger = r
-            .definition
-            .get("triggers")
-            .and_then(Value::as_object)
-            .and_then(|t| t.keys().next().cloned())
-            .unwrap_or_else(|| "manual".into());
-        (r.runs, trigger)
-    })?;
-    let env_name = state
-        .env_spec(env)
-        .map(|s| s.name)
-        .unwrap_or_else(|| env.to_string());
+    let (plan, trigger) = with_flow(state, idx, flow, |r| (r.runs, r.trigger.clone()))?;
+    let env_name = state.env_name(idx).unwrap_or_else(|| env.to_string());
     let all = matching_runs(&plan, &filter);
     let (chunk, next) = slice(&all, p);
-    let items = chunk
+    let names: Vec<String> = chunk.iter().map(|(i, _, _)| run_name(flow, *i)).collect();
+    let items: Vec<RunDoc<'_>> = chunk
         .into_iter()
-        .map(|(i, start, failed)| run_doc(&env_name, flow, &trigger, i, start, failed))
+        .zip(&names)
+        .map(|(run, name)| run_doc(&env_name, flow, &trigger, name, run))
         .collect();
-    ok(bap_page(&state.base_url, uri.path(), &q, items, next))
+    bap_page_ser(&state.base_url, uri.path(), &q, &items, next)
 }
 
 async fn list_runs(
@@ -461,6 +501,32 @@ mod tests {
         assert!(f.since.is_some());
         assert!(parse_run_filter("name eq 'x'").is_err());
         assert!(parse_run_filter("startTime ge yesterday").is_err());
+    }
+
+    #[test]
+    fn run_documents_keep_the_wire_shape_and_order() {
+        let start = DateTime::parse_from_rfc3339("2026-03-01T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let name = run_name("f1", 7);
+        let got =
+            serde_json::to_string(&run_doc("e1", "f1", "manual", &name, (7, start, true))).unwrap();
+        let end = "2026-03-01T10:00:10.000Z";
+        let begin = "2026-03-01T10:00:00.000Z";
+        let expected = json!({
+            "name": name,
+            "id": format!("{FL}/environments/e1/flows/f1/runs/{name}"),
+            "type": "Microsoft.ProcessSimple/environments/flows/runs",
+            "properties": {
+                "startTime": begin, "endTime": end, "status": "Failed",
+                "correlation": {"clientTrackingId": format!("{name}-7")},
+                "trigger": {"name": "manual",
+                    "inputsLink": {"uri": format!("https://prod-00.westeurope.logic.azure.com/workflows/f1/runs/{name}/contents/TriggerInputs"), "contentVersion": "1", "contentSize": 512},
+                    "outputsLink": {"uri": format!("https://prod-00.westeurope.logic.azure.com/workflows/f1/runs/{name}/contents/TriggerOutputs"), "contentVersion": "1", "contentSize": 1024},
+                    "startTime": begin, "endTime": begin, "code": "OK", "status": "Succeeded"}
+            }
+        });
+        assert_eq!(got, serde_json::to_string(&expected).unwrap());
     }
 
     #[test]

@@ -156,16 +156,13 @@ fn select(mut m: Map<String, Value>, q: &QueryMap, default: Option<&[&str]>) -> 
     out
 }
 
-fn find_user<'a>(t: &'a Tenant, key: &str) -> Option<&'a User> {
-    t.directory
-        .users
-        .iter()
-        .find(|u| !u.deleted && (u.id.eq_ignore_ascii_case(key) || u.upn.eq_ignore_ascii_case(key)))
+fn find_user<'a>(state: &State, t: &'a Tenant, key: &str) -> Option<&'a User> {
+    state.find_user(t, key)
 }
 
 /// A directory object as a member item (`@odata.type` first).
-fn object_json(t: &Tenant, id: &str) -> Option<Map<String, Value>> {
-    if let Some(u) = find_user(t, id) {
+fn object_json(state: &State, t: &Tenant, id: &str) -> Option<Map<String, Value>> {
+    if let Some(u) = find_user(state, t, id) {
         let mut m = Map::new();
         m.insert("@odata.type".into(), json!("#microsoft.graph.user"));
         m.extend(user_json(u));
@@ -315,7 +312,7 @@ fn answer(state: &State, id: &Identity, path: &str, q: &QueryMap) -> Result<Valu
         }
         ["users", key] => {
             check_roles(id, USER_ROLES)?;
-            let u = find_user(&t, key).ok_or_else(|| not_found(key))?;
+            let u = find_user(state, &t, key).ok_or_else(|| not_found(key))?;
             let mut out = Map::new();
             out.insert(
                 "@odata.context".into(),
@@ -350,8 +347,10 @@ fn answer(state: &State, id: &Identity, path: &str, q: &QueryMap) -> Result<Valu
                 .ok_or_else(|| not_found(key))?;
             let ids = member_ids(&t, g, *rel == "transitiveMembers");
             // Deleted users drop out of membership lists.
-            let objects: Vec<Map<String, Value>> =
-                ids.iter().filter_map(|m| object_json(&t, m)).collect();
+            let objects: Vec<Map<String, Value>> = ids
+                .iter()
+                .filter_map(|m| object_json(state, &t, m))
+                .collect();
             let page =
                 paging::page(q, DEFAULT_TOP, MAX_TOP).map_err(|e| e.family(Family::Graph))?;
             let (chunk, next) = paging::slice(&objects, page);
@@ -379,7 +378,7 @@ fn answer(state: &State, id: &Identity, path: &str, q: &QueryMap) -> Result<Valu
                     "User.Read.All",
                 ],
             )?;
-            let m = object_json(&t, key)
+            let m = object_json(state, &t, key)
                 .filter(|m| {
                     m.get("@odata.type") == Some(&json!("#microsoft.graph.servicePrincipal"))
                 })
@@ -401,7 +400,7 @@ fn answer(state: &State, id: &Identity, path: &str, q: &QueryMap) -> Result<Valu
                     "User.Read.All",
                 ],
             )?;
-            let m = object_json(&t, key).ok_or_else(|| not_found(key))?;
+            let m = object_json(state, &t, key).ok_or_else(|| not_found(key))?;
             let mut out = Map::new();
             out.insert(
                 "@odata.context".into(),

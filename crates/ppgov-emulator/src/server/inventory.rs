@@ -2,14 +2,15 @@
 //! `POST /resourcequery/resources/query?api-version=2024-10-01`.
 //!
 //! The `PowerPlatformResources` table is built on the first query by walking every
-//! environment's content, then cached for the life of the server (the real inventory lags
-//! writes by up to 15 minutes, so a frozen snapshot is faithful enough).
+//! environment's content and cached; an environment written to since is re-read at the next
+//! query, so writes show up there (the real inventory shows them within 15 minutes; a client must
+//! cope with either).
 
 mod expr;
 mod query;
 mod rows;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -19,7 +20,6 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
-use tokio::sync::OnceCell;
 
 pub use query::KqlError;
 use query::Row;
@@ -40,8 +40,19 @@ const RESULT_TTL: std::time::Duration = std::time::Duration::from_secs(300);
 /// The cached table and recent results; one per router (so per server).
 #[derive(Debug, Default)]
 struct Table {
-    rows: OnceCell<Arc<Vec<Row>>>,
+    built: tokio::sync::Mutex<Option<Built>>,
     results: Mutex<VecDeque<(String, Instant, Arc<query::Evaluated>)>>,
+}
+
+/// The table as of some writes.
+#[derive(Debug, Default)]
+struct Built {
+    /// Writes per environment when its rows were read.
+    writes: HashMap<usize, u64>,
+    /// Rows per environment, by index.
+    per_env: Vec<Vec<Row>>,
+    /// Every row, in environment order.
+    all: Arc<Vec<Row>>,
 }
 
 impl Table {
@@ -71,23 +82,46 @@ pub fn routes() -> Router<AppState> {
         .layer(Extension(Arc::new(Table::default())))
 }
 
-/// Builds every row of the tenant (environments, canvas apps, cloud flows).
-fn build_rows(state: &State) -> Vec<Row> {
+/// Brings the table up to date: every environment on the first call, afterwards only those
+/// written to since (environments, canvas apps, cloud flows). Returns whether anything changed.
+fn refresh(state: &State, built: &mut Option<Built>) -> bool {
+    let writes = state.env_writes();
+    if let Some(b) = built.as_ref()
+        && b.writes == writes
+        && b.per_env.len() == state.tenant().environments.len()
+    {
+        return false;
+    }
     let (specs, tenant_id) = {
         let t = state.tenant();
         (t.environments.clone(), t.tenant_id.clone())
     };
-    let mut out = Vec::new();
+    let b = built.get_or_insert_with(Built::default);
+    let fresh = b.per_env.len() != specs.len();
+    if fresh {
+        b.per_env = vec![Vec::new(); specs.len()];
+    }
+    let mut changed = false;
     for spec in &specs {
+        let stale = fresh || writes.get(&spec.index) != b.writes.get(&spec.index);
+        if !stale {
+            continue;
+        }
         let content = state.env_content(spec.index);
         let guard = super::state::read(&content);
-        out.extend(
-            rows::rows_for_env(spec, &guard, &tenant_id)
+        if let Some(slot) = b.per_env.get_mut(spec.index) {
+            *slot = rows::rows_for_env(spec, &guard, &tenant_id)
                 .into_iter()
-                .map(Arc::new),
-        );
+                .map(Arc::new)
+                .collect();
+        }
+        changed = true;
     }
-    out
+    if changed {
+        b.all = Arc::new(b.per_env.iter().flatten().cloned().collect());
+    }
+    b.writes = writes;
+    changed
 }
 
 fn api_version(raw: Option<&str>) -> Result<(), ApiError> {
@@ -147,22 +181,30 @@ async fn run(
         Ok(r) => r,
         Err(e) => return Ok(kql_error(&e)),
     };
-    let rows = table
-        .rows
-        .get_or_try_init(|| async {
-            let st = state.clone();
-            tokio::task::spawn_blocking(move || Arc::new(build_rows(&st)))
-                .await
-                .map_err(|e| {
-                    ApiError::new(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "InternalServerError",
-                        format!("inventory build failed: {e}"),
-                    )
-                })
+    let rows = {
+        let mut guard = table.built.lock().await;
+        let mut built = guard.take();
+        let st = state.clone();
+        let (built, changed) = tokio::task::spawn_blocking(move || {
+            let changed = refresh(&st, &mut built);
+            (built, changed)
         })
-        .await?
-        .clone();
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalServerError",
+                format!("inventory build failed: {e}"),
+            )
+        })?;
+        if changed {
+            // Evaluated results are of the old table.
+            lock(&table.results).clear();
+        }
+        let rows = built.as_ref().map(|b| b.all.clone()).unwrap_or_default();
+        *guard = built;
+        rows
+    };
     let now = state.now();
     let outcome = tokio::task::spawn_blocking(move || {
         let key = serde_json::to_string(&request.clauses).unwrap_or_default();

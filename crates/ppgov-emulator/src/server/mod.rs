@@ -8,7 +8,8 @@
 //! middleware, so a family module only writes handlers:
 //!
 //! * state: `axum::extract::State<AppState>` ([`state::State`]: tenant, env content cache via
-//!   `env_content(index)` / `env_content_mut(index, |c| ..)`, `base_url`);
+//!   `env_content(index)` / `env_content_mut(index, |c| ..)` holding [`store::StoredEnv`]
+//!   (documents as compact text: write pages from it with `paging::bap_page_raw`), `base_url`);
 //! * auth: `auth::require(&state, &headers, auth::AUD_GRAPH)?` returns the caller's
 //!   [`auth::Identity`] or the 401 (pick the envelope with `.map_err(|e| e.family(Family::Graph))`);
 //! * errors: return `Result<_, errors::ApiError>`; `ApiError::throttled(Family::Management, s)`
@@ -33,6 +34,7 @@ pub mod paging;
 pub mod powerapps;
 pub mod ppapi;
 pub mod state;
+pub mod store;
 pub mod throttle;
 
 use std::future::Future;
@@ -254,6 +256,12 @@ impl Emulator {
     /// API requests served so far (token endpoint excluded).
     pub fn request_count(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
+    }
+
+    /// Units charged against the rate limit so far (only counted while a limit is set): each API
+    /// request once, and each item of a Graph `$batch` once more.
+    pub fn charged_count(&self) -> u64 {
+        self.state.charged.load(Ordering::Relaxed)
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits for the server task.

@@ -6,8 +6,11 @@
 use std::collections::BTreeMap;
 
 use base64::Engine;
+use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
+use super::common::{ApiResult, ok_serialized};
 use super::errors::ApiError;
 
 /// Query parameters, decoded (`%24top` becomes `$top`), last value wins.
@@ -104,6 +107,63 @@ pub fn slice<T: Clone>(items: &[T], page: Page) -> (Vec<T>, Option<usize>) {
     let end = start.saturating_add(page.top).min(items.len());
     let next = (end < items.len()).then_some(end);
     (items[start..end].to_vec(), next)
+}
+
+/// The index range of `page` in a list of `len` items, and the offset of the next page, if any.
+pub fn range(len: usize, page: Page) -> (std::ops::Range<usize>, Option<usize>) {
+    let start = page.skip.min(len);
+    let end = start.saturating_add(page.top).min(len);
+    (start..end, (end < len).then_some(end))
+}
+
+/// A BAP-style page of serialisable items (stored text or structs).
+#[derive(Serialize)]
+struct RawPage<'a, T> {
+    value: &'a [T],
+    #[serde(rename = "nextLink", skip_serializing_if = "Option::is_none")]
+    next_link: Option<String>,
+}
+
+/// [`bap_page`] written straight from stored documents, as a 200 response: no `Value` is built.
+pub fn bap_page_raw(
+    base_url: &str,
+    path: &str,
+    q: &QueryMap,
+    items: &[&RawValue],
+    next: Option<usize>,
+) -> ApiResult {
+    bap_page_ser(base_url, path, q, items, next)
+}
+
+/// [`bap_page`] of any serialisable items, as a 200 response.
+pub fn bap_page_ser<T: Serialize>(
+    base_url: &str,
+    path: &str,
+    q: &QueryMap,
+    items: &[T],
+    next: Option<usize>,
+) -> ApiResult {
+    ok_serialized(&RawPage {
+        value: items,
+        next_link: next.map(|n| next_url(base_url, path, q, n)),
+    })
+}
+
+/// `{"value":[...]}` from stored documents, as a 200 response.
+pub fn value_list_raw(items: &[&RawValue]) -> ApiResult {
+    ok_serialized(&RawPage {
+        value: items,
+        next_link: None,
+    })
+}
+
+/// `{"value":<array>}` where the array is stored as one document, as a 200 response.
+pub fn value_of_raw(array: &RawValue) -> ApiResult {
+    #[derive(Serialize)]
+    struct ValueOf<'a> {
+        value: &'a RawValue,
+    }
+    ok_serialized(&ValueOf { value: array })
 }
 
 /// `{"value":[...],"nextLink":...}` (BAP / Power Apps / Flow style).

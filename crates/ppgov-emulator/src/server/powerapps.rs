@@ -16,10 +16,14 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::auth::AUD_POWERAPPS;
-use super::common::{ApiResult, admin, object_body, ok, principal_id};
+use serde_json::value::RawValue;
+
+use super::common::{ApiResult, admin, object_body, ok, ok_serialized, principal_id};
 use super::errors::{ApiError, Family, parse_json};
-use super::paging::{bap_page, page, param, parse_query, slice};
+use super::paging::{bap_page_raw, page, param, parse_query, range, slice, value_of_raw};
 use super::state::{AppState, State, read};
+use super::store::{StoredApp, permission_list};
+use crate::doc::Doc;
 
 const PAE: &str = "/providers/Microsoft.PowerApps/scopes/admin/environments";
 /// Default and maximum page size of the admin apps list.
@@ -96,14 +100,22 @@ fn app_not_found(app: &str) -> ApiError {
     ))
 }
 
-fn find_app(state: &State, idx: usize, app: &str) -> Result<(Value, Vec<Value>), ApiError> {
+fn with_app<R>(
+    state: &State,
+    idx: usize,
+    app: &str,
+    f: impl FnOnce(&StoredApp) -> R,
+) -> Result<R, ApiError> {
     let content = state.env_content(idx);
     let c = read(&content);
-    c.apps
-        .iter()
-        .find(|a| name_of(&a.doc).eq_ignore_ascii_case(app))
-        .map(|a| (a.doc.clone(), a.permissions.clone()))
-        .ok_or_else(|| app_not_found(app))
+    c.app(app).map(f).ok_or_else(|| app_not_found(app))
+}
+
+/// The app's document and access list, parsed (for writes).
+fn find_app(state: &State, idx: usize, app: &str) -> Result<(Value, Vec<Value>), ApiError> {
+    with_app(state, idx, app, |a| {
+        (a.doc.value(), permission_list(a.permissions.value()))
+    })
 }
 
 async fn list_apps(
@@ -119,24 +131,20 @@ async fn list_apps(
     let expand_perms =
         param(&q, "$expand").is_some_and(|e| e.to_ascii_lowercase().contains("permissions"));
     let content = state.env_content(idx);
-    let (items, next) = {
-        let c = read(&content);
-        let (chunk, next) = slice(&c.apps, p);
-        let items: Vec<Value> = chunk
-            .into_iter()
-            .map(|a| {
-                let mut doc = a.doc;
-                if expand_perms
-                    && let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut)
-                {
-                    props.insert("permissions".into(), Value::Array(a.permissions));
-                }
-                doc
-            })
+    let c = read(&content);
+    let (r, next) = range(c.apps().len(), p);
+    let apps = &c.apps()[r];
+    if expand_perms {
+        let docs: Vec<Doc> = apps
+            .iter()
+            .map(|a| a.doc.with_property("permissions", a.permissions.raw()))
             .collect();
-        (items, next)
-    };
-    ok(bap_page(&state.base_url, uri.path(), &q, items, next))
+        let items: Vec<&RawValue> = docs.iter().map(Doc::raw).collect();
+        bap_page_raw(&state.base_url, uri.path(), &q, &items, next)
+    } else {
+        let items: Vec<&RawValue> = apps.iter().map(|a| a.doc.raw()).collect();
+        bap_page_raw(&state.base_url, uri.path(), &q, &items, next)
+    }
 }
 
 async fn get_app(
@@ -146,7 +154,7 @@ async fn get_app(
     Path((env, app)): Path<(String, String)>,
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
-    ok(find_app(&state, idx, &app)?.0)
+    ok_serialized(&with_app(&state, idx, &app, |a| a.doc.clone())?)
 }
 
 async fn delete_app(
@@ -156,11 +164,8 @@ async fn delete_app(
     Path((env, app)): Path<(String, String)>,
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
-    find_app(&state, idx, &app)?;
-    state.env_content_mut(idx, |c| {
-        c.apps
-            .retain(|a| !name_of(&a.doc).eq_ignore_ascii_case(&app))
-    });
+    with_app(&state, idx, &app, |_| ())?;
+    state.env_content_mut(idx, |c| c.remove_app(&app));
     Ok(StatusCode::OK.into_response())
 }
 
@@ -171,7 +176,10 @@ async fn app_permissions(
     Path((env, app)): Path<(String, String)>,
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
-    ok(json!({"value": find_app(&state, idx, &app)?.1}))
+    let content = state.env_content(idx);
+    let c = read(&content);
+    let a = c.app(&app).ok_or_else(|| app_not_found(&app))?;
+    value_of_raw(a.permissions.raw())
 }
 
 fn directory_principal(state: &State, id: &str, ptype: &str) -> Value {
@@ -289,15 +297,13 @@ async fn modify_app_permissions(
         .filter(|p| p.pointer("/properties/roleName").and_then(Value::as_str) != Some("Owner"))
         .count();
     state.env_content_mut(idx, |c| {
-        if let Some(a) = c
-            .apps
-            .iter_mut()
-            .find(|a| name_of(&a.doc).eq_ignore_ascii_case(&app))
-        {
-            a.permissions = perms;
-            if let Some(props) = a.doc.get_mut("properties").and_then(Value::as_object_mut) {
-                props.insert("sharedUsersCount".into(), json!(shared));
-            }
+        if let Some(a) = c.app_mut(&app) {
+            a.permissions.set(&Value::Array(perms));
+            a.doc.update(|doc| {
+                if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
+                    props.insert("sharedUsersCount".into(), json!(shared));
+                }
+            });
         }
     });
     ok(result)
@@ -377,13 +383,9 @@ async fn modify_owner(
     }
     let out = updated.clone();
     state.env_content_mut(idx, |c| {
-        if let Some(a) = c
-            .apps
-            .iter_mut()
-            .find(|a| name_of(&a.doc).eq_ignore_ascii_case(&app))
-        {
-            a.doc = updated;
-            a.permissions = perms;
+        if let Some(a) = c.app_mut(&app) {
+            a.doc.set(&updated);
+            a.permissions.set(&Value::Array(perms));
         }
     });
     ok(out)
@@ -407,15 +409,14 @@ async fn set_quarantine(
             "'quarantineStatus' must be Quarantined, Unquarantined or NotSpecified.",
         )));
     }
-    find_app(&state, idx, &app)?;
+    with_app(&state, idx, &app, |_| ())?;
     state.env_content_mut(idx, |c| {
-        if let Some(a) = c
-            .apps
-            .iter_mut()
-            .find(|a| name_of(&a.doc).eq_ignore_ascii_case(&app))
-            && let Some(props) = a.doc.get_mut("properties").and_then(Value::as_object_mut)
-        {
-            props.insert("quarantineStatus".into(), json!(status));
+        if let Some(a) = c.app_mut(&app) {
+            a.doc.update(|doc| {
+                if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
+                    props.insert("quarantineStatus".into(), json!(status));
+                }
+            });
         }
     });
     ok(json!({"quarantineStatus": status}))
@@ -436,13 +437,6 @@ async fn get_quarantine(
     ok(json!({"quarantineStatus": status}))
 }
 
-fn api_of(conn: &Value) -> &str {
-    conn.pointer("/properties/apiId")
-        .and_then(Value::as_str)
-        .and_then(|a| a.rsplit('/').next())
-        .unwrap_or("")
-}
-
 fn list_conns(
     state: &State,
     uri: &Uri,
@@ -453,18 +447,24 @@ fn list_conns(
     let q = parse_query(raw);
     let p = page(&q, CONNECTIONS_PAGE.0, CONNECTIONS_PAGE.1).map_err(pa)?;
     let content = state.env_content(idx);
-    let (items, next) = {
-        let c = read(&content);
-        let docs: Vec<&Value> = c
-            .connections
-            .iter()
-            .map(|c| &c.doc)
-            .filter(|d| api.is_none_or(|a| api_of(d).eq_ignore_ascii_case(a)))
-            .collect();
-        let (chunk, next) = slice(&docs, p);
-        (chunk.into_iter().cloned().collect::<Vec<Value>>(), next)
+    let c = read(&content);
+    let (items, next) = match api {
+        None => {
+            let (r, next) = range(c.connections().len(), p);
+            let items: Vec<&RawValue> = c.connections()[r].iter().map(|x| x.doc.raw()).collect();
+            (items, next)
+        }
+        Some(a) => {
+            let docs: Vec<&RawValue> = c
+                .connections()
+                .iter()
+                .filter(|x| x.api.eq_ignore_ascii_case(a))
+                .map(|x| x.doc.raw())
+                .collect();
+            slice(&docs, p)
+        }
     };
-    ok(bap_page(&state.base_url, uri.path(), &q, items, next))
+    bap_page_raw(&state.base_url, uri.path(), &q, &items, next)
 }
 
 async fn list_connections(
@@ -489,14 +489,11 @@ async fn list_api_connections(
     list_conns(&state, &uri, idx, raw.as_deref(), Some(&api))
 }
 
-fn find_conn(state: &State, idx: usize, api: &str, conn: &str) -> Result<Value, ApiError> {
+/// The connection's stored document.
+fn find_conn(state: &State, idx: usize, api: &str, conn: &str) -> Result<Doc, ApiError> {
     let content = state.env_content(idx);
     let c = read(&content);
-    c.connections
-        .iter()
-        .find(|c| {
-            name_of(&c.doc).eq_ignore_ascii_case(conn) && api_of(&c.doc).eq_ignore_ascii_case(api)
-        })
+    c.connection(api, conn)
         .map(|c| c.doc.clone())
         .ok_or_else(|| {
             pa(ApiError::not_found(
@@ -513,7 +510,7 @@ async fn get_connection(
     Path((env, api, conn)): Path<(String, String, String)>,
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
-    ok(find_conn(&state, idx, &api, &conn)?)
+    ok_serialized(&find_conn(&state, idx, &api, &conn)?)
 }
 
 async fn delete_connection(
@@ -524,12 +521,7 @@ async fn delete_connection(
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
     find_conn(&state, idx, &api, &conn)?;
-    state.env_content_mut(idx, |c| {
-        c.connections.retain(|c| {
-            !(name_of(&c.doc).eq_ignore_ascii_case(&conn)
-                && api_of(&c.doc).eq_ignore_ascii_case(&api))
-        })
-    });
+    state.env_content_mut(idx, |c| c.remove_connection(&api, &conn));
     Ok(StatusCode::OK.into_response())
 }
 
@@ -540,7 +532,7 @@ async fn connection_permissions(
     Path((env, api, conn)): Path<(String, String, String)>,
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
-    let doc = find_conn(&state, idx, &api, &conn)?;
+    let doc = find_conn(&state, idx, &api, &conn)?.value();
     ok(json!({"value": doc.pointer("/properties/permissions").cloned().unwrap_or(json!([]))}))
 }
 
@@ -554,7 +546,7 @@ async fn modify_connection_permissions(
     let idx = env_idx(&state, &headers, &uri, &env)?;
     let req: Value = parse_json(&body).map_err(pa)?;
     object_body(&req).map_err(pa)?;
-    let doc = find_conn(&state, idx, &api, &conn)?;
+    let doc = find_conn(&state, idx, &api, &conn)?.value();
     let mut perms: Vec<Value> = doc
         .pointer("/properties/permissions")
         .and_then(Value::as_array)
@@ -571,11 +563,12 @@ async fn modify_connection_permissions(
     };
     let result = apply_modify(&state, &mut perms, &req, &make).map_err(pa)?;
     state.env_content_mut(idx, |c| {
-        if let Some(c) = c.connections.iter_mut().find(|c| {
-            name_of(&c.doc).eq_ignore_ascii_case(&conn) && api_of(&c.doc).eq_ignore_ascii_case(&api)
-        }) && let Some(props) = c.doc.get_mut("properties").and_then(Value::as_object_mut)
-        {
-            props.insert("permissions".into(), Value::Array(perms));
+        if let Some(c) = c.connection_mut(&api, &conn) {
+            c.doc.update(|doc| {
+                if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
+                    props.insert("permissions".into(), Value::Array(perms));
+                }
+            });
         }
     });
     ok(result)

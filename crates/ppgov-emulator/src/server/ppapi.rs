@@ -115,7 +115,7 @@ fn apply(
             "The environment '{env}' has no Dataverse database; System Administrator can only be assigned in Dataverse environments."
         )));
     }
-    let outcome = state.env_content_mut(spec.index, |c| match c.dataverse.as_mut() {
+    let outcome = state.env_content_mut(spec.index, |c| match c.dataverse_mut() {
         Some(d) => apply_admin_role(d, &id.oid, &upn, &name).map(Some),
         None => Ok(None),
     })?;

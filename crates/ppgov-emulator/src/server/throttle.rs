@@ -29,6 +29,9 @@ pub fn take(state: &State, key: &str, rate: f64, now: Instant) -> Result<(), u64
     b.last = now;
     if b.tokens >= 1.0 {
         b.tokens -= 1.0;
+        state
+            .charged
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     } else {
         let wait = (1.0 - b.tokens) / rate;

@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::tenant::{AppRecord, EnvContent, EnvSpec, FlowRecord};
+use super::super::store::StoredEnv;
+use crate::tenant::EnvSpec;
 
 /// Lower-case ARG type of environments.
 pub const TYPE_ENV: &str = "microsoft.powerplatform/environments";
@@ -91,8 +92,7 @@ fn connector_slug(api_id: &str) -> String {
     api_id.rsplit('/').next().unwrap_or(api_id).to_string()
 }
 
-fn app_row(env: &EnvSpec, location: &str, tenant_id: &str, app: &AppRecord) -> Map<String, Value> {
-    let d = &app.doc;
+fn app_row(env: &EnvSpec, location: &str, tenant_id: &str, d: &Value) -> Map<String, Value> {
     let name = s(d, &["name"]).unwrap_or_default();
     let owner = text(
         d,
@@ -144,13 +144,7 @@ fn app_row(env: &EnvSpec, location: &str, tenant_id: &str, app: &AppRecord) -> M
     )
 }
 
-fn flow_row(
-    env: &EnvSpec,
-    location: &str,
-    tenant_id: &str,
-    flow: &FlowRecord,
-) -> Map<String, Value> {
-    let d = &flow.doc;
+fn flow_row(env: &EnvSpec, location: &str, tenant_id: &str, d: &Value) -> Map<String, Value> {
     let name = s(d, &["name"]).unwrap_or_default();
     // `ownerId` is the creator: the inventory does not follow ownership changes.
     let creator = text(
@@ -228,25 +222,25 @@ fn flow_row(
 /// All rows of one environment: itself, its canvas apps and its cloud flows.
 pub fn rows_for_env(
     spec: &EnvSpec,
-    content: &EnvContent,
+    content: &StoredEnv,
     tenant_id: &str,
 ) -> Vec<Map<String, Value>> {
     let location = s(&spec.doc, &["location"])
         .unwrap_or("unitedstates")
         .to_string();
-    let mut out = Vec::with_capacity(1 + content.apps.len() + content.flows.len());
+    let mut out = Vec::with_capacity(1 + content.apps().len() + content.flows().len());
     out.push(env_row(spec, tenant_id));
     out.extend(
         content
-            .apps
+            .apps()
             .iter()
-            .map(|a| app_row(spec, &location, tenant_id, a)),
+            .map(|a| app_row(spec, &location, tenant_id, &a.doc.value())),
     );
     out.extend(
         content
-            .flows
+            .flows()
             .iter()
-            .map(|f| flow_row(spec, &location, tenant_id, f)),
+            .map(|f| flow_row(spec, &location, tenant_id, &f.doc.value())),
     );
     out
 }
