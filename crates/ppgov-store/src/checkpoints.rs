@@ -48,13 +48,7 @@ impl Store {
         state: ShardState,
         cursor: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.conn.execute(
-            "INSERT INTO checkpoints (snapshot_id, shard, state, cursor, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT (snapshot_id, shard) DO UPDATE SET state = excluded.state, cursor = excluded.cursor, updated_at = excluded.updated_at",
-            params![snapshot.0, key, state.as_str(), cursor, to_text(Utc::now())],
-        )
-        .map_err(|e| crate::resources::unknown_snapshot_or(e, snapshot))?;
-        Ok(())
+        mark(&self.conn, snapshot, key, state, cursor)
     }
 
     /// Shards not finished, sorted by key.
@@ -82,4 +76,21 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Marks a shard (inside the caller's transaction).
+pub(crate) fn mark(
+    conn: &rusqlite::Connection,
+    snapshot: &SnapshotId,
+    key: &str,
+    state: ShardState,
+    cursor: Option<&str>,
+) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO checkpoints (snapshot_id, shard, state, cursor, updated_at) VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (snapshot_id, shard) DO UPDATE SET state = excluded.state, cursor = excluded.cursor, updated_at = excluded.updated_at",
+    )?
+    .execute(params![snapshot.0, key, state.as_str(), cursor, to_text(Utc::now())])
+    .map_err(|e| crate::resources::unknown_snapshot_or(e, snapshot))?;
+    Ok(())
 }

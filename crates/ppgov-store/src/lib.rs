@@ -13,6 +13,7 @@
 //! A snapshot can also live outside the store as a portable JSON Lines file
 //! ([`write_snapshot_file`], [`read_snapshot_file`]), so it can be evaluated offline.
 
+mod batch;
 mod checkpoints;
 mod error;
 mod file;
@@ -24,6 +25,7 @@ mod snapshots;
 mod store;
 mod time;
 
+pub use batch::WriteBatch;
 pub use checkpoints::{Shard, ShardState};
 pub use error::StoreError;
 pub use file::{

@@ -57,6 +57,32 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX scans_by_tenant ON scans (tenant_id, id);
     "#,
+    // 2: resource documents stored once per content (`bodies`, keyed by SHA-256), so an
+    // incremental snapshot carries unchanged resources forward as small rows instead of copying
+    // their JSON. Rows from version 1 get a unique key that cannot collide with a digest.
+    r#"
+    CREATE TABLE bodies (
+        hash BLOB PRIMARY KEY,
+        json TEXT NOT NULL
+    );
+    CREATE TABLE resources_v2 (
+        snapshot_id    TEXT NOT NULL REFERENCES snapshots(id) ON DELETE CASCADE,
+        kind           TEXT NOT NULL,
+        id             TEXT NOT NULL,
+        environment_id TEXT,
+        last_modified  TEXT,
+        body           BLOB NOT NULL,
+        PRIMARY KEY (snapshot_id, kind, id)
+    );
+    INSERT INTO bodies (hash, json)
+        SELECT CAST('v1:' || snapshot_id || ':' || kind || ':' || id AS BLOB), json FROM resources;
+    INSERT INTO resources_v2 (snapshot_id, kind, id, environment_id, last_modified, body)
+        SELECT snapshot_id, kind, id, environment_id, last_modified,
+               CAST('v1:' || snapshot_id || ':' || kind || ':' || id AS BLOB)
+        FROM resources;
+    DROP TABLE resources;
+    ALTER TABLE resources_v2 RENAME TO resources;
+    "#,
 ];
 
 /// The schema version this build writes.
@@ -92,4 +118,44 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
 /// The schema version of an open store.
 pub(crate) fn version(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_one_resources_survive_the_move_to_shared_bodies() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(MIGRATIONS[0]).unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO snapshots (id, tenant_id, started_at, status, kind)
+                 VALUES ('s1', 't', '2026-01-01T00:00:00Z', 'complete', 'full');
+             INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, json)
+                 VALUES ('s1', 'flow', 'f1', 'e', NULL, '{\"id\":\"f1\"}'),
+                        ('s1', 'app', 'f1', 'e', NULL, '{\"id\":\"a\"}');",
+        )
+        .unwrap();
+        migrate(&mut conn).unwrap();
+        assert_eq!(version(&conn).unwrap(), LATEST);
+        let mut stmt = conn
+            .prepare(
+                "SELECT r.kind, b.json FROM resources r JOIN bodies b ON b.hash = r.body
+                 WHERE r.snapshot_id = 's1' ORDER BY r.kind",
+            )
+            .unwrap();
+        let rows: Vec<(String, String)> = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("app".to_string(), "{\"id\":\"a\"}".to_string()),
+                ("flow".to_string(), "{\"id\":\"f1\"}".to_string())
+            ]
+        );
+    }
 }

@@ -85,8 +85,89 @@ pub(crate) fn unknown_snapshot_or(e: rusqlite::Error, snapshot: &SnapshotId) -> 
     }
 }
 
-const UPSERT: &str = "INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, json) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-     ON CONFLICT (snapshot_id, kind, id) DO UPDATE SET environment_id = excluded.environment_id, last_modified = excluded.last_modified, json = excluded.json";
+const UPSERT: &str = "INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+     ON CONFLICT (snapshot_id, kind, id) DO UPDATE SET environment_id = excluded.environment_id, last_modified = excluded.last_modified, body = excluded.body";
+
+/// A document is stored once however many snapshots hold it.
+const PUT_BODY: &str =
+    "INSERT INTO bodies (hash, json) VALUES (?1, ?2) ON CONFLICT (hash) DO NOTHING";
+
+/// The key of a document: its SHA-256. A cryptographic digest, because the content comes from the
+/// tenant: a maker must not be able to craft a flow whose document replaces another's.
+fn digest(json: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(json.as_bytes()).into()
+}
+
+/// Upserts rows (inside the caller's transaction).
+pub(crate) fn put_rows(
+    conn: &rusqlite::Connection,
+    snapshot: &SnapshotId,
+    rows: &[ResourceRow],
+) -> Result<(), StoreError> {
+    let mut body = conn.prepare_cached(PUT_BODY)?;
+    let mut stmt = conn.prepare_cached(UPSERT)?;
+    for r in rows {
+        let hash = digest(&r.json);
+        body.execute(params![&hash[..], r.json])?;
+        stmt.execute(params![
+            snapshot.0,
+            r.kind.as_str(),
+            r.id,
+            r.environment_id,
+            r.last_modified.map(to_text),
+            &hash[..]
+        ])
+        .map_err(|e| unknown_snapshot_or(e, snapshot))?;
+    }
+    Ok(())
+}
+
+/// Carries rows forward from `from` to `to` (inside the caller's transaction); returns how many.
+pub(crate) fn copy_rows(
+    conn: &rusqlite::Connection,
+    from: &SnapshotId,
+    to: &SnapshotId,
+    kind: StoreKind,
+    ids: &[String],
+) -> Result<usize, StoreError> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, body)
+         SELECT ?2, kind, id, environment_id, last_modified, body FROM resources WHERE snapshot_id = ?1 AND kind = ?3 AND id = ?4
+         ON CONFLICT (snapshot_id, kind, id) DO NOTHING",
+    )?;
+    let mut n = 0;
+    for id in ids {
+        n += stmt
+            .execute(params![from.0, to.0, kind.as_str(), id])
+            .map_err(|e| unknown_snapshot_or(e, to))?;
+    }
+    Ok(n)
+}
+
+/// Records one collection entry (replacing its scope and kind).
+pub(crate) fn record(
+    conn: &rusqlite::Connection,
+    snapshot: &SnapshotId,
+    entry: &CollectionEntry,
+) -> Result<(), StoreError> {
+    let scope = scope_key(&entry.scope);
+    let kind = serde_json::to_value(entry.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default();
+    let json = serde_json::to_string(entry).map_err(|source| StoreError::Encode {
+        what: format!("collection entry {scope} {kind}"),
+        source,
+    })?;
+    // REPLACE moves the entry to the end, like `CollectionStatus::record`.
+    conn.execute(
+        "INSERT OR REPLACE INTO collection (snapshot_id, scope, kind, json) VALUES (?1, ?2, ?3, ?4)",
+        params![snapshot.0, scope, kind, json],
+    )
+    .map_err(|e| unknown_snapshot_or(e, snapshot))?;
+    Ok(())
+}
 
 impl Store {
     /// Writes a batch of rows in ONE transaction; a row already stored under the same
@@ -97,20 +178,7 @@ impl Store {
         rows: &[ResourceRow],
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(UPSERT)?;
-            for r in rows {
-                stmt.execute(params![
-                    snapshot.0,
-                    r.kind.as_str(),
-                    r.id,
-                    r.environment_id,
-                    r.last_modified.map(to_text),
-                    r.json
-                ])
-                .map_err(|e| unknown_snapshot_or(e, snapshot))?;
-            }
-        }
+        put_rows(&tx, snapshot, rows)?;
         tx.commit()?;
         Ok(())
     }
@@ -230,21 +298,7 @@ impl Store {
         snapshot: &SnapshotId,
         entry: &CollectionEntry,
     ) -> Result<(), StoreError> {
-        let scope = scope_key(&entry.scope);
-        let kind = serde_json::to_value(entry.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        let json = serde_json::to_string(entry).map_err(|source| StoreError::Encode {
-            what: format!("collection entry {scope} {kind}"),
-            source,
-        })?;
-        // REPLACE moves the entry to the end, like `CollectionStatus::record`.
-        self.conn.execute(
-            "INSERT OR REPLACE INTO collection (snapshot_id, scope, kind, json) VALUES (?1, ?2, ?3, ?4)",
-            params![snapshot.0, scope, kind, json],
-        )
-        .map_err(|e| unknown_snapshot_or(e, snapshot))?;
+        record(&self.conn, snapshot, entry)?;
         Ok(())
     }
 
@@ -340,19 +394,7 @@ impl Store {
         ids: &[String],
     ) -> Result<usize, StoreError> {
         let tx = self.conn.transaction()?;
-        let mut n = 0;
-        {
-            let mut stmt = tx.prepare_cached(
-                "INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, json)
-                 SELECT ?2, kind, id, environment_id, last_modified, json FROM resources WHERE snapshot_id = ?1 AND kind = ?3 AND id = ?4
-                 ON CONFLICT (snapshot_id, kind, id) DO NOTHING",
-            )?;
-            for id in ids {
-                n += stmt
-                    .execute(params![from.0, to.0, kind.as_str(), id])
-                    .map_err(|e| unknown_snapshot_or(e, to))?;
-            }
-        }
+        let n = copy_rows(&tx, from, to, kind, ids)?;
         tx.commit()?;
         Ok(n)
     }
@@ -427,7 +469,8 @@ impl Store {
     ) -> Result<Vec<(String, T)>, StoreError> {
         // ORDER BY id walks the primary-key index: no sort step, deterministic order.
         let mut stmt = self.conn.prepare_cached(
-            "SELECT id, json FROM resources WHERE snapshot_id = ?1 AND kind = ?2 ORDER BY id",
+            "SELECT r.id, b.json FROM resources r JOIN bodies b ON b.hash = r.body
+             WHERE r.snapshot_id = ?1 AND r.kind = ?2 ORDER BY r.id",
         )?;
         let mut rows = stmt.query(params![snapshot.0, kind.as_str()])?;
         let mut out = Vec::new();
@@ -471,5 +514,57 @@ impl Store {
             .into_iter()
             .find(|(id, _)| id == TENANT_ROW_ID)
             .map(|(_, v)| v))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{SnapshotKind, SnapshotStatus};
+
+    fn bodies(store: &Store) -> i64 {
+        store
+            .conn
+            .query_row("SELECT count(*) FROM bodies", [], |r| r.get(0))
+            .unwrap()
+    }
+
+    fn flow(id: &str, name: &str) -> Flow {
+        Flow {
+            id: id.into(),
+            environment_id: "e".into(),
+            display_name: name.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_document_is_stored_once_and_dropped_with_its_last_snapshot() {
+        let mut store = Store::open_in_memory().unwrap();
+        let a = store.begin_snapshot("t", SnapshotKind::Full, None).unwrap();
+        store
+            .put_flows(&a, &[flow("f1", "one"), flow("f2", "two")])
+            .unwrap();
+        store.finish_snapshot(&a, SnapshotStatus::Complete).unwrap();
+        let b = store
+            .begin_snapshot("t", SnapshotKind::Incremental, Some(&a))
+            .unwrap();
+        // f1 unchanged (same document), f2 renamed.
+        store
+            .put_flows(&b, &[flow("f1", "one"), flow("f2", "renamed")])
+            .unwrap();
+        assert_eq!(bodies(&store), 3);
+        store.delete_snapshot(&a).unwrap();
+        assert_eq!(bodies(&store), 2);
+        let names: Vec<String> = store
+            .load_snapshot(&b)
+            .unwrap()
+            .flows
+            .into_iter()
+            .map(|f| f.display_name)
+            .collect();
+        assert_eq!(names, ["one", "renamed"]);
+        store.delete_snapshot(&b).unwrap();
+        assert_eq!(bodies(&store), 0);
     }
 }

@@ -278,6 +278,11 @@ impl Store {
         if n == 0 {
             return Err(StoreError::UnknownSnapshot(id.0.clone()));
         }
+        // Documents no snapshot holds any more.
+        self.conn.execute(
+            "DELETE FROM bodies WHERE hash NOT IN (SELECT body FROM resources)",
+            [],
+        )?;
         Ok(())
     }
 }

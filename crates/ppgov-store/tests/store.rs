@@ -331,9 +331,15 @@ fn store_opens_after_a_crash_mid_batch() {
     conn.execute_batch("BEGIN").unwrap();
     let big = "x".repeat(4000);
     for i in 0..2000 {
+        let key = format!("uncommitted-{i}");
         conn.execute(
-            "INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, json) VALUES (?1, 'flow', ?2, 'e', NULL, ?3)",
-            rusqlite::params![id.as_str(), format!("uncommitted-{i}"), format!("{{\"junk\":\"{big}\"}}")],
+            "INSERT INTO bodies (hash, json) VALUES (?1, ?2)",
+            rusqlite::params![key.as_bytes(), format!("{{\"junk\":\"{big}\"}}")],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO resources (snapshot_id, kind, id, environment_id, last_modified, body) VALUES (?1, 'flow', ?2, 'e', NULL, ?3)",
+            rusqlite::params![id.as_str(), key, key.as_bytes()],
         )
         .unwrap();
     }
@@ -535,4 +541,31 @@ fn clear_errors_for_bad_inputs() {
         store.finish_snapshot(&ghost, SnapshotStatus::Complete),
         Err(StoreError::UnknownSnapshot(_))
     ));
+}
+
+#[test]
+fn a_write_batch_lands_whole_or_not_at_all() {
+    let mut store = Store::open_in_memory().unwrap();
+    let id = store
+        .begin_snapshot("tenant-1", SnapshotKind::Full, None)
+        .unwrap();
+    let rows: Vec<ResourceRow> = [flow("e", "f1", 1), flow("e", "f2", 2)]
+        .iter()
+        .map(|f| ResourceRow::of(f).unwrap())
+        .collect();
+    {
+        let mut b = store.batch(&id).unwrap();
+        b.put_resources(&rows).unwrap();
+        b.mark_shard("env:e:flows", ShardState::Done, None).unwrap();
+        // Dropped without commit: a crash before the commit.
+    }
+    assert_eq!(store.count_resources(&id, StoreKind::Flow).unwrap(), 0);
+    assert!(store.done_shards(&id).unwrap().is_empty());
+
+    let mut b = store.batch(&id).unwrap();
+    b.put_resources(&rows).unwrap();
+    b.mark_shard("env:e:flows", ShardState::Done, None).unwrap();
+    b.commit().unwrap();
+    assert_eq!(store.count_resources(&id, StoreKind::Flow).unwrap(), 2);
+    assert_eq!(store.done_shards(&id).unwrap().len(), 1);
 }
