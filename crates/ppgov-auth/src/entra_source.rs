@@ -57,7 +57,16 @@ impl Default for SourceOptions {
     }
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<AccessToken>>>;
+type Slot = Arc<SlotInner>;
+
+/// One scope's cached token. Readers take the plain lock for a moment; only a caller that must
+/// fetch takes the async lock, so a busy crawl's thousands of calls a second never queue behind
+/// one another (a fair async lock hands over through the scheduler, one task at a time).
+#[derive(Debug, Default)]
+struct SlotInner {
+    current: Mutex<Option<AccessToken>>,
+    fetching: tokio::sync::Mutex<()>,
+}
 
 struct Inner {
     credential: Credential,
@@ -176,18 +185,28 @@ impl EntraTokenSource {
 
     async fn get(&self, scope: &str) -> Result<AccessToken, AuthError> {
         let slot = self.slot(scope);
-        // Holding the slot lock across the request is the single flight: concurrent callers
-        // for this scope wait here and then find the fresh token.
-        let mut cached = slot.lock().await;
         let margin = chrono::Duration::from_std(self.inner.opts.refresh_margin)
             .unwrap_or_else(|_| chrono::Duration::minutes(5));
-        if let Some(t) = cached.as_ref()
-            && t.expires_at - margin > Utc::now()
-        {
-            return Ok(t.clone());
+        let fresh = |slot: &SlotInner| -> Option<AccessToken> {
+            let cached = slot.current.lock().ok()?;
+            cached
+                .as_ref()
+                .filter(|t| t.expires_at - margin > Utc::now())
+                .cloned()
+        };
+        if let Some(t) = fresh(&slot) {
+            return Ok(t);
+        }
+        // Holding the fetch lock across the request is the single flight: concurrent callers
+        // for this scope wait here and then find the fresh token.
+        let _fetching = slot.fetching.lock().await;
+        if let Some(t) = fresh(&slot) {
+            return Ok(t);
         }
         let token = self.fetch(scope).await?;
-        *cached = Some(token.clone());
+        if let Ok(mut cached) = slot.current.lock() {
+            *cached = Some(token.clone());
+        }
         Ok(token)
     }
 

@@ -9,7 +9,9 @@ pub struct Counters {
     retries: AtomicU64,
     throttled: AtomicU64,
     errors: AtomicU64,
-    wait_ms: AtomicU64,
+    wait_us: AtomicU64,
+    queue_us: AtomicU64,
+    flight_us: AtomicU64,
 }
 
 /// A point-in-time copy of [`Counters`].
@@ -26,6 +28,12 @@ pub struct CountersSnapshot {
     /// Time spent waiting (client-side rate limiting plus back-off), in milliseconds, summed
     /// over concurrent calls.
     pub wait_ms: u64,
+    /// Time calls spent queued for a connection slot (the per-host concurrency limit), in
+    /// milliseconds, summed over concurrent calls.
+    pub queue_ms: u64,
+    /// Time from sending a request to having its whole response, in milliseconds, summed over
+    /// concurrent calls (divided by wall time: the average number of requests in flight).
+    pub flight_ms: u64,
 }
 
 impl Counters {
@@ -42,8 +50,13 @@ impl Counters {
         self.errors.fetch_add(1, Ordering::Relaxed);
     }
     pub(crate) fn waited(&self, d: std::time::Duration) {
-        let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
-        self.wait_ms.fetch_add(ms, Ordering::Relaxed);
+        self.wait_us.fetch_add(us(d), Ordering::Relaxed);
+    }
+    pub(crate) fn queued(&self, d: std::time::Duration) {
+        self.queue_us.fetch_add(us(d), Ordering::Relaxed);
+    }
+    pub(crate) fn in_flight(&self, d: std::time::Duration) {
+        self.flight_us.fetch_add(us(d), Ordering::Relaxed);
     }
 
     /// Current values.
@@ -53,7 +66,14 @@ impl Counters {
             retries: self.retries.load(Ordering::Relaxed),
             throttled: self.throttled.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
-            wait_ms: self.wait_ms.load(Ordering::Relaxed),
+            wait_ms: self.wait_us.load(Ordering::Relaxed) / 1000,
+            queue_ms: self.queue_us.load(Ordering::Relaxed) / 1000,
+            flight_ms: self.flight_us.load(Ordering::Relaxed) / 1000,
         }
     }
+}
+
+/// Kept in microseconds: most waits are shorter than a millisecond.
+fn us(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }

@@ -82,6 +82,7 @@ pub struct Request {
     pub(crate) body: Option<Vec<u8>>,
     pub(crate) headers: HeaderMap,
     pub(crate) idempotent: bool,
+    pub(crate) cost: u32,
 }
 
 impl Request {
@@ -95,6 +96,7 @@ impl Request {
             body: None,
             headers: HeaderMap::new(),
             idempotent,
+            cost: 1,
         }
     }
 
@@ -133,6 +135,13 @@ impl Request {
     /// network errors.
     pub fn idempotent(mut self, yes: bool) -> Self {
         self.idempotent = yes;
+        self
+    }
+
+    /// How many requests the service counts this call as (a Graph `$batch` counts each item), so
+    /// the limiter paces what the service counts, not what goes over the wire.
+    pub fn cost(mut self, requests: u32) -> Self {
+        self.cost = requests.max(1);
         self
     }
 }
@@ -239,18 +248,18 @@ impl Transport {
         &self.inner.cfg
     }
 
-    /// The limiter's current rate (requests/s) for a URL's host and a scope.
-    pub fn current_rate(&self, url: &Url, scope: &str) -> f64 {
-        self.inner.limiter.rate(&limiter_key(url, scope))
+    /// The limiter's current rate (requests/s) for a URL's host.
+    pub fn current_rate(&self, url: &Url) -> f64 {
+        self.inner.limiter.rate(&limiter_key(url))
     }
 
     /// Records a throttle the transport did not see itself (a 429 inside a Graph `$batch`).
-    pub(crate) fn note_throttled(&self, url: &Url, scope: &str, wait: Duration) {
+    pub(crate) fn note_throttled(&self, url: &Url, wait: Duration) {
         self.inner.counters.throttled();
         self.inner.counters.waited(wait);
         self.inner
             .limiter
-            .on_throttled(&limiter_key(url, scope), Some(wait));
+            .on_throttled(&limiter_key(url), Some(wait));
     }
 
     /// GET a URL and decode the JSON body.
@@ -286,7 +295,7 @@ impl Transport {
     async fn send_inner(&self, req: &Request) -> Result<Response, ClientError> {
         let cfg = &self.inner.cfg.retry;
         let host = host_of(&req.url);
-        let key = limiter_key(&req.url, &req.scope);
+        let key = limiter_key(&req.url);
         let url_log = redact_url(&req.url);
         let path = req.url.path().to_owned();
         let sem = self.inner.limiter.host_semaphore(&host);
@@ -297,13 +306,22 @@ impl Transport {
         let mut auth_retried = false;
         loop {
             attempt += 1;
-            let wait = self.inner.limiter.reserve(&key);
-            self.sleep(wait).await;
+            // A permit first, then a slot: only requests about to be sent hold reservations, so a
+            // throttle never finds thousands of slots already handed out.
+            let queued = Instant::now();
             let permit = sem
                 .clone()
                 .acquire_owned()
                 .await
                 .map_err(|_| ClientError::InvalidRequest("transport closed".into()))?;
+            self.inner.counters.queued(queued.elapsed());
+            loop {
+                let slot = self.inner.limiter.reserve(&key, req.cost);
+                self.sleep(slot.wait).await;
+                if self.inner.limiter.still_valid(&key, slot) {
+                    break;
+                }
+            }
             let token = self
                 .inner
                 .tokens
@@ -348,6 +366,7 @@ impl Transport {
                 Err(e) => Err((e, false)),
             };
             drop(permit);
+            self.inner.counters.in_flight(t0.elapsed());
             let duration_ms = u64::try_from(t0.elapsed().as_millis()).unwrap_or(u64::MAX);
             let method = req.method.as_str();
             match outcome {
@@ -404,7 +423,7 @@ impl Transport {
                         // The limiter now blocks this key until the wait has passed.
                         continue;
                     }
-                    self.inner.limiter.on_accepted(&key);
+                    self.inner.limiter.on_accepted(&key, req.cost);
                     if (200..300).contains(&status) {
                         return Ok(Response {
                             status,
@@ -500,8 +519,10 @@ pub(crate) fn host_of(url: &Url) -> String {
     }
 }
 
-fn limiter_key(url: &Url, scope: &str) -> String {
-    format!("{}|{scope}", host_of(url))
+/// The limiter counts per host: each API family (and each Dataverse instance) has its own host
+/// and its own limits, and one transport signs in as one identity.
+fn limiter_key(url: &Url) -> String {
+    host_of(url)
 }
 
 /// Builds `base + path` with a query of `(name, value)` pairs, percent-encoding values so that

@@ -177,9 +177,12 @@ impl GraphClient {
                     .iter()
                     .map(|i| serde_json::json!({ "id": (i + 1).to_string(), "method": "GET", "url": chunk[*i] }))
                     .collect();
+                // Graph evaluates every item of a batch against its limits.
+                let cost = u32::try_from(requests.len()).unwrap_or(u32::MAX);
                 let req = Request::post(batch_url.clone(), &self.scope)
                     .json(&serde_json::json!({ "requests": requests }))?
-                    .idempotent(true);
+                    .idempotent(true)
+                    .cost(cost.saturating_add(1));
                 let resp: BatchResponse = self.t.send_json(req).await?;
                 let mut retry = Vec::new();
                 let mut wait = Duration::ZERO;
@@ -219,7 +222,7 @@ impl GraphClient {
                 }
                 retry.sort_unstable();
                 if !retry.is_empty() {
-                    self.t.note_throttled(&batch_url, &self.scope, wait);
+                    self.t.note_throttled(&batch_url, wait);
                     tokio::time::sleep(wait).await;
                 }
                 pending = retry;
