@@ -2,6 +2,7 @@
 //! then principal resolution through Graph. Every shard's outcome lands in the collection status.
 
 use crate::error::CrawlError;
+use crate::inventory::{self, FlowListing};
 use crate::map;
 use crate::principals;
 use crate::progress::{Progress, ProgressMode};
@@ -25,10 +26,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 
+/// Flows mapped and sent to the writer together.
+const WRITE_CHUNK: usize = 200;
+
+/// Shards run at once per unit of `concurrency`.
+const SHARDS_PER_REQUEST_SLOT: usize = 2;
+
 /// How to crawl.
 #[derive(Debug, Clone)]
 pub struct CrawlOptions {
-    /// Concurrent shards, and concurrent per-resource calls inside a shard.
+    /// Concurrent per-resource calls inside a shard; twice as many shards run at once (the
+    /// transport's per-host limit bounds the requests in flight).
     pub concurrency: usize,
     /// Continue the interrupted crawl of this tenant.
     pub resume: bool,
@@ -42,6 +50,10 @@ pub struct CrawlOptions {
     /// younger than this, and resolves only new ones; older, every principal is resolved again.
     /// This bounds how stale a user's status (deleted, disabled, guest) can be.
     pub principal_max_age: chrono::Duration,
+    /// List flows through the inventory API when the sign-in allows it (delegated users; an
+    /// app-only sign-in is refused and falls back to listing per environment). The inventory
+    /// trails changes by up to 15 minutes.
+    pub inventory: bool,
 }
 
 impl Default for CrawlOptions {
@@ -53,6 +65,7 @@ impl Default for CrawlOptions {
             progress: ProgressMode::Quiet,
             environments: None,
             principal_max_age: chrono::Duration::hours(24),
+            inventory: true,
         }
     }
 }
@@ -87,6 +100,8 @@ struct Ctx {
     progress: Progress,
     /// Resolves principals as shards see them.
     resolver: principals::Resolver,
+    /// Flows listed tenant-wide through the inventory API, when it answered.
+    flow_listing: Option<FlowListing>,
 }
 
 /// `lastModifiedTime` per resource id.
@@ -215,7 +230,7 @@ pub async fn crawl(
         (opts.concurrency.max(1) / 4).max(1),
         carried.clone(),
     );
-    let ctx = Arc::new(Ctx {
+    let mut ctx = Ctx {
         clients: clients.clone(),
         tx: writer.sender(),
         now,
@@ -223,11 +238,35 @@ pub async fn crawl(
         parent,
         progress: Progress::new(opts.progress),
         resolver,
-    });
+        flow_listing: None,
+    };
 
     // Tenant-wide data and the environment list. The list is read again on resume (one call) so the
-    // shards know what to crawl; it is written only when the tenant shard was not done.
-    let envs = match crawl_tenant(&ctx, tenant_id, !done.contains(shards::TENANT)).await {
+    // shards know what to crawl; it is written only when the tenant shard was not done. The
+    // inventory listing, when wanted, runs alongside.
+    let listing = async {
+        if !opts.inventory {
+            return None;
+        }
+        match inventory::list_flows(&clients).await {
+            Ok(l) => Some(l),
+            Err(e) if e.status() == Some(403) => {
+                tracing::info!(
+                    "inventory API refused this sign-in (app-only tokens are not allowed): listing flows per environment"
+                );
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "inventory API failed: listing flows per environment");
+                None
+            }
+        }
+    };
+    let (tenant, listing) = tokio::join!(
+        crawl_tenant(&ctx, tenant_id, !done.contains(shards::TENANT)),
+        listing
+    );
+    let envs = match tenant {
         Ok(envs) => envs,
         Err(e) => {
             drop(ctx);
@@ -235,6 +274,15 @@ pub async fn crawl(
             return Err(e);
         }
     };
+    if let Some(l) = &listing {
+        tracing::info!(
+            covered = l.covers(&envs),
+            environments = envs.len(),
+            "crawl: flows listed through the inventory API (it trails changes by up to 15 minutes)"
+        );
+    }
+    ctx.flow_listing = listing;
+    let ctx = Arc::new(ctx);
     if !done.contains(shards::TENANT) {
         ctx.send(WriteOp::ShardDone(shards::TENANT.to_string()))
             .await;
@@ -258,8 +306,11 @@ pub async fn crawl(
         m
     });
     let remaining = Arc::new(std::sync::Mutex::new(remaining));
+    // Many shards spend most of their time on one sequential request (a list page, a Dataverse
+    // query), so more shards than request slots run at once; the transport's per-host limit
+    // bounds the requests actually in flight.
     stream::iter(order)
-        .for_each_concurrent(ctx.concurrency, |(i, k)| {
+        .for_each_concurrent(ctx.concurrency * SHARDS_PER_REQUEST_SLOT, |(i, k)| {
             let ctx = ctx.clone();
             let envs = envs.clone();
             let remaining = remaining.clone();
@@ -536,26 +587,41 @@ async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
     }
 }
 
+/// Whether a listed resource is the one the parent snapshot holds. `coarse` compares whole
+/// seconds: the inventory API may write times with another precision than the resource APIs.
 fn unchanged(
     parent: Option<&BTreeMap<String, Option<DateTime<Utc>>>>,
     id: &str,
     modified: Option<DateTime<Utc>>,
+    coarse: bool,
 ) -> bool {
-    modified.is_some()
-        && parent
-            .and_then(|p| p.get(id))
-            .is_some_and(|prev| *prev == modified)
+    let Some(modified) = modified else {
+        return false;
+    };
+    let Some(Some(prev)) = parent.and_then(|p| p.get(id)) else {
+        return false;
+    };
+    if coarse {
+        prev.timestamp() == modified.timestamp()
+    } else {
+        *prev == modified
+    }
 }
 
 async fn crawl_flows(ctx: &Ctx, env: &Environment) {
     let scope = CollectionScope::Environment(env.id.clone());
     let c = &ctx.clients;
-    let listed: Vec<wire::flow::Flow> = match c.flow.list_flows(&env.id).try_collect().await {
-        Ok(l) => l,
-        Err(e) => {
-            ctx.status(scope, CollectionKind::Flows, failed(&e)).await;
-            return;
-        }
+    let from_inventory = ctx.flow_listing.as_ref().and_then(|l| l.flows_of(&env.id));
+    let coarse = from_inventory.is_some();
+    let listed: Vec<wire::flow::Flow> = match from_inventory {
+        Some(l) => l,
+        None => match c.flow.list_flows(&env.id).try_collect().await {
+            Ok(l) => l,
+            Err(e) => {
+                ctx.status(scope, CollectionKind::Flows, failed(&e)).await;
+                return;
+            }
+        },
     };
     ctx.status(
         scope.clone(),
@@ -570,6 +636,7 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
                 parent.map(|p| &p.flows),
                 &f.name,
                 map::time_of(&f.properties.last_modified_time),
+                coarse,
             )
         });
     if let Some(Parent { id: from, .. }) = parent
@@ -585,7 +652,9 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
     let since = RunCounter::since(ctx.now).to_rfc3339_opts(SecondsFormat::Secs, true);
     let filter = format!("startTime ge {since}");
     let mut errors: BTreeMap<CollectionKind, ClientError> = BTreeMap::new();
-    let results: Vec<_> = stream::iter(fetch)
+    // Written in chunks as they arrive, so a large environment's definitions are never all in
+    // memory at once.
+    let mut results = stream::iter(fetch)
         .map(|f| {
             let filter = filter.clone();
             async move {
@@ -600,46 +669,49 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
             }
         })
         .buffer_unordered(ctx.concurrency)
-        .collect()
-        .await;
-    let mut flows = Vec::with_capacity(results.len() + keep.len());
-    for (listed, full, perms, runs) in results {
-        let base = match full {
-            // The listing names the flow; a GET that answers with another id must not merge two
-            // flows into one row.
-            Ok(mut f) => {
-                if !f.name.eq_ignore_ascii_case(&listed.name) {
-                    tracing::warn!(environment_id = %env.id, listed = %listed.name, returned = %f.name, "flow GET returned another flow's id; keeping the listed id");
-                    f.name = listed.name.clone();
+        .chunks(WRITE_CHUNK);
+    let mut written = 0usize;
+    while let Some(chunk) = results.next().await {
+        let mut flows = Vec::with_capacity(chunk.len());
+        for (listed, full, perms, runs) in chunk {
+            let base = match full {
+                // The listing names the flow; a GET that answers with another id must not merge
+                // two flows into one row.
+                Ok(mut f) => {
+                    if !f.name.eq_ignore_ascii_case(&listed.name) {
+                        tracing::warn!(environment_id = %env.id, listed = %listed.name, returned = %f.name, "flow GET returned another flow's id; keeping the listed id");
+                        f.name = listed.name.clone();
+                    }
+                    f
                 }
-                f
-            }
-            // Deleted between list and get: it is gone, leave it out.
-            Err(e) if e.is_not_found() => continue,
-            Err(e) => {
-                errors.entry(CollectionKind::FlowDefinitions).or_insert(e);
-                listed.clone()
-            }
-        };
-        let perms = match perms {
-            Ok(p) => Some(map::flow_permissions(&p)),
-            Err(e) => {
-                errors.entry(CollectionKind::FlowPermissions).or_insert(e);
-                None
-            }
-        };
-        let runs = match runs {
-            Ok(r) => Some(r),
-            Err(e) => {
-                errors.entry(CollectionKind::FlowRuns).or_insert(e);
-                None
-            }
-        };
-        flows.push(map::flow(&env.id, &base, perms, runs));
+                // Deleted between list and get: it is gone, leave it out.
+                Err(e) if e.is_not_found() => continue,
+                Err(e) => {
+                    errors.entry(CollectionKind::FlowDefinitions).or_insert(e);
+                    listed.clone()
+                }
+            };
+            let perms = match perms {
+                Ok(p) => Some(map::flow_permissions(&p)),
+                Err(e) => {
+                    errors.entry(CollectionKind::FlowPermissions).or_insert(e);
+                    None
+                }
+            };
+            let runs = match runs {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    errors.entry(CollectionKind::FlowRuns).or_insert(e);
+                    None
+                }
+            };
+            flows.push(map::flow(&env.id, &base, perms, runs));
+        }
+        written += flows.len();
+        ctx.note(&flows, principals::Refs::flow);
+        ctx.rows(&flows).await;
     }
-    ctx.progress.add("flows", (flows.len() + keep.len()) as u64);
-    ctx.note(&flows, principals::Refs::flow);
-    ctx.rows(&flows).await;
+    ctx.progress.add("flows", (written + keep.len()) as u64);
     for kind in [
         CollectionKind::FlowDefinitions,
         CollectionKind::FlowPermissions,
@@ -647,7 +719,7 @@ async fn crawl_flows(ctx: &Ctx, env: &Environment) {
     ] {
         let state = match errors.get(&kind) {
             Some(e) => failed(e),
-            None => collected(flows.len() + keep.len()),
+            None => collected(written + keep.len()),
         };
         ctx.status(scope.clone(), kind, state).await;
     }
@@ -698,6 +770,7 @@ async fn crawl_apps(ctx: &Ctx, env: &Environment) {
                 parent.map(|p| &p.apps),
                 &a.name,
                 map::time_of(&a.properties.last_modified_time),
+                false,
             )
         });
     if let Some(Parent { id: from, .. }) = parent

@@ -8,6 +8,7 @@
 
 mod crawler;
 mod error;
+mod inventory;
 pub mod map;
 mod principals;
 mod progress;

@@ -1,13 +1,13 @@
 //! The store writer: one thread owns the SQLite connection and writes in batched transactions, in
-//! the order it is told. A shard is marked done only after its rows are committed, so a crawl killed
-//! at any point resumes from consistent checkpoints.
+//! the order it is told. A shard's checkpoint commits in the same transaction as its rows, so a
+//! crawl killed at any point resumes from consistent checkpoints.
 
 use ppgov_core::CollectionEntry;
-use ppgov_store::{ResourceRow, ShardState, SnapshotId, Store, StoreError, StoreKind};
+use ppgov_store::{ResourceRow, ShardState, SnapshotId, Store, StoreError, StoreKind, WriteBatch};
 use tokio::sync::mpsc;
 
-/// Rows buffered before a transaction is committed.
-const BATCH: usize = 2_000;
+/// Ops queued for the writer before senders wait.
+const WRITE_QUEUE: usize = 32;
 
 /// What the crawl asks the writer to do.
 pub enum WriteOp {
@@ -37,7 +37,9 @@ pub struct Writer {
 impl Writer {
     /// Starts the writer thread, which takes ownership of the store until [`Writer::finish`].
     pub fn spawn(store: Store, snapshot: SnapshotId) -> Writer {
-        let (tx, rx) = mpsc::channel(256);
+        // A few ops of slack: an op can carry a chunk of flow definitions (megabytes), so a deep
+        // queue behind a busy disk would be memory, not speed.
+        let (tx, rx) = mpsc::channel(WRITE_QUEUE);
         let handle = std::thread::spawn(move || run(store, snapshot, rx));
         Writer { tx, handle }
     }
@@ -64,66 +66,91 @@ impl Writer {
     }
 }
 
+/// Most rows one transaction takes before it commits, and the longest it stays open: a killed
+/// crawl loses at most this much work, and readers see progress this often.
+const BATCH_ROWS: usize = 20_000;
+const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(500);
+
 fn run(
     mut store: Store,
     snapshot: SnapshotId,
     mut rx: mpsc::Receiver<WriteOp>,
 ) -> (Store, Result<(), StoreError>) {
-    let mut rows: Vec<ResourceRow> = Vec::with_capacity(BATCH);
     let mut first_error: Result<(), StoreError> = Ok(());
-    let keep = |r: Result<(), StoreError>, first_error: &mut Result<(), StoreError>| {
-        if let Err(e) = r
+    // Where the writer's time goes, for `-v` runs of a slow crawl.
+    let mut stats = Stats::default();
+    // Each transaction takes what is queued (up to a bound), so commits follow the crawl's pace:
+    // one per op when it is quiet, few and large when it is busy. A shard's checkpoint commits
+    // with its rows, so it can never name rows that were not written.
+    while let Some(op) = rx.blocking_recv() {
+        let t0 = std::time::Instant::now();
+        let outcome = (|| -> Result<(), StoreError> {
+            let mut batch = store.batch(&snapshot)?;
+            let mut rows = apply(&mut batch, op, first_error.is_ok(), &mut stats)?;
+            while rows < BATCH_ROWS && t0.elapsed() < BATCH_TIME {
+                match rx.try_recv() {
+                    Ok(op) => rows += apply(&mut batch, op, first_error.is_ok(), &mut stats)?,
+                    Err(_) => break,
+                }
+            }
+            batch.commit()
+        })();
+        stats.commits += 1;
+        stats.busy += t0.elapsed();
+        if let Err(e) = outcome
             && first_error.is_ok()
         {
-            *first_error = Err(e);
-        }
-    };
-    while let Some(op) = rx.blocking_recv() {
-        match op {
-            WriteOp::Rows(mut r) => {
-                rows.append(&mut r);
-                if rows.len() >= BATCH {
-                    keep(store.put_resources(&snapshot, &rows), &mut first_error);
-                    rows.clear();
-                }
-            }
-            WriteOp::Collection(entry) => {
-                keep(store.record_collection(&snapshot, &entry), &mut first_error)
-            }
-            WriteOp::Copy { from, kind, ids } => {
-                keep(flush(&mut store, &snapshot, &mut rows), &mut first_error);
-                keep(
-                    store
-                        .copy_unchanged(&from, &snapshot, kind, &ids)
-                        .map(|_| ()),
-                    &mut first_error,
-                );
-            }
-            WriteOp::ShardDone(key) => {
-                keep(flush(&mut store, &snapshot, &mut rows), &mut first_error);
-                // Never mark a shard done when its rows may not have been written.
-                if first_error.is_ok() {
-                    keep(
-                        store.mark_shard(&snapshot, &key, ShardState::Done, None),
-                        &mut first_error,
-                    );
-                }
-            }
+            // The batch rolled back, checkpoints included: those shards are crawled again on
+            // resume. No shard is marked done from now on.
+            first_error = Err(e);
         }
     }
-    keep(flush(&mut store, &snapshot, &mut rows), &mut first_error);
+    tracing::info!(
+        rows = stats.rows,
+        copied = stats.copied,
+        commits = stats.commits,
+        busy_ms = stats.busy.as_millis() as u64,
+        "crawl: store writer finished"
+    );
     (store, first_error)
 }
 
-fn flush(
-    store: &mut Store,
-    snapshot: &SnapshotId,
-    rows: &mut Vec<ResourceRow>,
-) -> Result<(), StoreError> {
-    if rows.is_empty() {
-        return Ok(());
+#[derive(Default)]
+struct Stats {
+    rows: usize,
+    copied: usize,
+    commits: usize,
+    busy: std::time::Duration,
+}
+
+/// Applies one op to the open batch; returns how many rows it wrote.
+fn apply(
+    batch: &mut WriteBatch<'_>,
+    op: WriteOp,
+    may_mark: bool,
+    stats: &mut Stats,
+) -> Result<usize, StoreError> {
+    match op {
+        WriteOp::Rows(rows) => {
+            batch.put_resources(&rows)?;
+            stats.rows += rows.len();
+            Ok(rows.len())
+        }
+        WriteOp::Collection(entry) => {
+            batch.record_collection(&entry)?;
+            Ok(1)
+        }
+        WriteOp::Copy { from, kind, ids } => {
+            let n = batch.copy_unchanged(&from, kind, &ids)?;
+            stats.copied += n;
+            Ok(ids.len())
+        }
+        WriteOp::ShardDone(key) => {
+            // Never mark a shard done when an earlier write failed.
+            if may_mark {
+                batch.mark_shard(&key, ShardState::Done, None)?;
+            }
+            Ok(1)
+        }
     }
-    let r = store.put_resources(snapshot, rows);
-    rows.clear();
-    r
 }

@@ -21,12 +21,25 @@ async fn emulator(opts: ServeOptions) -> Emulator {
 }
 
 fn clients(emu: &Emulator) -> Clients {
+    clients_as(emu, false)
+}
+
+/// Signed in as the admin service principal, or with `delegated` as the admin user.
+fn clients_as(emu: &Emulator, delegated: bool) -> Clients {
     let ready = emu.ready();
     let base = url::Url::parse(&ready.url).unwrap();
     let endpoints = Endpoints::all_at(&base);
-    let credential = Credential::ClientSecret {
-        client_id: ready.client_id.clone(),
-        secret: ready.client_secret.clone().into(),
+    let credential = if delegated {
+        Credential::Password {
+            client_id: ppgov_emulator::scenario::wellknown::PUBLIC_CLIENT_ID.into(),
+            username: ready.username.clone(),
+            password: ready.password.clone().into(),
+        }
+    } else {
+        Credential::ClientSecret {
+            client_id: ready.client_id.clone(),
+            secret: ready.client_secret.clone().into(),
+        }
     };
     let tokens = EntraTokenSource::new(
         credential,
@@ -286,6 +299,61 @@ async fn incremental_crawl_refetches_only_changes_and_sees_deletions() {
     assert!(
         s.flows.iter().all(|f| f.definition.is_some()),
         "carried-forward flows keep their definitions"
+    );
+    emu.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delegated_sign_in_lists_flows_through_the_inventory() {
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 4,
+        ..Default::default()
+    })
+    .await;
+    let tenant = emu.ready().tenant_id.clone();
+    let envs = emu.tenant().environments.len() as u64;
+    let crawl_as = |delegated: bool| {
+        let c = clients_as(&emu, delegated);
+        let tenant = tenant.clone();
+        async move {
+            let (summary, store) = crawl(
+                c,
+                Store::open_in_memory().unwrap(),
+                &tenant,
+                CrawlOptions::default(),
+            )
+            .await
+            .unwrap();
+            assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+            (
+                store.load_snapshot(&summary.snapshot_id).unwrap(),
+                summary.requests,
+            )
+        }
+    };
+    let (app_only, app_only_requests) = crawl_as(false).await;
+    let (delegated, delegated_requests) = crawl_as(true).await;
+    assert_complete(&delegated, &expected(&emu));
+    // The same flows with the same details, whichever way they were listed.
+    let key = |s: &Snapshot| -> Vec<_> {
+        s.flows
+            .iter()
+            .map(|f| {
+                (
+                    f.id.clone(),
+                    f.display_name.clone(),
+                    f.last_modified_time,
+                    f.runs.clone(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(key(&delegated), key(&app_only));
+    // One inventory page instead of a flow list per environment.
+    assert!(
+        delegated_requests + envs - 1 <= app_only_requests,
+        "delegated {delegated_requests} vs app-only {app_only_requests} requests"
     );
     emu.shutdown().await.unwrap();
 }
