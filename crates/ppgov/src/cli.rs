@@ -346,12 +346,20 @@ pub struct BenchCrawlArgs {
     /// Emulator rate limit per identity (requests per second); default chosen so the floor is about a minute.
     #[arg(long)]
     pub rate_limit: Option<f64>,
-    /// Crawler concurrency per host.
-    #[arg(long, default_value_t = 16)]
+    /// Crawler concurrency per host (64 keeps the latency floor under the rate-limit floor).
+    #[arg(long, default_value_t = 64)]
     pub concurrency: usize,
     /// Skip the sequential (one request at a time) comparison crawl.
     #[arg(long)]
     pub no_sequential: bool,
+    /// Sign in as the emulator's admin user (delegated) instead of its service principal, so
+    /// flows are listed through the inventory API.
+    #[arg(long)]
+    pub delegated: bool,
+    /// Memory the in-process emulator may keep environments in (MiB); past it, environments are
+    /// regenerated when read again.
+    #[arg(long, default_value_t = 512)]
+    pub emulator_cache_mib: usize,
     /// Output format.
     #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
     pub format: BenchFormat,

@@ -8,6 +8,11 @@ mod output;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// jemalloc gives freed memory back to the system; glibc's per-thread arenas hold on to it under a
+/// crawl's pattern (many threads, many short-lived JSON buffers). See the README's figures.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     output::init_logging(&cli);

@@ -46,6 +46,13 @@ struct Recorded {
 
 async fn serve(State(s): State<Recorded>, method: Method, uri: Uri, body: Bytes) -> Response {
     let path = uri.path();
+    // The inventory API refuses app-only tokens (INVENTORY-API.md §0); this recorded tenant is
+    // crawled with a service principal, so the crawler must fall back to per-environment lists.
+    if method == Method::POST && path == "/resourcequery/resources/query" {
+        let err =
+            json!({"error": {"code": "Forbidden", "message": "app-only tokens are not supported"}});
+        return (StatusCode::FORBIDDEN, axum::Json(err)).into_response();
+    }
     match answer(&s, &method, path, uri.query().unwrap_or(""), &body) {
         Some(v) => (StatusCode::OK, axum::Json(v)).into_response(),
         None => {

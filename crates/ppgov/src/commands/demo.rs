@@ -24,12 +24,30 @@ pub fn emulator_transport(
     emu: &Emulator,
     cfg: TransportConfig,
 ) -> anyhow::Result<(Transport, Endpoints)> {
+    emulator_transport_as(emu, cfg, false)
+}
+
+/// [`emulator_transport`] signed in as the emulator's admin service principal, or with
+/// `delegated` as its admin user (ROPC through the well-known public client).
+pub fn emulator_transport_as(
+    emu: &Emulator,
+    cfg: TransportConfig,
+    delegated: bool,
+) -> anyhow::Result<(Transport, Endpoints)> {
     let ready = emu.ready();
     let base = url::Url::parse(&ready.url).context("the emulator printed an invalid URL")?;
     let endpoints = Endpoints::all_at(&base);
-    let credential = Credential::ClientSecret {
-        client_id: ready.client_id.clone(),
-        secret: ready.client_secret.clone().into(),
+    let credential = if delegated {
+        Credential::Password {
+            client_id: ppgov_emulator::scenario::wellknown::PUBLIC_CLIENT_ID.into(),
+            username: ready.username.clone(),
+            password: ready.password.clone().into(),
+        }
+    } else {
+        Credential::ClientSecret {
+            client_id: ready.client_id.clone(),
+            secret: ready.client_secret.clone().into(),
+        }
     };
     let tokens = EntraTokenSource::new(
         credential,
