@@ -313,7 +313,7 @@ async fn delegated_sign_in_lists_flows_through_the_inventory() {
     .await;
     let tenant = emu.ready().tenant_id.clone();
     let envs = emu.tenant().environments.len() as u64;
-    let crawl_as = |delegated: bool| {
+    let crawl_as = |delegated: bool, inventory: bool| {
         let c = clients_as(&emu, delegated);
         let tenant = tenant.clone();
         async move {
@@ -321,7 +321,10 @@ async fn delegated_sign_in_lists_flows_through_the_inventory() {
                 c,
                 Store::open_in_memory().unwrap(),
                 &tenant,
-                CrawlOptions::default(),
+                CrawlOptions {
+                    inventory,
+                    ..CrawlOptions::default()
+                },
             )
             .await
             .unwrap();
@@ -332,8 +335,9 @@ async fn delegated_sign_in_lists_flows_through_the_inventory() {
             )
         }
     };
-    let (app_only, app_only_requests) = crawl_as(false).await;
-    let (delegated, delegated_requests) = crawl_as(true).await;
+    let (app_only, app_only_requests) = crawl_as(false, true).await;
+    let (delegated, delegated_requests) = crawl_as(true, true).await;
+    let (listed, listed_requests) = crawl_as(true, false).await;
     assert_complete(&delegated, &expected(&emu));
     // The same flows with the same details, whichever way they were listed.
     let key = |s: &Snapshot| -> Vec<_> {
@@ -350,10 +354,16 @@ async fn delegated_sign_in_lists_flows_through_the_inventory() {
             .collect()
     };
     assert_eq!(key(&delegated), key(&app_only));
+    assert_eq!(key(&listed), key(&app_only));
     // One inventory page instead of a flow list per environment.
     assert!(
         delegated_requests + envs - 1 <= app_only_requests,
         "delegated {delegated_requests} vs app-only {app_only_requests} requests"
+    );
+    // Without the inventory, a delegated crawl lists per environment like an app-only one.
+    assert!(
+        delegated_requests + envs - 1 <= listed_requests,
+        "delegated {delegated_requests} vs listed per environment {listed_requests} requests"
     );
     emu.shutdown().await.unwrap();
 }

@@ -162,6 +162,10 @@ pub struct CrawlArgs {
     /// Concurrent requests per API host.
     #[arg(long, default_value_t = 16)]
     pub concurrency: usize,
+    /// List flows per environment even when signed in as a user. The inventory API, used
+    /// otherwise, trails changes by up to 15 minutes.
+    #[arg(long)]
+    pub no_inventory: bool,
 }
 
 /// Output formats of inventory views.

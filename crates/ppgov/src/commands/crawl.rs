@@ -29,6 +29,7 @@ pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow:
         full: args.full,
         progress: progress_mode(quiet),
         environments: None,
+        inventory: !args.no_inventory,
         ..Default::default()
     };
     let (summary, _store) =
