@@ -116,6 +116,9 @@ pub struct ScanSummary {
     pub rules_errored: usize,
     /// Rules that passed (evaluated, no unsuppressed finding).
     pub rules_passed: usize,
+    /// Ids of the rules that could not be evaluated, sorted: a scan with any is incomplete.
+    #[serde(default)]
+    pub errored_rules: Vec<String>,
 }
 
 /// Everything a renderer needs: what was scanned and what was found.
@@ -137,11 +140,14 @@ pub struct ScanReport {
     pub findings: Vec<Finding>,
     /// Resource counts per kind in the snapshot, for context.
     pub inventory: BTreeMap<String, usize>,
+    /// Environment id -> display name, so outputs name environments the way admins know them.
+    #[serde(default)]
+    pub environment_names: BTreeMap<String, String>,
 }
 
 impl ScanReport {
     /// The current JSON contract version.
-    pub const SCHEMA_VERSION: &'static str = "1.0";
+    pub const SCHEMA_VERSION: &'static str = "1.1";
 
     /// Sorts findings and rules and recomputes the summary, so output is deterministic.
     pub fn finalize(&mut self) {
@@ -172,11 +178,58 @@ impl ScanReport {
                         s.rules_passed += 1;
                     }
                 }
-                RuleStatus::Error { .. } => s.rules_errored += 1,
+                RuleStatus::Error { .. } => {
+                    s.rules_errored += 1;
+                    s.errored_rules.push(r.rule_id.clone());
+                }
                 RuleStatus::NotApplicable { .. } => {}
             }
         }
         self.summary = s;
+    }
+
+    /// The rules that could not be evaluated, with why, in rule id order.
+    pub fn errored(&self) -> Vec<(&str, &str)> {
+        self.rules
+            .iter()
+            .filter_map(|r| match &r.status {
+                RuleStatus::Error { message } => Some((r.rule_id.as_str(), message.as_str())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The display name of an environment, when the snapshot knew it.
+    pub fn environment_name(&self, id: &str) -> Option<&str> {
+        self.environment_names
+            .get(id)
+            .or_else(|| self.environment_names.get(&id.to_ascii_lowercase()))
+            .map(String::as_str)
+            .filter(|n| !n.is_empty())
+    }
+
+    /// An environment as people read it: `Display name (id)`, or the id alone when unknown.
+    pub fn environment_label(&self, id: &str) -> String {
+        match self.environment_name(id) {
+            Some(name) if name != id => format!("{name} ({id})"),
+            _ => id.to_string(),
+        }
+    }
+
+    /// What a gate decides: findings at or above `fail_on` fail it, and so does any rule in
+    /// error unless `allow_incomplete` (a scan that could not judge a rule never passes a gate).
+    /// Without `fail_on` there is no gate and the verdict is always [`Gate::Pass`].
+    pub fn gate(&self, fail_on: Option<Severity>, allow_incomplete: bool) -> Gate {
+        let Some(threshold) = fail_on else {
+            return Gate::Pass;
+        };
+        if !allow_incomplete && self.summary.rules_errored > 0 {
+            return Gate::Incomplete;
+        }
+        match self.max_severity() {
+            Some(max) if max >= threshold => Gate::Findings,
+            _ => Gate::Pass,
+        }
     }
 
     /// Highest unsuppressed severity, for `--fail-on`.
@@ -187,4 +240,15 @@ impl ScanReport {
             .map(|f| f.severity)
             .max()
     }
+}
+
+/// The verdict of `scan --fail-on`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Nothing at or above the threshold, and every rule evaluated (or incompleteness allowed).
+    Pass,
+    /// Unsuppressed findings at or above the threshold.
+    Findings,
+    /// At least one rule could not be evaluated: the scan cannot vouch for the tenant.
+    Incomplete,
 }

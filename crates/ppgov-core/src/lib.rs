@@ -11,6 +11,7 @@ pub mod severity;
 pub mod snapshot;
 
 pub use finding::{
+    Gate,
     Finding, FrameworkRef, Remediation, RuleResult, RuleStatus, ScanReport, ScanSummary, Suppressed,
 };
 pub use resource::{ResourceKind, ResourceRef};

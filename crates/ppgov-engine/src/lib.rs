@@ -8,6 +8,7 @@
 pub mod compliance;
 pub mod context;
 pub mod dlp;
+pub mod docs;
 pub mod error;
 pub mod flowdef;
 pub mod registry;
@@ -16,6 +17,7 @@ pub mod rule;
 pub mod rules;
 pub mod scan;
 pub mod secrets;
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 pub use compliance::{Framework, FrameworkView, framework_view};

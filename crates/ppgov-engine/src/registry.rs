@@ -3,9 +3,21 @@
 use crate::rule::Rule;
 use crate::rules::*;
 
+/// `rule!(area::file)`: the rule's metadata, its evaluation, and its source file (whose module
+/// doc comment is its documentation, see [`crate::docs`]).
 macro_rules! rule {
-    ($($m:ident)::+) => {
-        Rule { meta: $($m)::+::META, evaluate: $($m)::+::evaluate }
+    ($area:ident :: $file:ident) => {
+        Rule {
+            meta: $area::$file::META,
+            evaluate: $area::$file::evaluate,
+            source: include_str!(concat!(
+                "rules/",
+                stringify!($area),
+                "/",
+                stringify!($file),
+                ".rs"
+            )),
+        }
     };
 }
 

@@ -83,6 +83,8 @@ pub struct Rule {
     pub meta: RuleMeta,
     /// Evaluates the rule on a prepared context.
     pub evaluate: fn(&Context) -> RuleOutput,
+    /// The rule's source file; its module doc comment is the rule's documentation.
+    pub source: &'static str,
 }
 
 impl RuleMeta {

@@ -105,6 +105,11 @@ pub fn scan(snapshot: &Snapshot, config: &PostureConfig, options: &ScanOptions) 
         rules: results,
         findings,
         inventory: inventory(snapshot),
+        environment_names: snapshot
+            .environments
+            .iter()
+            .map(|e| (e.id.clone(), e.display_name.clone()))
+            .collect(),
     };
     report.finalize();
     report

@@ -118,7 +118,7 @@ fn donut(report: &ScanReport) -> String {
 
 /// Horizontal bars of the posture score per area.
 fn bars(scores: &[AreaScore]) -> String {
-    let (label_w, bar_w, row_h) = (60, 300, 24);
+    let (label_w, bar_w, row_h) = (230, 300, 24);
     let height = scores.len() * row_h + 4;
     let mut svg = format!(
         r#"<svg width="{}" height="{height}" role="img" aria-label="Posture score per area">"#,
@@ -149,7 +149,7 @@ fn bars(scores: &[AreaScore]) -> String {
             a.failing,
             a.errored,
             y + 13,
-            esc(&a.area),
+            esc(&a.title),
             label_w + bar_w + 6,
             y + 13
         );
@@ -160,8 +160,12 @@ fn bars(scores: &[AreaScore]) -> String {
     )
 }
 
-fn finding_row(out: &mut String, f: &Finding) {
+fn finding_row(out: &mut String, report: &ScanReport, f: &Finding) {
     let env = f.resource.environment_id.as_deref().unwrap_or("-");
+    let env_cell = match report.environment_name(env) {
+        Some(name) if name != env => format!("{} <code>{}</code>", esc(name), esc(env)),
+        _ => format!("<code>{}</code>", esc(env)),
+    };
     let supp = if f.suppressed.is_some() { "1" } else { "0" };
     let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
     let _ = write!(
@@ -177,12 +181,12 @@ fn finding_row(out: &mut String, f: &Finding) {
     }
     let _ = write!(
         out,
-        r#"</td><td><code>{}</code></td><td>{} <b>{}</b><div class="supp">{}</div></td><td><code>{}</code></td><td><details><summary>{}</summary><h4>Evidence</h4><pre>{}</pre><h4>Remediation</h4><p>{}</p>"#,
+        r#"</td><td><code>{}</code></td><td>{} <b>{}</b><div class="supp">{}</div></td><td>{}</td><td><details><summary>{}</summary><h4>Evidence</h4><pre>{}</pre><h4>Remediation</h4><p>{}</p>"#,
         esc(&f.rule_id),
         f.resource.kind,
         esc(&f.resource.name),
         esc(&f.resource.id),
-        esc(env),
+        env_cell,
         esc(&f.message),
         esc(&evidence),
         esc(&f.remediation.text),
@@ -203,6 +207,19 @@ fn options(values: &BTreeSet<&str>) -> String {
     values
         .iter()
         .map(|v| format!(r#"<option value="{0}">{0}</option>"#, esc(v)))
+        .collect()
+}
+
+/// Environment filter options: the id as the value, the display name (and id) as the label.
+fn env_options(report: &ScanReport, ids: &BTreeSet<&str>) -> String {
+    ids.iter()
+        .map(|id| {
+            format!(
+                r#"<option value="{}">{}</option>"#,
+                esc(id),
+                esc(&report.environment_label(id))
+            )
+        })
         .collect()
 }
 
@@ -238,6 +255,14 @@ pub fn html(report: &ScanReport) -> String {
         s.total, s.suppressed, s.rules_passed, s.rules_evaluated, s.rules_errored
     );
     out.push('\n');
+    if s.rules_errored > 0 {
+        let _ = writeln!(
+            out,
+            r#"<section class="incomplete" role="alert"><h2 class="err">Incomplete scan</h2><p>{} rule(s) could not be evaluated: {}. This report cannot vouch for what they check; an error is never a pass.</p></section>"#,
+            s.rules_errored,
+            esc(&s.errored_rules.join(", "))
+        );
+    }
     let _ = writeln!(
         out,
         r#"<section><h2>Posture</h2><div class="charts">{}{}</div></section>"#,
@@ -287,12 +312,12 @@ pub fn html(report: &ScanReport) -> String {
 <table id="findings"><thead><tr><th>Severity</th><th>Rule</th><th>Resource</th><th>Environment</th><th>Finding (click for evidence and remediation)</th></tr></thead>
 <tbody>
 "#,
-        options(&envs),
+        env_options(report, &envs),
         options(&rules),
         n = report.findings.len(),
     );
     for f in &report.findings {
-        finding_row(&mut out, f);
+        finding_row(&mut out, report, f);
     }
     out.push_str("</tbody></table></section>\n");
 

@@ -21,6 +21,7 @@ struct Doc<'a> {
     findings: Vec<FindingOut<'a>>,
     rules: Vec<RuleOut<'a>>,
     inventory: &'a BTreeMap<String, usize>,
+    environment_names: &'a BTreeMap<String, String>,
 }
 
 #[derive(Serialize)]
@@ -133,6 +134,7 @@ fn doc(report: &ScanReport) -> Doc<'_> {
             })
             .collect(),
         inventory: &report.inventory,
+        environment_names: &report.environment_names,
     }
 }
 
@@ -165,6 +167,8 @@ struct InDoc {
     rules: Vec<InRule>,
     #[serde(default)]
     inventory: BTreeMap<String, usize>,
+    #[serde(default)]
+    environment_names: BTreeMap<String, String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -250,6 +254,7 @@ pub fn parse_json(text: &str) -> Result<ScanReport, ReportError> {
         rules,
         findings,
         inventory: doc.inventory,
+        environment_names: doc.environment_names,
     };
     report.finalize();
     Ok(report)

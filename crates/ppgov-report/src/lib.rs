@@ -10,14 +10,17 @@ mod csv_out;
 mod diff;
 mod error;
 mod evidence;
+mod grid;
 mod html;
 mod inventory;
 mod json;
 mod markdown;
 mod ocsf;
 mod posture;
+pub mod rules_doc;
 mod sarif;
 mod table;
+pub mod tables;
 mod text;
 pub mod views;
 
@@ -32,7 +35,8 @@ pub use markdown::markdown;
 pub use ocsf::ocsf;
 pub use posture::{AREAS, AreaScore, posture_scores, rule_area, severity_weight};
 pub use sarif::sarif;
-pub use table::table;
+pub use grid::grid;
+pub use table::{table, table_fitted};
 
 use ppgov_core::ScanReport;
 use std::fmt;

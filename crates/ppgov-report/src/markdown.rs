@@ -44,6 +44,13 @@ pub fn markdown(report: &ScanReport) -> String {
         "- Findings: {} ({} suppressed); rules: {} evaluated, {} passed, {} errored\n\n",
         s.total, s.suppressed, s.rules_evaluated, s.rules_passed, s.rules_errored
     ));
+    if s.rules_errored > 0 {
+        out.push_str(&format!(
+            "> **Incomplete scan:** {} rule(s) could not be evaluated ({}); see *Rules that could not be evaluated* below. An error is never a pass.\n\n",
+            s.rules_errored,
+            s.errored_rules.join(", ")
+        ));
+    }
     out.push_str("## Findings by severity\n\n| Severity | Findings |\n|---|---:|\n");
     for sev in Severity::ALL.iter().rev() {
         out.push_str(&format!(
@@ -58,8 +65,7 @@ pub fn markdown(report: &ScanReport) -> String {
             .score
             .map_or_else(|| "n/a".to_string(), |v| format!("{v}%"));
         out.push_str(&format!(
-            "| {} {} | {score} | {} | {} | {} |\n",
-            a.area,
+            "| {} | {score} | {} | {} | {} |\n",
             cell(&a.title),
             a.passing,
             a.failing,
@@ -82,7 +88,13 @@ pub fn markdown(report: &ScanReport) -> String {
                 cell(&f.rule_id),
                 f.resource.kind,
                 cell(&f.resource.name),
-                cell(f.resource.environment_id.as_deref().unwrap_or("-")),
+                cell(
+                    &f.resource
+                        .environment_id
+                        .as_deref()
+                        .map(|id| report.environment_label(id))
+                        .unwrap_or_else(|| "-".into())
+                ),
                 cell(&f.message),
                 cell(&f.remediation.text)
             ));

@@ -26,10 +26,16 @@ fn cut(s: String, width: usize) -> String {
     out
 }
 
-/// Renders the findings as an aligned table, then the summary and any rule errors.
+/// Renders the findings as a table, then the summary and any rule errors (every cell in full).
 pub fn table(report: &ScanReport) -> String {
-    let header = ["SEVERITY", "RULE", "RESOURCE", "ENVIRONMENT", "MESSAGE"];
-    let rows: Vec<[String; 5]> = report
+    table_fitted(report, None)
+}
+
+/// [`table`] fitted to a terminal `width`: long cells wrap instead of running off the screen.
+/// Environments are named by display name with the id beside it.
+pub fn table_fitted(report: &ScanReport, width: Option<u16>) -> String {
+    let header = ["severity", "rule", "resource", "environment", "message"];
+    let rows: Vec<Vec<String>> = report
         .findings
         .iter()
         .map(|f| {
@@ -38,24 +44,19 @@ pub fn table(report: &ScanReport) -> String {
             } else {
                 f.severity.to_string()
             };
-            [
+            vec![
                 sev,
                 f.rule_id.clone(),
-                one_line(&format!("{} {}", f.resource.kind, f.resource.name)),
+                format!("{} {}", f.resource.kind, f.resource.name),
                 f.resource
                     .environment_id
-                    .clone()
+                    .as_deref()
+                    .map(|id| report.environment_label(id))
                     .unwrap_or_else(|| "-".into()),
                 cut(one_line(&f.message), MESSAGE_WIDTH),
             ]
         })
         .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
     let mut out = String::new();
     out.push_str(&format!(
         "ppgov scan of tenant {} (snapshot {}, {})\n\n",
@@ -63,27 +64,18 @@ pub fn table(report: &ScanReport) -> String {
         report.snapshot_id,
         time_text(report.snapshot_time)
     ));
+    let s = &report.summary;
+    if s.rules_errored > 0 {
+        out.push_str(&format!(
+            "INCOMPLETE: {} rule(s) could not be evaluated (listed at the end); this scan cannot vouch for what they check.\n\n",
+            s.rules_errored
+        ));
+    }
     if rows.is_empty() {
         out.push_str("No findings.\n");
     } else {
-        let line = |cells: &[String]| {
-            let mut l = cells
-                .iter()
-                .zip(widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect::<Vec<_>>()
-                .join("  ");
-            l.truncate(l.trim_end().len());
-            l.push('\n');
-            l
-        };
-        out.push_str(&line(&header.map(String::from)));
-        out.push_str(&line(&widths.map(|w| "-".repeat(w))));
-        for r in &rows {
-            out.push_str(&line(r));
-        }
+        out.push_str(&crate::grid::grid(&header, &rows, width));
     }
-    let s = &report.summary;
     let counts = Severity::ALL
         .iter()
         .rev()

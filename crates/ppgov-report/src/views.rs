@@ -2,7 +2,6 @@
 //! renderable as aligned text, JSON or CSV.
 
 use crate::ReportError;
-use crate::table::one_line;
 use chrono::{DateTime, Utc};
 use ppgov_core::{PrincipalKind, PrincipalStatus, RoleSource, Snapshot};
 
@@ -16,36 +15,15 @@ pub struct Table {
 }
 
 impl Table {
-    /// Aligned plain text with a header and a rule line; control characters in cells are
+    /// A text table with a header (every cell in full); control characters in cells are
     /// neutralised so data cannot rewrite the terminal.
     pub fn to_text(&self) -> String {
-        let rows: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|r| r.iter().map(|c| one_line(c)).collect())
-            .collect();
-        let mut widths: Vec<usize> = self.columns.iter().map(|c| c.chars().count()).collect();
-        for r in &rows {
-            for (w, c) in widths.iter_mut().zip(r) {
-                *w = (*w).max(c.chars().count());
-            }
-        }
-        let line = |cells: &mut dyn Iterator<Item = String>| {
-            let mut l = cells
-                .zip(&widths)
-                .map(|(c, w)| format!("{c:<w$}"))
-                .collect::<Vec<_>>()
-                .join("  ");
-            l.truncate(l.trim_end().len());
-            l.push('\n');
-            l
-        };
-        let mut out = line(&mut self.columns.iter().map(|c| c.to_ascii_uppercase()));
-        out.push_str(&line(&mut widths.iter().map(|w| "-".repeat(*w))));
-        for r in rows {
-            out.push_str(&line(&mut r.into_iter()));
-        }
-        out
+        self.to_text_fitted(None)
+    }
+
+    /// [`Table::to_text`] fitted to a terminal `width` (long cells wrap).
+    pub fn to_text_fitted(&self, width: Option<u16>) -> String {
+        crate::grid::grid(&self.columns, &self.rows, width)
     }
 
     /// An array of objects, keys in column order.

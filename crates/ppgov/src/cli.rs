@@ -21,6 +21,9 @@ pub struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Configuration overrides; flags beat the environment, which beats the file.
+    #[command(flatten)]
+    pub overrides: ConfigOverrides,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -71,6 +74,9 @@ pub enum Command {
     /// Whole-system benchmarks; they print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// List the built-in rules, or print one rule's documentation (what, why, remediation,
+    /// references, frameworks).
+    Rules(RulesArgs),
 }
 
 /// Emulated tenant sizes.
@@ -269,6 +275,10 @@ pub struct ScanArgs {
     /// Directory of custom Rego policies.
     #[arg(long, value_name = "DIR")]
     pub policies: Option<PathBuf>,
+    /// With --fail-on, judge the findings alone even when some rules could not be evaluated
+    /// (by default such an incomplete scan exits 2).
+    #[arg(long)]
+    pub allow_incomplete: bool,
 }
 
 /// `ppgov dlp ...`.
@@ -381,4 +391,45 @@ pub struct BenchScanArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
     pub format: BenchFormat,
+}
+
+/// Configuration values given on the command line (the highest-priority layer).
+#[derive(Debug, Args, Default)]
+pub struct ConfigOverrides {
+    /// Tenant id or domain (overrides AZURE_TENANT_ID and `[tenant] id`).
+    #[arg(long, global = true, value_name = "TENANT")]
+    pub tenant: Option<String>,
+    /// Application (client) id (overrides AZURE_CLIENT_ID and `[auth] client_id`).
+    #[arg(long, global = true, value_name = "ID")]
+    pub client_id: Option<String>,
+    /// Cloud: public, gcc, gcchigh or dod (overrides PPGOV_CLOUD and `[endpoints] cloud`).
+    #[arg(long, global = true, value_name = "CLOUD")]
+    pub cloud: Option<String>,
+    /// Store directory (overrides `[store] path`).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// Any configuration key, e.g. `--set auth.method=device_code` (repeatable).
+    #[arg(long = "set", global = true, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+}
+
+/// `ppgov rules`.
+#[derive(Debug, Args)]
+pub struct RulesArgs {
+    /// A rule id (e.g. PPG-FLW-006): print its documentation instead of the list.
+    pub rule: Option<String>,
+    /// Output format: table (or text for one rule), json, or md (the generated docs/rules.md).
+    #[arg(long, value_enum, default_value_t = RulesFormat::Table)]
+    pub format: RulesFormat,
+}
+
+/// Output formats of `ppgov rules`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum RulesFormat {
+    /// A table of rules, or one rule as text.
+    Table,
+    /// JSON.
+    Json,
+    /// Markdown (the whole list is docs/rules.md).
+    Md,
 }

@@ -41,3 +41,12 @@ pub fn print_error(err: &anyhow::Error) {
 pub fn interactive(quiet: bool) -> bool {
     !quiet && std::io::stderr().is_terminal()
 }
+
+/// The width of the terminal stdout is, when it is one (tables wrap to fit it); `None` for pipes
+/// and files, which get every cell in full.
+pub fn terminal_width() -> Option<u16> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    comfy_table::Table::new().width()
+}

@@ -253,6 +253,14 @@ impl Emulator {
             .store(secs, Ordering::Relaxed);
     }
 
+    /// From now on, answer every API call but the BAP environment list with 403 Forbidden (on)
+    /// or serve normally again (off): a tenant ppgov can list but not read.
+    pub fn forbid_all_but_environment_list(&self, on: bool) {
+        self.state
+            .forbid_all_but_environment_list
+            .store(on, Ordering::Relaxed);
+    }
+
     /// API requests served so far (token endpoint excluded).
     pub fn request_count(&self) -> u64 {
         self.state.requests.load(Ordering::Relaxed)
@@ -344,6 +352,10 @@ async fn method_not_allowed(req: Request) -> Response {
         .into_response()
 }
 
+/// The one path served while [`Emulator::forbid_all_but_environment_list`] is on.
+const ENVIRONMENT_LIST_PATH: &str =
+    "/providers/Microsoft.BusinessAppPlatform/scopes/admin/environments";
+
 /// Counting, latency, throttling and faults for API calls; the Entra endpoints pass untouched.
 async fn api_layer(AxState(state): AxState<AppState>, req: Request, next: Next) -> Response {
     let family = Family::from_path(req.uri().path());
@@ -351,6 +363,19 @@ async fn api_layer(AxState(state): AxState<AppState>, req: Request, next: Next) 
         return next.run(req).await;
     }
     state.count_request();
+    if state.forbid_all_but_environment_list.load(Ordering::Relaxed)
+        && !req
+            .uri()
+            .path()
+            .eq_ignore_ascii_case(ENVIRONMENT_LIST_PATH)
+    {
+        return ApiError::forbidden(format!(
+            "The caller does not have permission to access the path '{}'.",
+            req.uri().path()
+        ))
+        .family(family)
+        .into_response();
+    }
     let behaviour = state.behaviour();
     if !behaviour.latency.is_zero() {
         tokio::time::sleep(behaviour.latency).await;

@@ -106,6 +106,9 @@ pub struct State {
     pub refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     /// BAP lifecycle operations by id.
     pub operations: Mutex<BTreeMap<String, LifecycleOp>>,
+    /// When set, every API call but the BAP environment list answers 403 (a sign-in that may
+    /// list environments and read nothing else; tests of fail-closed scans).
+    pub forbid_all_but_environment_list: AtomicBool,
 }
 
 impl std::fmt::Debug for State {
@@ -287,6 +290,7 @@ impl State {
             device_codes: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             operations: Mutex::new(BTreeMap::new()),
+            forbid_all_but_environment_list: AtomicBool::new(false),
         }
     }
 

@@ -3,22 +3,73 @@
 use anyhow::{Context as _, bail};
 use ppgov_auth::{EntraTokenSource, SourceOptions, TokenSource};
 use ppgov_client::{Transport, TransportConfig};
-use ppgov_config::{Config, ConfigSources, Flags};
+use crate::cli::ConfigOverrides;
+use ppgov_config::{Config, ConfigSources, Flags, PostureConfig};
 use ppgov_core::Snapshot;
 use ppgov_crawl::Clients;
 use ppgov_store::Store;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+
+/// The configuration flags of this run (`--tenant`, `--set`, ...), set once by `commands::run`.
+static FLAGS: OnceLock<Flags> = OnceLock::new();
+
+/// Records the command line's configuration overrides (the first call wins).
+pub fn set_flags(overrides: &ConfigOverrides) -> anyhow::Result<()> {
+    let mut pairs: Vec<(String, String)> = vec![];
+    let mut add = |k: &str, v: Option<String>| {
+        if let Some(v) = v {
+            pairs.push((k.to_string(), v));
+        }
+    };
+    add("tenant.id", overrides.tenant.clone());
+    add("auth.client_id", overrides.client_id.clone());
+    add("endpoints.cloud", overrides.cloud.clone());
+    add(
+        "store.path",
+        overrides.store.as_ref().map(|p| p.display().to_string()),
+    );
+    let flags = Flags::from_assignments(&overrides.set)
+        .map_err(|e| anyhow::anyhow!("--set {e}"))?
+        .with(pairs);
+    let _ = FLAGS.set(flags);
+    Ok(())
+}
+
+/// Where this run's configuration comes from: the one discovery path (`--config`, else
+/// `PPGOV_CONFIG`, else `./ppgov.toml`), the environment, and the flags.
+pub fn sources(file: Option<PathBuf>) -> ConfigSources {
+    ConfigSources::discover(file, FLAGS.get().cloned().unwrap_or_default())
+}
 
 /// Loads and validates the configuration (file, environment, flags) before any network call.
 pub fn config(file: Option<PathBuf>) -> anyhow::Result<Config> {
-    let file = file.or_else(|| {
-        Path::new("ppgov.toml")
-            .exists()
-            .then(|| PathBuf::from("ppgov.toml"))
-    });
-    let sources = ConfigSources::from_process(file, Flags::default());
-    ppgov_config::validate(&sources).map_err(|errs| anyhow::anyhow!("invalid configuration:\n{errs}\nhint: `ppgov config validate` lists every problem; fix them and run again"))
+    ppgov_config::validate(&sources(file)).map_err(|errs| anyhow::anyhow!("invalid configuration:\n{errs}\nhint: `ppgov config validate` lists every problem; fix them and run again"))
+}
+
+/// The posture a command judging a snapshot file applies: the discovered file's `[posture]`
+/// (suppressions, thresholds, ...), or defaults without a file. Needs no sign-in settings.
+pub fn posture(file: Option<PathBuf>) -> anyhow::Result<PostureConfig> {
+    ppgov_config::posture(&sources(file)).map_err(|errs| {
+        anyhow::anyhow!("invalid configuration:\n{errs}\nhint: fix the [posture] section and run again")
+    })
+}
+
+/// The snapshot and posture a read-only command judges: a snapshot file with the posture of the
+/// discovered configuration, else the latest complete snapshot in the configured store.
+pub fn judged(
+    file: Option<PathBuf>,
+    snapshot_file: Option<&Path>,
+) -> anyhow::Result<(Snapshot, PostureConfig, Option<Store>)> {
+    match snapshot_file {
+        Some(path) => Ok((snapshot(None, Some(path))?, posture(file)?, None)),
+        None => {
+            let config = config(file)?;
+            let store = store(&config)?;
+            let latest = latest(&store, &config.tenant.id)?;
+            Ok((latest, config.posture, Some(store)))
+        }
+    }
 }
 
 /// A token source and every API client for a configured tenant.

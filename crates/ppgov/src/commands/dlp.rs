@@ -3,42 +3,9 @@
 use crate::cli::{DlpSimulateArgs, TabularFormat};
 use crate::commands::Outcome;
 use anyhow::Context;
-use ppgov_engine::dlp::{SimulatedChange, simulate};
-use ppgov_report::views::Table;
+use ppgov_engine::dlp::simulate;
+use ppgov_report::tables::{dlp_simulation_summary, dlp_simulation_table};
 use std::path::PathBuf;
-
-fn table(changes: &[(&str, &SimulatedChange)]) -> Table {
-    let mut t = Table {
-        columns: vec![
-            "change",
-            "environment_id",
-            "environment",
-            "kind",
-            "id",
-            "name",
-            "owner",
-            "why",
-        ],
-        rows: vec![],
-    };
-    for (change, c) in changes {
-        t.rows.push(vec![
-            change.to_string(),
-            c.environment_id.clone(),
-            c.environment_name.clone(),
-            c.kind.to_string(),
-            c.id.clone(),
-            c.name.clone(),
-            c.owner.clone().unwrap_or_default(),
-            c.violations
-                .iter()
-                .map(|v| v.explain())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ]);
-    }
-    t
-}
 
 pub fn run(file: Option<PathBuf>, args: DlpSimulateArgs) -> anyhow::Result<Outcome> {
     let text = std::fs::read_to_string(&args.policy)
@@ -64,21 +31,9 @@ pub fn run(file: Option<PathBuf>, args: DlpSimulateArgs) -> anyhow::Result<Outco
             println!("{}", serde_json::to_string_pretty(&report)?);
         }
         f => {
-            let rows: Vec<(&str, &SimulatedChange)> = report
-                .would_break
-                .iter()
-                .map(|c| ("breaks", c))
-                .chain(report.would_fix.iter().map(|c| ("fixed", c)))
-                .collect();
-            super::inventory::print_table(&table(&rows), f)?;
+            super::inventory::print_table(&dlp_simulation_table(&report), f)?;
             if f == TabularFormat::Table {
-                println!(
-                    "\n{} apps and {} flows evaluated: {} would newly break, {} would be fixed",
-                    report.apps_evaluated,
-                    report.flows_evaluated,
-                    report.would_break.len(),
-                    report.would_fix.len()
-                );
+                println!("\n{}", dlp_simulation_summary(&report).trim_end());
             }
         }
     }

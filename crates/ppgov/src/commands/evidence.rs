@@ -8,11 +8,8 @@ use ppgov_report::EvidenceItem;
 use std::path::PathBuf;
 
 pub fn run(file: Option<PathBuf>, args: EvidenceArgs) -> anyhow::Result<Outcome> {
-    let posture = match (&file, &args.snapshot) {
-        (None, Some(_)) => Default::default(),
-        _ => super::context::config(file.clone())?.posture,
-    };
-    let snapshot = super::context::snapshot(file, args.snapshot.as_deref())?;
+    // The same snapshot and posture (suppressions included) as `scan` judges.
+    let (snapshot, posture, _) = super::context::judged(file, args.snapshot.as_deref())?;
     let report = super::scan::evaluate(&snapshot, &posture, None)?;
     let mut items = ppgov_report::standard_evidence(&snapshot, &report)?;
     // What could not be collected is evidence too: an auditor must see the gaps.

@@ -12,6 +12,7 @@ mod emulator;
 mod evidence;
 mod inventory;
 mod policy;
+mod rules;
 mod scan;
 
 use crate::cli::{Cli, Command};
@@ -23,6 +24,8 @@ pub enum Outcome {
     Clean,
     /// Exit 1: findings at or above `--fail-on`.
     Findings,
+    /// Exit 2: a gate could not be judged (`scan --fail-on` with rules in error).
+    Incomplete,
 }
 
 impl From<Outcome> for std::process::ExitCode {
@@ -30,6 +33,7 @@ impl From<Outcome> for std::process::ExitCode {
         match o {
             Outcome::Clean => std::process::ExitCode::SUCCESS,
             Outcome::Findings => std::process::ExitCode::from(1),
+            Outcome::Incomplete => std::process::ExitCode::from(2),
         }
     }
 }
@@ -40,6 +44,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         AuthCommand, ConfigCommand, DlpCommand, EmulatorCommand, PolicyCommand, SnapshotCommand,
     };
     let file = cli.config;
+    context::set_flags(&cli.overrides)?;
     match cli.command {
         Command::Demo(args) => demo::run(args, cli.quiet).await,
         Command::Emulator(EmulatorCommand::Serve(args)) => emulator::serve(args).await,
@@ -56,5 +61,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Policy(PolicyCommand::Test { dir }) => policy::test(&dir),
         Command::Evidence(args) => evidence::run(file, args),
         Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Rules(args) => rules::run(args),
     }
 }

@@ -4,10 +4,9 @@ use crate::cli::{ScanArgs, ScanFormat};
 use crate::commands::Outcome;
 use anyhow::{Context, bail};
 use ppgov_config::PostureConfig;
-use ppgov_core::{ScanReport, Severity, Snapshot};
+use ppgov_core::{Gate, ScanReport, Severity, Snapshot};
 use ppgov_engine::{ScanOptions, framework_view};
 use ppgov_report::Format;
-use ppgov_report::views::Table;
 use std::path::{Path, PathBuf};
 
 /// Maps the CLI format to the renderer's.
@@ -70,30 +69,7 @@ pub fn run(file: Option<PathBuf>, args: ScanArgs) -> anyhow::Result<Outcome> {
         .map(str::parse)
         .transpose()
         .map_err(|e| anyhow::anyhow!("--fail-on: {e}"))?;
-    // The posture configuration comes from ppgov.toml when there is one; a snapshot file can be
-    // judged without any configuration (defaults).
-    let (snapshot, posture, store) = match &args.snapshot {
-        Some(path) => {
-            let posture = match file.clone().or_else(|| {
-                Path::new("ppgov.toml")
-                    .exists()
-                    .then(|| "ppgov.toml".into())
-            }) {
-                Some(_) => super::context::config(file)?.posture,
-                None => PostureConfig::default(),
-            };
-            (super::context::snapshot(None, Some(path))?, posture, None)
-        }
-        None => {
-            let config = super::context::config(file)?;
-            let store = super::context::store(&config)?;
-            (
-                super::context::latest(&store, &config.tenant.id)?,
-                config.posture.clone(),
-                Some(store),
-            )
-        }
-    };
+    let (snapshot, posture, store) = super::context::judged(file, args.snapshot.as_deref())?;
     let report = evaluate(&snapshot, &posture, args.policies.as_deref())?;
     if let Some(mut store) = store {
         // History for `scan --diff` and trend; a failure to record must not hide the findings.
@@ -101,6 +77,7 @@ pub fn run(file: Option<PathBuf>, args: ScanArgs) -> anyhow::Result<Outcome> {
             tracing::warn!(error = %e, "could not record the scan in the store");
         }
     }
+    let width = crate::output::terminal_width().filter(|_| args.out.is_none());
 
     if let Some(previous) = &args.diff {
         let text = std::fs::read_to_string(previous)
@@ -121,34 +98,16 @@ pub fn run(file: Option<PathBuf>, args: ScanArgs) -> anyhow::Result<Outcome> {
         }
         match args.format {
             ScanFormat::Json => emit(&serde_json::to_vec_pretty(&view)?, args.out.as_deref())?,
-            _ => {
-                let mut t = Table {
-                    columns: vec!["requirement", "status", "title", "rules"],
-                    rows: vec![],
-                };
-                for r in &view.requirements {
-                    let rules = r
-                        .rules
-                        .iter()
-                        .map(|c| format!("{}:{}", c.rule_id, c.status))
-                        .collect::<Vec<_>>()
-                        .join(" ");
-                    t.rows.push(vec![
-                        r.id.clone(),
-                        format!("{:?}", r.status).to_ascii_lowercase(),
-                        r.title.clone(),
-                        rules,
-                    ]);
-                }
-                let header = format!("{} {}\n\n", view.name, view.version);
-                emit(
-                    format!("{header}{}", t.to_text()).as_bytes(),
-                    args.out.as_deref(),
-                )?;
-            }
+            _ => emit(
+                ppgov_report::tables::framework_text(&view, width).as_bytes(),
+                args.out.as_deref(),
+            )?,
         }
     } else {
-        let bytes = ppgov_report::render(format(args.format), &report)?;
+        let bytes = match args.format {
+            ScanFormat::Table => ppgov_report::table_fitted(&report, width).into_bytes(),
+            other => ppgov_report::render(format(other), &report)?,
+        };
         emit(&bytes, args.out.as_deref())?;
     }
     if args.out.is_some() || args.format != ScanFormat::Table {
@@ -166,8 +125,35 @@ pub fn run(file: Option<PathBuf>, args: ScanArgs) -> anyhow::Result<Outcome> {
             s.rules_errored
         );
     }
-    match (fail_on, report.max_severity()) {
-        (Some(threshold), Some(max)) if max >= threshold => Ok(Outcome::Findings),
-        _ => Ok(Outcome::Clean),
+    let gate = report.gate(fail_on, args.allow_incomplete);
+    let errored = report.errored();
+    if !errored.is_empty() {
+        // Always on stderr (also with --quiet): these rules were not judged.
+        let level = if gate == Gate::Incomplete {
+            "error"
+        } else {
+            "warning"
+        };
+        eprintln!(
+            "{level}: incomplete scan: {} rule(s) could not be evaluated:",
+            errored.len()
+        );
+        for (id, why) in &errored {
+            eprintln!("  {id}: {why}");
+        }
+        match gate {
+            Gate::Incomplete => eprintln!(
+                "hint: `ppgov doctor` shows what ppgov may not read; fix it and crawl again, or pass --allow-incomplete to gate on the findings alone"
+            ),
+            _ if fail_on.is_some() => eprintln!(
+                "note: --allow-incomplete: the gate judged the findings alone; the rules above were not checked"
+            ),
+            _ => {}
+        }
     }
+    Ok(match gate {
+        Gate::Pass => Outcome::Clean,
+        Gate::Findings => Outcome::Findings,
+        Gate::Incomplete => Outcome::Incomplete,
+    })
 }

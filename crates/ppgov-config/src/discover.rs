@@ -1,0 +1,113 @@
+//! Where the configuration comes from, decided in one place for every command: the file named by
+//! `--config`, else by `PPGOV_CONFIG`, else `./ppgov.toml` when it exists, else none; then the
+//! environment over the file and the flags over both (see [`crate::validate`]).
+
+use crate::config::{CONFIG_ENV, ConfigSources, Flags};
+use crate::error::{ConfigError, ConfigErrors, Location};
+use crate::file;
+use crate::posture::PostureConfig;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The file read when neither `--config` nor `PPGOV_CONFIG` names one (in the working directory).
+pub const DEFAULT_FILE: &str = "ppgov.toml";
+
+/// The configuration file a command reads: `explicit` (`--config`), else `PPGOV_CONFIG` from
+/// `env`, else `ppgov.toml` in `cwd` when it exists, else none.
+pub fn config_file(
+    explicit: Option<&Path>,
+    env: &BTreeMap<String, String>,
+    cwd: &Path,
+) -> Option<PathBuf> {
+    if let Some(p) = explicit {
+        return Some(p.to_path_buf());
+    }
+    if let Some(p) = env.get(CONFIG_ENV).filter(|s| !s.is_empty()) {
+        return Some(PathBuf::from(p));
+    }
+    let default = cwd.join(DEFAULT_FILE);
+    default.is_file().then_some(default)
+}
+
+impl ConfigSources {
+    /// The sources of a command run in this process: the discovered file (see [`config_file`]),
+    /// the process environment and the command-line flags.
+    pub fn discover(explicit: Option<PathBuf>, flags: Flags) -> ConfigSources {
+        let env: BTreeMap<String, String> = std::env::vars().collect();
+        let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+        ConfigSources::discover_in(explicit, env, &cwd, flags)
+    }
+
+    /// [`ConfigSources::discover`] with the environment and working directory given (tests).
+    pub fn discover_in(
+        explicit: Option<PathBuf>,
+        env: BTreeMap<String, String>,
+        cwd: &Path,
+        flags: Flags,
+    ) -> ConfigSources {
+        let file = config_file(explicit.as_deref(), &env, cwd);
+        ConfigSources { file, env, flags }
+    }
+}
+
+/// What a command that judges a snapshot file needs and nothing more: the `[posture]` of the
+/// configuration file when there is one (defaults when there is none). No sign-in settings are
+/// required; problems in the file's syntax or its `[posture]` are reported with their positions,
+/// exactly as `config validate` reports them.
+pub fn posture(sources: &ConfigSources) -> Result<PostureConfig, ConfigErrors> {
+    let Some(path) = sources.file.as_deref() else {
+        return Ok(PostureConfig::default());
+    };
+    let mut errs = Vec::new();
+    let layer = file::read(path, &mut errs);
+    errs.retain(|e| e.key == "file" || e.key == "syntax" || e.key.starts_with("posture"));
+    let posture = match layer.posture.map(|p| p.try_into::<PostureConfig>()) {
+        None => PostureConfig::default(),
+        Some(Ok(p)) => p,
+        Some(Err(e)) => {
+            if errs.is_empty() {
+                errs.push(
+                    ConfigError::new(
+                        Location::FileAsWhole(path.to_path_buf()),
+                        "posture",
+                        e.message().to_string(),
+                    )
+                    .fix("correct the [posture] section"),
+                );
+            }
+            PostureConfig::default()
+        }
+    };
+    if errs.is_empty() {
+        Ok(posture)
+    } else {
+        Err(ConfigErrors(errs))
+    }
+}
+
+impl Flags {
+    /// Flags from `KEY=VALUE` assignments (`--set`); an assignment without `=` or with an empty
+    /// key is refused, naming it. Unknown keys are reported by [`crate::validate`].
+    pub fn from_assignments(assignments: &[String]) -> Result<Flags, String> {
+        let mut flags = Flags::default();
+        for a in assignments {
+            match a.split_once('=') {
+                Some((k, v)) if !k.trim().is_empty() => {
+                    flags.values.insert(k.trim().to_string(), v.to_string());
+                }
+                _ => {
+                    return Err(format!(
+                        "`{a}`: expected KEY=VALUE, e.g. --set auth.method=device_code"
+                    ));
+                }
+            }
+        }
+        Ok(flags)
+    }
+
+    /// These flags with more values added (later ones win).
+    pub fn with(mut self, pairs: impl IntoIterator<Item = (String, String)>) -> Flags {
+        self.values.extend(pairs);
+        self
+    }
+}
