@@ -111,3 +111,74 @@ impl Flags {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn flag_beats_environment_beats_working_directory_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let cwd = dir.path();
+        assert_eq!(config_file(None, &env(&[]), cwd), None, "no file anywhere");
+        std::fs::write(cwd.join(DEFAULT_FILE), "").unwrap();
+        assert_eq!(
+            config_file(None, &env(&[]), cwd),
+            Some(cwd.join(DEFAULT_FILE))
+        );
+        let named = env(&[(CONFIG_ENV, "/etc/ppgov/a.toml")]);
+        assert_eq!(
+            config_file(None, &named, cwd),
+            Some(PathBuf::from("/etc/ppgov/a.toml"))
+        );
+        assert_eq!(
+            config_file(Some(Path::new("b.toml")), &named, cwd),
+            Some(PathBuf::from("b.toml"))
+        );
+        // An empty PPGOV_CONFIG names nothing.
+        assert_eq!(
+            config_file(None, &env(&[(CONFIG_ENV, "")]), cwd),
+            Some(cwd.join(DEFAULT_FILE))
+        );
+    }
+
+    #[test]
+    fn posture_reads_the_discovered_file_without_sign_in_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(DEFAULT_FILE),
+            "[[posture.suppressions]]\nrule_id = \"PPG-APP-001\"\nresource = \"*\"\njustification = \"accepted\"\n",
+        )
+        .unwrap();
+        let sources = ConfigSources::discover_in(None, env(&[]), dir.path(), Flags::default());
+        let p = posture(&sources).unwrap();
+        assert_eq!(p.suppressions.len(), 1);
+        assert_eq!(p.suppressions[0].rule_id, "PPG-APP-001");
+        // No file: defaults.
+        let empty = tempfile::tempdir().unwrap();
+        let none = ConfigSources::discover_in(None, env(&[]), empty.path(), Flags::default());
+        assert_eq!(posture(&none).unwrap(), PostureConfig::default());
+        // A broken [posture] is an error with its position, not silently the defaults.
+        std::fs::write(dir.path().join(DEFAULT_FILE), "[posture]\nnot_a_key = 1\n").unwrap();
+        let errs = posture(&sources).unwrap_err();
+        assert!(errs.to_string().contains("not_a_key"), "{errs}");
+    }
+
+    #[test]
+    fn assignments_need_a_key_and_an_equals_sign() {
+        let f =
+            Flags::from_assignments(&["auth.method=device_code".into(), "a.b=x=y".into()]).unwrap();
+        assert_eq!(f.values["auth.method"], "device_code");
+        assert_eq!(f.values["a.b"], "x=y");
+        assert!(Flags::from_assignments(&["novalue".into()]).is_err());
+        assert!(Flags::from_assignments(&["=x".into()]).is_err());
+    }
+}

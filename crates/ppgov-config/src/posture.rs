@@ -1,5 +1,5 @@
 //! `[posture]`: what the built-in rules consider prod, their thresholds, connector categories,
-//! allow-lists and suppressions. Defaults are the catalogue's (`shared/CATALOGUE.md`).
+//! allow-lists and suppressions. Defaults are the catalogue's (`docs/catalogue.md`).
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};

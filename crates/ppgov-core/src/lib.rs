@@ -11,8 +11,8 @@ pub mod severity;
 pub mod snapshot;
 
 pub use finding::{
-    Gate,
-    Finding, FrameworkRef, Remediation, RuleResult, RuleStatus, ScanReport, ScanSummary, Suppressed,
+    Finding, FrameworkRef, Gate, Remediation, RuleResult, RuleStatus, ScanReport, ScanSummary,
+    Suppressed,
 };
 pub use resource::{ResourceKind, ResourceRef};
 pub use secret::Secret;

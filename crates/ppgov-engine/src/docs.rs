@@ -94,7 +94,11 @@ pub fn parse_module_doc(source: &str) -> DocSections {
             continue;
         }
         let text = plain(line.trim());
-        if let Some((i, label)) = LABELS.iter().enumerate().find(|(_, l)| text.starts_with(*l)) {
+        if let Some((i, label)) = LABELS
+            .iter()
+            .enumerate()
+            .find(|(_, l)| text.starts_with(*l))
+        {
             current = Some(i);
             push(field(&mut out, i), text[label.len()..].trim());
             continue;

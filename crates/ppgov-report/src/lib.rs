@@ -28,6 +28,7 @@ pub use csv_out::{csv, csv_excel};
 pub use diff::{DiffReport, diff, diff_json, diff_table};
 pub use error::ReportError;
 pub use evidence::{EvidenceItem, evidence_package};
+pub use grid::grid;
 pub use html::html;
 pub use inventory::{dlp_policies_json, standard_evidence};
 pub use json::{JSON_SCHEMA_VERSION, json, json_value, parse_json};
@@ -35,7 +36,6 @@ pub use markdown::markdown;
 pub use ocsf::ocsf;
 pub use posture::{AREAS, AreaScore, posture_scores, rule_area, severity_weight};
 pub use sarif::sarif;
-pub use grid::grid;
 pub use table::{table, table_fitted};
 
 use ppgov_core::ScanReport;

@@ -53,7 +53,10 @@ pub fn rule_text(d: &RuleDoc) -> String {
     section("What it checks", &d.what);
     section("Why it matters", &d.why);
     section("Remediation", &d.remediation);
-    section("References", &d.references);
+    section(
+        "References",
+        &d.references.replace("CATALOGUE.md", "docs/catalogue.md"),
+    );
     for n in &d.notes {
         section("Note", n);
     }
@@ -118,10 +121,14 @@ pub fn rules_markdown(docs: &[RuleDoc]) -> String {
         }
         out.push_str("\n\n");
         for (title, body) in [
-            ("What it checks", &d.what),
-            ("Why it matters", &d.why),
-            ("Remediation", &d.remediation),
-            ("References", &d.references),
+            ("What it checks", d.what.clone()),
+            ("Why it matters", d.why.clone()),
+            ("Remediation", d.remediation.clone()),
+            (
+                "References",
+                d.references
+                    .replace("CATALOGUE.md", "[catalogue.md](catalogue.md)"),
+            ),
         ] {
             if !body.is_empty() {
                 out.push_str(&format!("- **{title}:** {body}\n"));

@@ -22,7 +22,8 @@ pub fn framework_table(view: &FrameworkView) -> Table {
             .ok()
             .and_then(|v| v.as_str().map(str::to_string))
             .unwrap_or_default();
-        t.rows.push(vec![r.id.clone(), status, r.title.clone(), rules]);
+        t.rows
+            .push(vec![r.id.clone(), status, r.title.clone(), rules]);
     }
     t
 }

@@ -215,6 +215,10 @@ fn fixture() -> ScanReport {
             ("app".into(), 1),
             ("connection".into(), 1),
         ]),
+        environment_names: BTreeMap::from([
+            ("env-prod".into(), "Contoso <Production>".into()),
+            ("env-dev".into(), "Dev".into()),
+        ]),
     };
     report.finalize();
     report
@@ -709,7 +713,7 @@ fn json_output_parses_back() {
     );
     assert!(matches!(parse_json("{}"), Err(ReportError::ParseJson(_))));
     let v2 = json(&r).unwrap().replacen(
-        "\"schema_version\": \"1.0\"",
+        "\"schema_version\": \"1.1\"",
         "\"schema_version\": \"2.0\"",
         1,
     );

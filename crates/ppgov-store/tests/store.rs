@@ -493,6 +493,7 @@ fn scans_history_finds_the_previous_scan() {
             rules: vec![],
             findings: vec![],
             inventory: BTreeMap::from([("flow".to_string(), n)]),
+            environment_names: BTreeMap::new(),
         };
         r.finalize();
         r

@@ -8,7 +8,7 @@ use ppgov_emulator::server::{Emulator, ServeOptions};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 async fn emulator(opts: ServeOptions) -> (Emulator, Endpoints, Arc<EmulatorToken>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -93,7 +93,6 @@ async fn rate_limited_listing_loses_nothing_and_stays_under_the_limit() {
     cfg.retry.max_delay = Duration::from_secs(5);
     cfg.retry.max_throttled_attempts = 20;
     let t = Transport::with_config(tokens, cfg).unwrap();
-    let started = Instant::now();
     // Two crawls back to back, plus a burst of concurrent permission reads.
     let (flows, apps) = crawl(&t, &e).await;
     let envs = env_names(&t, &e).await;
@@ -120,7 +119,6 @@ async fn rate_limited_listing_loses_nothing_and_stays_under_the_limit() {
         .try_collect()
         .await
         .unwrap();
-    let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(
         (flows, apps),
         (flows0, apps0),
@@ -130,14 +128,8 @@ async fn rate_limited_listing_loses_nothing_and_stays_under_the_limit() {
     let c = t.counters();
     let served = emu.request_count();
     assert_eq!(c.requests, served);
-    // Sent at most the server's budget (burst + rate * time) plus the few requests that were
-    // throttled while the limiter learned the rate.
-    let budget = limit + limit * elapsed;
-    assert!(
-        (c.requests as f64) <= budget * 1.1 + 5.0,
-        "sent {} in {elapsed:.1}s, budget {budget:.0}",
-        c.requests
-    );
+    // The server answers every request over its budget with a 429, so few 429s means the
+    // limiter found the rate (judged by the server's answers, not by timing this machine).
     assert!(
         c.throttled * 20 <= c.requests,
         "too many 429s: {} of {} requests",
@@ -145,12 +137,8 @@ async fn rate_limited_listing_loses_nothing_and_stays_under_the_limit() {
         c.requests
     );
     eprintln!(
-        "rate-limited crawl: {} requests, {} throttled, {:.1}s, {:.1} req/s, wait {} ms",
-        c.requests,
-        c.throttled,
-        elapsed,
-        c.requests as f64 / elapsed,
-        c.wait_ms
+        "rate-limited crawl: {} requests, {} throttled, wait {} ms",
+        c.requests, c.throttled, c.wait_ms
     );
 }
 

@@ -363,11 +363,10 @@ async fn api_layer(AxState(state): AxState<AppState>, req: Request, next: Next) 
         return next.run(req).await;
     }
     state.count_request();
-    if state.forbid_all_but_environment_list.load(Ordering::Relaxed)
-        && !req
-            .uri()
-            .path()
-            .eq_ignore_ascii_case(ENVIRONMENT_LIST_PATH)
+    if state
+        .forbid_all_but_environment_list
+        .load(Ordering::Relaxed)
+        && !req.uri().path().eq_ignore_ascii_case(ENVIRONMENT_LIST_PATH)
     {
         return ApiError::forbidden(format!(
             "The caller does not have permission to access the path '{}'.",

@@ -5,11 +5,9 @@ use crate::commands::Outcome;
 use anyhow::Context;
 use ppgov_client::{LimiterConfig, Transport, TransportConfig};
 use ppgov_config::{Endpoints, PostureConfig};
-use ppgov_core::{PrincipalKind, PrincipalStatus, Snapshot};
 use ppgov_crawl::{Clients, CrawlOptions, map};
 use ppgov_emulator::server::{ContentFn, Emulator, ServeOptions};
 use ppgov_emulator::tenant::{ScenarioConfig, Tenant};
-use ppgov_model as wire;
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,14 +20,6 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::Dlp(a) => dlp(a),
         BenchCommand::Emulator(a) => emulator(a).await,
     }
-}
-
-/// Peak resident set size of this process in MB (Linux `VmHWM`), when the platform says.
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
 }
 
 fn print(format: BenchFormat, value: serde_json::Value) {
@@ -111,7 +101,7 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
     emu.state()
         .set_env_cache_budget(a.emulator_cache_mib.saturating_mul(1 << 20));
     let tenant_id = emu.ready().tenant_id.clone();
-    let rss_emulator = peak_rss_mb();
+    let rss_emulator = ppgov_bench::peak_rss_mb();
     eprintln!(
         "bench: {:?} tenant generated in {generated_s:.1} s; rate limit {rate:.0} req/s, latency {} ms, concurrency {}",
         a.size, a.latency_ms, a.concurrency
@@ -222,7 +212,7 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
             env_names.len()
         ));
     }
-    let peak = peak_rss_mb();
+    let peak = ppgov_bench::peak_rss_mb();
     print(
         a.format,
         json!({
@@ -251,156 +241,10 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
     Ok(Outcome::Clean)
 }
 
-/// Builds a snapshot straight from generated documents, the way a crawl would map them, without
-/// HTTP: big snapshots for the scan and DLP benchmarks in seconds.
-fn offline_snapshot(size: ppgov_emulator::tenant::Size, seed: u64) -> anyhow::Result<Snapshot> {
-    let now = chrono::Utc::now();
-    let t = ppgov_emulator::scenario::generate(&ScenarioConfig {
-        seed,
-        size,
-        base_url: "http://127.0.0.1:9".into(),
-        now,
-    });
-    let mut s = Snapshot {
-        id: format!("bench-{seed}"),
-        tenant_id: t.tenant_id.clone(),
-        taken_at: now,
-        ..Default::default()
-    };
-    let settings: wire::bap::TenantSettings = serde_json::from_value(t.tenant_settings.clone())?;
-    s.tenant_settings = Some(map::tenant_settings(&settings));
-    let iso: Option<wire::bap::TenantIsolationPolicy> = t
-        .tenant_isolation
-        .clone()
-        .map(serde_json::from_value)
-        .transpose()?;
-    s.tenant_isolation = Some(map::tenant_isolation(iso.as_ref()));
-    for p in &t.dlp_policies {
-        s.dlp_policies
-            .push(map::dlp_policy_v2(&serde_json::from_value(p.clone())?));
-    }
-    for e in &t.environments {
-        let env: wire::bap::Environment = serde_json::from_value(e.doc.clone())?;
-        let mut env = map::environment(&env);
-        let c = t.env_content(e.index);
-        if let Some(dv) = &c.dataverse {
-            let org: wire::dataverse::Organization =
-                serde_json::from_value(dv.organization.clone())?;
-            env.dataverse_settings = Some(map::dataverse_settings(&org));
-        }
-        for a in &c.apps {
-            let perms: Vec<wire::powerapps::AppPermission> = a
-                .permissions
-                .iter()
-                .map(|p| serde_json::from_value(p.clone()))
-                .collect::<Result<_, _>>()?;
-            s.apps.push(map::app(
-                &env.id,
-                &serde_json::from_value(a.doc.clone())?,
-                Some(map::app_permissions(&perms)),
-            ));
-        }
-        for f in &c.flows {
-            let mut doc: wire::flow::Flow = serde_json::from_value(f.doc.clone())?;
-            doc.properties.definition = Some(f.definition.clone());
-            let perms: Vec<wire::flow::FlowPermission> = f
-                .permissions
-                .iter()
-                .map(|p| serde_json::from_value(p.clone()))
-                .collect::<Result<_, _>>()?;
-            let mut counter = ppgov_crawl::RunCounter::new(now);
-            let mut i = 0;
-            while let Some((start, failed)) = f.runs.run(i) {
-                counter.add(start, failed);
-                i += 1;
-            }
-            let counter = counter.finish();
-            s.flows.push(map::flow(
-                &env.id,
-                &doc,
-                Some(map::flow_permissions(&perms)),
-                Some(counter),
-            ));
-        }
-        for conn in &c.connections {
-            s.connections.push(map::connection(
-                &env.id,
-                &serde_json::from_value(conn.doc.clone())?,
-            ));
-        }
-        for r in &c.role_assignments {
-            s.role_assignments.push(map::bap_role_assignment(
-                &env.id,
-                &serde_json::from_value(r.clone())?,
-            ));
-        }
-        s.environments.push(env);
-    }
-    // Everything above was read in full: say so, as a crawl would, so rules evaluate.
-    use ppgov_core::{CollectionKind as K, CollectionScope, CollectionState};
-    let done = CollectionState::Collected { count: 0 };
-    for k in [
-        K::TenantSettings,
-        K::TenantIsolation,
-        K::DlpPolicies,
-        K::ConnectorMetadata,
-        K::Environments,
-        K::Principals,
-    ] {
-        s.collection
-            .record(CollectionScope::Tenant, k, done.clone());
-    }
-    for e in &s.environments {
-        let scope = CollectionScope::Environment(e.id.clone());
-        for k in [
-            K::Apps,
-            K::AppPermissions,
-            K::Flows,
-            K::FlowDefinitions,
-            K::FlowPermissions,
-            K::FlowRuns,
-            K::Connections,
-        ] {
-            s.collection.record(scope.clone(), k, done.clone());
-        }
-        let (roles, dv) = if e.has_dataverse {
-            (K::DataverseAdmins, Some(K::DataverseSettings))
-        } else {
-            (K::RoleAssignments, None)
-        };
-        s.collection.record(scope.clone(), roles, done.clone());
-        if let Some(k) = dv {
-            s.collection.record(scope.clone(), k, done.clone());
-        }
-    }
-    for u in &t.directory.users {
-        let status = if u.deleted {
-            PrincipalStatus::Deleted
-        } else if !u.enabled {
-            PrincipalStatus::Disabled
-        } else {
-            PrincipalStatus::Active
-        };
-        s.principals.insert(
-            u.id.clone(),
-            ppgov_core::Principal {
-                id: u.id.clone(),
-                kind: PrincipalKind::User,
-                status,
-                guest: u.guest,
-                upn: Some(u.upn.clone()),
-                mail: u.mail.clone(),
-                display_name: Some(u.display_name.clone()),
-            },
-        );
-    }
-    Ok(s)
-}
-
 fn scan(a: BenchScanArgs) -> anyhow::Result<Outcome> {
     let size = super::emulator::size(a.size);
     let built = Instant::now();
-    let snapshot = offline_snapshot(size, a.seed)?;
+    let snapshot = ppgov_bench::offline_snapshot(size, a.seed, chrono::Utc::now())?;
     let build_s = built.elapsed().as_secs_f64();
     let dir = tempfile::tempdir()?;
     let mut store = ppgov_store::Store::open(dir.path().join("bench.db"))?;
@@ -425,7 +269,7 @@ fn scan(a: BenchScanArgs) -> anyhow::Result<Outcome> {
             "scan_s": (scan_s * 1000.0).round() / 1000.0,
             "scan_to_load": ((scan_s / load_s) * 100.0).round() / 100.0,
             "snapshot_build_s": (build_s * 10.0).round() / 10.0,
-            "peak_rss_mb": peak_rss_mb().map(|p| p.round()),
+            "peak_rss_mb": ppgov_bench::peak_rss_mb().map(|p| p.round()),
         }),
     );
     Ok(Outcome::Clean)
@@ -433,7 +277,7 @@ fn scan(a: BenchScanArgs) -> anyhow::Result<Outcome> {
 
 fn dlp(a: BenchScanArgs) -> anyhow::Result<Outcome> {
     let size = super::emulator::size(a.size);
-    let snapshot = offline_snapshot(size, a.seed)?;
+    let snapshot = ppgov_bench::offline_snapshot(size, a.seed, chrono::Utc::now())?;
     // A draft that blocks a common connector everywhere: every app and flow is evaluated.
     let draft = json!({"policyDefinition": {
         "name": "bench-draft", "displayName": "Block Dropbox and Gmail", "defaultConnectorsClassification": "General",
@@ -457,7 +301,7 @@ fn dlp(a: BenchScanArgs) -> anyhow::Result<Outcome> {
             "would_break": report.would_break.len(),
             "would_fix": report.would_fix.len(),
             "simulate_s": (sim_s * 1000.0).round() / 1000.0,
-            "peak_rss_mb": peak_rss_mb().map(|p| p.round()),
+            "peak_rss_mb": ppgov_bench::peak_rss_mb().map(|p| p.round()),
         }),
     );
     Ok(Outcome::Clean)
@@ -476,7 +320,7 @@ async fn emulator(a: BenchScanArgs) -> anyhow::Result<Outcome> {
     )
     .await?;
     let start_s = t.elapsed().as_secs_f64();
-    let rss_start = peak_rss_mb();
+    let rss_start = ppgov_bench::peak_rss_mb();
     // Serve pages from a spread of environments, as a crawl would, and measure memory after.
     let (t, endpoints) = transport(&emu, 8, false)?;
     let clients = Clients::new(t, &endpoints);
@@ -512,7 +356,7 @@ async fn emulator(a: BenchScanArgs) -> anyhow::Result<Outcome> {
             "rss_after_start_mb": rss_start.map(|p| p.round()),
             "pages_served": pages,
             "serve_s": (serve_s * 100.0).round() / 100.0,
-            "peak_rss_mb": peak_rss_mb().map(|p| p.round()),
+            "peak_rss_mb": ppgov_bench::peak_rss_mb().map(|p| p.round()),
         }),
     );
     emu.shutdown().await?;

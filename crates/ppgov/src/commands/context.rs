@@ -1,9 +1,9 @@
 //! Shared wiring: configuration, sign-in, clients, store, snapshot loading.
 
+use crate::cli::ConfigOverrides;
 use anyhow::{Context as _, bail};
 use ppgov_auth::{EntraTokenSource, SourceOptions, TokenSource};
 use ppgov_client::{Transport, TransportConfig};
-use crate::cli::ConfigOverrides;
 use ppgov_config::{Config, ConfigSources, Flags, PostureConfig};
 use ppgov_core::Snapshot;
 use ppgov_crawl::Clients;
@@ -51,7 +51,9 @@ pub fn config(file: Option<PathBuf>) -> anyhow::Result<Config> {
 /// (suppressions, thresholds, ...), or defaults without a file. Needs no sign-in settings.
 pub fn posture(file: Option<PathBuf>) -> anyhow::Result<PostureConfig> {
     ppgov_config::posture(&sources(file)).map_err(|errs| {
-        anyhow::anyhow!("invalid configuration:\n{errs}\nhint: fix the [posture] section and run again")
+        anyhow::anyhow!(
+            "invalid configuration:\n{errs}\nhint: fix the [posture] section and run again"
+        )
     })
 }
 

@@ -11,10 +11,9 @@ use std::path::PathBuf;
 pub fn print_table(t: &Table, format: TabularFormat) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match format {
-        TabularFormat::Table => out.write_all(
-            t.to_text_fitted(crate::output::terminal_width())
-                .as_bytes(),
-        )?,
+        TabularFormat::Table => {
+            out.write_all(t.to_text_fitted(crate::output::terminal_width()).as_bytes())?
+        }
         TabularFormat::Json => {
             serde_json::to_writer_pretty(&mut out, &t.to_json())?;
             out.write_all(b"\n")?;

@@ -19,7 +19,9 @@ pub fn run(args: RulesArgs) -> anyhow::Result<Outcome> {
             }
         }
         None => match args.format {
-            RulesFormat::Table => rules_table(&docs).to_text_fitted(crate::output::terminal_width()),
+            RulesFormat::Table => {
+                rules_table(&docs).to_text_fitted(crate::output::terminal_width())
+            }
             RulesFormat::Json => format!("{}\n", serde_json::to_string_pretty(&docs)?),
             RulesFormat::Md => rules_markdown(&docs),
         },
