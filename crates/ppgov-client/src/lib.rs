@@ -20,11 +20,13 @@ pub use error::ClientError;
 pub use limiter::LimiterConfig;
 pub use paging::ItemStream;
 pub use retry::RetryConfig;
-pub use transport::{LifecycleConfig, Request, Response, Transport, TransportConfig, build_url};
+pub use transport::{
+    DEFAULT_MAX_BODY_BYTES, LifecycleConfig, Request, Response, Transport, TransportConfig, build_url};
 pub mod clients;
 
 pub use clients::bap::BapClient;
 pub use clients::bundle::Clients;
+pub use clients::{odata_string, path_segment};
 pub use clients::dataverse::DataverseClient;
 pub use clients::dlp::DlpClient;
 pub use clients::flow::FlowClient;

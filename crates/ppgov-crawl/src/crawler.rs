@@ -913,7 +913,9 @@ async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
         .and_then(|u| url::Url::parse(u).ok());
     let url_present = url.is_some();
     let client = match url {
-        Some(u) => DataverseClient::new(ctx.clients.transport.clone(), &u, 5000),
+        // Checked against the cloud's Dataverse domains: a refused URL is recorded (code
+        // `UntrustedHost`, with the reason) and never contacted.
+        Some(u) => ctx.clients.dataverse(&u, 5000),
         None => Err(ClientError::InvalidRequest(String::new())),
     };
     let client = match (client, url_present) {

@@ -281,6 +281,8 @@ async fn resolve_chunk(
 const USER_SELECT: &str = "id,displayName,userPrincipalName,mail,accountEnabled,userType";
 
 fn url(id: &str, k: Kind) -> String {
+    // One path segment whatever the id holds (`/`, `?`, `#`, `%`, quotes, spaces).
+    let id = ppgov_client::path_segment(id);
     match k {
         Kind::User => format!("/users/{id}?$select={USER_SELECT}"),
         Kind::Group => format!("/groups/{id}?$select=id,displayName,mail,securityEnabled"),
