@@ -516,7 +516,8 @@ fn resolve_endpoints(r: &Resolver<'_>, errs: &mut Vec<ConfigError>) -> (Cloud, E
                 .split('.')
                 .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
             if ok && d.trim_start_matches('.').contains('.') {
-                ep.dataverse_domains.push(d.trim_start_matches('.').to_ascii_lowercase());
+                ep.dataverse_domains
+                    .push(d.trim_start_matches('.').to_ascii_lowercase());
             } else {
                 errs.push(
                     ConfigError::new(

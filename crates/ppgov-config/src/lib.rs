@@ -24,6 +24,8 @@ pub mod config;
 pub mod endpoints;
 pub mod error;
 mod file;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod posture;
 mod schema;
 

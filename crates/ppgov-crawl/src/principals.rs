@@ -190,10 +190,18 @@ impl Resolver {
                     if let Some(f) = fail {
                         failure.get_or_insert(f);
                     }
-                    let rows: Vec<ppgov_store::ResourceRow> = principals
-                        .iter()
-                        .filter_map(|p| ppgov_store::ResourceRow::of(p).ok())
-                        .collect();
+                    let mut rows = Vec::with_capacity(principals.len());
+                    for p in &principals {
+                        match ppgov_store::ResourceRow::of(p) {
+                            Ok(r) => rows.push(r),
+                            // Counted as unresolved: the snapshot will not hold it.
+                            Err(e) => {
+                                resolved = resolved.saturating_sub(1);
+                                failure
+                                    .get_or_insert(format!("principal {} not stored: {e}", p.id));
+                            }
+                        }
+                    }
                     let _ = writer.send(crate::writer::WriteOp::Rows(rows)).await;
                 }
             }

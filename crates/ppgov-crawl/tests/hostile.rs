@@ -102,7 +102,11 @@ async fn hostile_ids_crawl_exactly() {
             summary.failures
         );
         let s = store.load_snapshot(&summary.snapshot_id).unwrap();
-        assert_eq!(ids(&s.environments, |x| &x.id), envs, "delegated={delegated}");
+        assert_eq!(
+            ids(&s.environments, |x| &x.id),
+            envs,
+            "delegated={delegated}"
+        );
         assert_eq!(ids(&s.apps, |x| &x.id), apps);
         assert_eq!(ids(&s.flows, |x| &x.id), flows);
         assert_eq!(ids(&s.connections, |x| &x.id), connections);
@@ -133,7 +137,87 @@ async fn hostile_ids_crawl_exactly() {
             };
             assert_eq!(p.status, want, "user {} ({})", u.upn, u.id);
         }
-        assert!(hostile_checked > 3, "hostile principals resolved ({hostile_checked})");
+        assert!(
+            hostile_checked > 3,
+            "hostile principals resolved ({hostile_checked})"
+        );
     }
+    emu.shutdown().await.unwrap();
+}
+
+/// A BAP answer whose Dataverse instance URL lies outside the cloud's Dataverse domains: the
+/// crawl refuses it before any request (so no token goes there) and records why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_dataverse_url_is_refused_and_recorded() {
+    use ppgov_core::{CollectionKind, CollectionScope, CollectionState};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let cfg = ScenarioConfig {
+        seed: 2,
+        size: Size::Small,
+        base_url: format!("http://{}", listener.local_addr().unwrap()),
+        now: chrono::Utc::now(),
+    };
+    let mut tenant = ppgov_emulator::scenario::generate(&cfg);
+    let evil = "https://org1.crm4.dynamics.com.evil.example/";
+    let mut poisoned = None;
+    let mut trusted = Vec::new();
+    for e in tenant.environments.iter_mut().filter(|e| e.has_dataverse) {
+        if poisoned.is_none() {
+            let lem = &mut e.doc["properties"]["linkedEnvironmentMetadata"];
+            lem["instanceUrl"] = serde_json::json!(evil);
+            lem["instanceApiUrl"] = serde_json::json!(evil.trim_end_matches('/'));
+            poisoned = Some(e.name.clone());
+        } else {
+            trusted.push(e.name.clone());
+        }
+    }
+    let poisoned = poisoned.expect("a Dataverse environment");
+    assert!(!trusted.is_empty());
+    let content: ContentFn = Arc::new(|t: &Tenant, i: usize| t.env_content(i));
+    let emu = Emulator::start_with_tenant(listener, tenant, content, ServeOptions::default())
+        .await
+        .unwrap();
+    let tenant_id = emu.ready().tenant_id.clone();
+    let (summary, store) = crawl(
+        clients(&emu, false),
+        Store::open_in_memory().unwrap(),
+        &tenant_id,
+        CrawlOptions::default(),
+    )
+    .await
+    .unwrap();
+    let s = store.load_snapshot(&summary.snapshot_id).unwrap();
+    for kind in [
+        CollectionKind::DataverseAdmins,
+        CollectionKind::DataverseSettings,
+    ] {
+        match s
+            .collection
+            .get(&CollectionScope::Environment(poisoned.clone()), kind)
+        {
+            Some(CollectionState::Failed { code, message, .. }) => {
+                assert_eq!(code.as_deref(), Some("UntrustedHost"), "{message}");
+                assert!(message.contains("evil.example"), "{message}");
+                assert!(message.contains("Dataverse domains"), "{message}");
+            }
+            other => panic!("{kind:?} of the poisoned environment: {other:?}"),
+        }
+        for env in &trusted {
+            assert!(
+                matches!(
+                    s.collection
+                        .get(&CollectionScope::Environment(env.clone()), kind),
+                    Some(CollectionState::Collected { .. })
+                ),
+                "{kind:?} of {env}"
+            );
+        }
+    }
+    assert_eq!(
+        summary.failures.len(),
+        2,
+        "only the refused instance: {:?}",
+        summary.failures
+    );
     emu.shutdown().await.unwrap();
 }

@@ -17,6 +17,8 @@ mod batch;
 mod checkpoints;
 mod error;
 mod file;
+#[cfg(test)]
+mod fuzz_tests;
 mod kinds;
 mod migrations;
 mod private;

@@ -154,6 +154,9 @@ mod tests {
                 .iter()
                 .any(|f| f.resource_id.ends_with(SUFFIX))
         );
-        assert_eq!(t.ground_truth.findings.len(), plain.ground_truth.findings.len());
+        assert_eq!(
+            t.ground_truth.findings.len(),
+            plain.ground_truth.findings.len()
+        );
     }
 }

@@ -26,7 +26,12 @@ mod tests {
         assert!(check_listen_addr(a("127.0.0.1:0"), false).is_ok());
         assert!(check_listen_addr(a("127.8.9.10:80"), false).is_ok());
         assert!(check_listen_addr(a("[::1]:0"), false).is_ok());
-        for remote in ["0.0.0.0:0", "[::]:0", "192.168.1.5:8080", "[::ffff:10.0.0.1]:1"] {
+        for remote in [
+            "0.0.0.0:0",
+            "[::]:0",
+            "192.168.1.5:8080",
+            "[::ffff:10.0.0.1]:1",
+        ] {
             let e = check_listen_addr(a(remote), false).unwrap_err();
             assert!(e.contains("--allow-remote"), "{remote}: {e}");
             assert!(check_listen_addr(a(remote), true).is_ok());
