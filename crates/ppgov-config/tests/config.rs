@@ -511,5 +511,5 @@ fn dataverse_domains_extend_the_clouds_and_bad_ones_are_located() {
     let text = errs.to_string();
     assert!(text.contains("`evil/x` is not a DNS suffix"), "{text}");
     assert!(text.contains("`com` is not a DNS suffix"), "{text}");
-    assert!(text.contains(":7:"), "located at its line: {text}");
+    assert!(text.contains(":8:"), "located at its line: {text}");
 }

@@ -664,8 +664,8 @@ fn auth_test_fails_naming_a_redirecting_token_endpoint() {
     std::fs::write(
         &cfg,
         format!(
-            "[tenant]\nid = \"t\"\n[auth]\n{}\n[endpoints]\nlogin = \"{login}\"\nbap = \"{target}\"\npowerapps = \"{target}\"\nflow = \"{target}\"\npowerplatform = \"{target}\"\ngraph = \"{target}\"\nmanagement = \"{target}\"\n[store]\npath = \"{}\"\n",
-            secret_auth("c", "s3cr3t-value"),
+            "[tenant]\nid = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\n[auth]\n{}\n[endpoints]\nlogin = \"{login}\"\nbap = \"{target}\"\npowerapps = \"{target}\"\nflow = \"{target}\"\npowerplatform = \"{target}\"\ngraph = \"{target}\"\nmanagement = \"{target}\"\n[store]\npath = \"{}\"\n",
+            secret_auth("11111111-2222-3333-4444-555555555555", "s3cr3t-value"),
             dir.path().join("store").display()
         ),
     )
