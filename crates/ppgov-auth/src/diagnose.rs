@@ -113,6 +113,11 @@ pub fn diagnose(err: &AuthError) -> Diagnosis {
             format!("Entra refused the sign-in: {error}"),
             "check the credential and tenant in ppgov.toml",
         ),
+        // A redirect is never followed (it would re-send the credential): say so, and where to.
+        AuthError::Transport { url, message } if message.contains(" redirect") => d(
+            format!("the token endpoint {url} {message}"),
+            "point endpoints.login at the real Entra authority (no proxy or gateway that redirects)",
+        ),
         AuthError::Transport { url, .. } => d(
             format!(
                 "the token endpoint {url} could not be reached or answered something unreadable"

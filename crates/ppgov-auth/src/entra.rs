@@ -65,8 +65,41 @@ fn aadsts_in(s: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// The error for a token or device-code endpoint that answered with a redirect: never followed,
+/// because a 307 or 308 would re-send the secret, assertion or password to wherever it points.
+pub(crate) fn redirect_error(url: &str, status: u16, location: Option<&str>) -> AuthError {
+    let to = location
+        .map(|l| {
+            // Only scheme, host and path: the query may carry anything.
+            let cut = l.split(['?', '#']).next().unwrap_or("");
+            format!(" to {cut}")
+        })
+        .unwrap_or_default();
+    AuthError::Transport {
+        url: url.to_string(),
+        message: format!(
+            "answered HTTP {status} redirect{to}; token requests never follow redirects (the \
+             credential would be sent again to wherever it points): check endpoints.login and \
+             any proxy in between"
+        ),
+    }
+}
+
+/// The HTTP client for token requests: redirects are never followed (see [`redirect_error`]),
+/// and a black-holed endpoint cannot hang a run.
+pub(crate) fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap_or_default()
+}
+
 /// Reads a non-2xx token-endpoint answer.
 pub(crate) fn error_from(url: &str, status: u16, body: &[u8]) -> AuthError {
+    if (300..400).contains(&status) {
+        return redirect_error(url, status, None);
+    }
     match serde_json::from_slice::<EntraErrorBody>(body) {
         Ok(e) => e.into_error(status),
         Err(_) => AuthError::Transport {
@@ -76,9 +109,9 @@ pub(crate) fn error_from(url: &str, status: u16, body: &[u8]) -> AuthError {
     }
 }
 
-/// The last non-success answer the adapter saw, so a refusal keeps Entra's `error_codes` and
-/// status (the `oauth2` crate's standard error type drops both).
-pub(crate) type LastError = Arc<Mutex<Option<(u16, Vec<u8>)>>>;
+/// The last non-success answer the adapter saw (status, body, `Location`), so a refusal keeps
+/// Entra's `error_codes` and status (the `oauth2` crate's standard error type drops both).
+pub(crate) type LastError = Arc<Mutex<Option<(u16, Vec<u8>, Option<String>)>>>;
 
 /// Sends an `oauth2` request through our reqwest client.
 pub(crate) async fn send(
@@ -99,7 +132,11 @@ pub(crate) async fn send(
     if !status.is_success()
         && let Ok(mut g) = last.lock()
     {
-        *g = Some((status.as_u16(), bytes.clone()));
+        let location = headers
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        *g = Some((status.as_u16(), bytes.clone(), location));
     }
     let mut out = oauth2::http::Response::new(bytes);
     *out.status_mut() = status;
@@ -122,7 +159,10 @@ pub(crate) fn map_oauth_error<
             url: url.to_string(),
             message: format!("cannot reach the token endpoint: {}", error_chain(&e)),
         },
-        (_, Some((status, body))) => error_from(url, status, &body),
+        (_, Some((status, _, location))) if (300..400).contains(&status) => {
+            redirect_error(url, status, location.as_deref())
+        }
+        (_, Some((status, body, _))) => error_from(url, status, &body),
         (oauth2::RequestTokenError::Parse(e, _), None) => AuthError::Transport {
             url: url.to_string(),
             message: format!("unreadable token response: {e}"),

@@ -17,7 +17,8 @@ use url::Url;
 /// Knobs of [`EntraTokenSource`].
 #[derive(Clone)]
 pub struct SourceOptions {
-    /// HTTP client (timeouts, proxy); a default one when `None`.
+    /// HTTP client (timeouts, proxy); a default one when `None`. It must be built with
+    /// `redirect::Policy::none()`: token requests never follow redirects.
     pub http: Option<reqwest::Client>,
     /// Renew a cached token this long before it expires (default 5 minutes).
     pub refresh_margin: Duration,
@@ -106,13 +107,10 @@ impl EntraTokenSource {
         login: &Url,
         opts: SourceOptions,
     ) -> EntraTokenSource {
-        // A default client with a timeout, so a black-holed token endpoint cannot hang a run.
-        let http = opts.http.clone().unwrap_or_else(|| {
-            reqwest::Client::builder()
-                .timeout(Duration::from_secs(60))
-                .build()
-                .unwrap_or_default()
-        });
+        // A default client that never follows redirects and has a timeout. A caller's own client
+        // must not follow redirects either: a 3xx is refused either way, but only a client that
+        // does not follow it keeps the credential from being re-sent.
+        let http = opts.http.clone().unwrap_or_else(crate::entra::http_client);
         let cache = opts
             .cache_file
             .clone()
@@ -275,6 +273,9 @@ impl EntraTokenSource {
         if user.is_none()
             && let Some(c) = &inner.cache
         {
+            // A cache others can read is refused outright (the user must fix or delete it);
+            // an unreadable one only costs a new sign-in.
+            c.check_private()?;
             *user = c.load(&inner.tenant, client_id).unwrap_or_else(|e| {
                 tracing::warn!(error = %e, "ignoring unreadable token cache");
                 None

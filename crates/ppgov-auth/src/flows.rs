@@ -50,8 +50,7 @@ pub(crate) struct Ctx<'a> {
 
 fn grant_from(resp: &oauth2::basic::BasicTokenResponse) -> Grant {
     let life = resp.expires_in().unwrap_or(Duration::from_secs(3599));
-    let expires_at = Utc::now()
-        + chrono::Duration::from_std(life).unwrap_or_else(|_| chrono::Duration::hours(1));
+    let expires_at = expiry(life.as_secs());
     Grant {
         access: AccessToken {
             token: Secret::new(resp.access_token().secret().clone()),
@@ -61,6 +60,14 @@ fn grant_from(resp: &oauth2::basic::BasicTokenResponse) -> Grant {
             .refresh_token()
             .map(|r| Secret::new(r.secret().clone())),
     }
+}
+
+/// When a token with `expires_in` seconds of life stops working. Any value a server sends is
+/// bounded to a day (Entra's tokens live about an hour), so a hostile `expires_in` neither
+/// panics the date arithmetic nor keeps a token cached for ever.
+pub(crate) fn expiry(expires_in: u64) -> chrono::DateTime<Utc> {
+    let secs = i64::try_from(expires_in.min(86_400)).unwrap_or(3599);
+    Utc::now() + chrono::Duration::seconds(secs)
 }
 
 fn client(
@@ -228,6 +235,13 @@ async fn post_form(
             message: format!("cannot reach Entra: {}", entra::error_chain(&e)),
         })?;
     let status = resp.status().as_u16();
+    if resp.status().is_redirection() {
+        let location = resp
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .and_then(|v| v.to_str().ok());
+        return Err(entra::redirect_error(url, status, location));
+    }
     let body = resp.bytes().await.map_err(|e| AuthError::Transport {
         url: url.to_string(),
         message: format!("answer cut short: {}", entra::error_chain(&e)),
@@ -266,8 +280,9 @@ pub(crate) async fn device_code(
         user_code: auth.user_code.clone(),
         verification_uri: auth.verification_uri.clone(),
     });
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(auth.expires_in);
-    let mut interval = Duration::from_secs(auth.interval.unwrap_or(5).max(1));
+    // Bounded: a device code lives 15 minutes; a hostile `expires_in` must not overflow.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(auth.expires_in.min(86_400));
+    let mut interval = Duration::from_secs(auth.interval.unwrap_or(5).clamp(1, 3600));
     let grant_type = "urn:ietf:params:oauth:grant-type:device_code";
     loop {
         if tokio::time::Instant::now() + interval > deadline {
@@ -285,10 +300,7 @@ pub(crate) async fn device_code(
                 url: ctx.token_url.to_string(),
                 message: format!("unreadable token answer: {e}"),
             })?;
-            let expires_at = Utc::now()
-                + chrono::Duration::seconds(
-                    i64::try_from(t.expires_in.unwrap_or(3599)).unwrap_or(3599),
-                );
+            let expires_at = expiry(t.expires_in.unwrap_or(3599));
             return Ok(Grant {
                 access: AccessToken {
                     token: Secret::new(t.access_token),

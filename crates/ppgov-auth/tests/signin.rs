@@ -521,3 +521,90 @@ async fn from_config_end_to_end() {
     let t = src.token(&cfg.endpoints().scopes.powerapps).await.unwrap();
     assert_eq!(describe(&t).tenant.as_deref(), Some(r.tenant_id.as_str()));
 }
+
+/// A token endpoint that answers every request `307` to `target`; counts what each side got.
+struct Redirector {
+    url: Url,
+    redirected: Arc<std::sync::atomic::AtomicUsize>,
+    followed: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+async fn redirector(status: u16) -> Redirector {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn serve(l: tokio::net::TcpListener, n: Arc<AtomicUsize>, answer: String) {
+        loop {
+            let Ok((mut s, _)) = l.accept().await else {
+                return;
+            };
+            n.fetch_add(1, Ordering::SeqCst);
+            let answer = answer.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(answer.as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    }
+    let target = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let target_url = format!("http://{}/steal", target.local_addr().unwrap());
+    let followed = Arc::new(AtomicUsize::new(0));
+    let ok = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_string();
+    tokio::spawn(serve(target, followed.clone(), ok));
+    let front = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = Url::parse(&format!("http://{}/", front.local_addr().unwrap())).unwrap();
+    let redirected = Arc::new(AtomicUsize::new(0));
+    let answer = format!(
+        "HTTP/1.1 {status} Redirect\r\nlocation: {target_url}?x=1\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    );
+    tokio::spawn(serve(front, redirected.clone(), answer));
+    Redirector {
+        url,
+        redirected,
+        followed,
+    }
+}
+
+#[tokio::test]
+async fn token_requests_never_follow_a_redirect() {
+    use std::sync::atomic::Ordering;
+    for status in [307, 308, 302] {
+        let r = redirector(status).await;
+        let creds = [
+            Credential::ClientSecret {
+                client_id: "c".into(),
+                secret: Secret::new("the-secret".into()),
+            },
+            Credential::Password {
+                client_id: "c".into(),
+                username: "u@x".into(),
+                password: Secret::new("the-password".into()),
+            },
+            device_cred(),
+        ];
+        for (i, cred) in creds.into_iter().enumerate() {
+            let src = EntraTokenSource::new(cred, "t", &r.url, SourceOptions::default());
+            let err = src.token(PA).await.unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("HTTP {status} redirect")) && err.contains("/steal"),
+                "{err}"
+            );
+            assert!(
+                !err.contains("x=1"),
+                "the redirect's query is not echoed: {err}"
+            );
+            assert!(!err.contains("the-secret") && !err.contains("the-password"));
+            assert_eq!(
+                r.redirected.load(Ordering::SeqCst),
+                i + 1,
+                "one request each"
+            );
+        }
+        assert_eq!(
+            r.followed.load(Ordering::SeqCst),
+            0,
+            "the redirect target never got a request"
+        );
+    }
+}

@@ -116,6 +116,27 @@ pub enum ClientError {
     /// A URL could not be built or a request body serialised.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// A host the configuration does not trust was refused before any request was made (a
+    /// Dataverse instance URL outside the cloud's domains).
+    #[error(
+        "refused to contact {url}: {reason}; nothing was sent to it (no token left this machine)"
+    )]
+    UntrustedHost {
+        /// URL without query string.
+        url: String,
+        /// Why it is not trusted.
+        reason: String,
+    },
+    /// The answer's body was larger than the configured cap.
+    #[error(
+        "{url}: response body larger than {limit} bytes, not read; hint: raise the transport's body cap if this page is genuine"
+    )]
+    BodyTooLarge {
+        /// URL without query string.
+        url: String,
+        /// The cap in bytes.
+        limit: u64,
+    },
 }
 
 fn code_suffix(code: &Option<String>) -> String {
@@ -142,10 +163,13 @@ impl ClientError {
         }
     }
 
-    /// Error code from the envelope, when the service sent one.
+    /// Error code from the envelope, when the service sent one (`UntrustedHost` and
+    /// `BodyTooLarge` for the refusals made here).
     pub fn code(&self) -> Option<&str> {
         match self {
             ClientError::Http { code, .. } => code.as_deref(),
+            ClientError::UntrustedHost { .. } => Some("UntrustedHost"),
+            ClientError::BodyTooLarge { .. } => Some("BodyTooLarge"),
             _ => None,
         }
     }

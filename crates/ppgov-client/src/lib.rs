@@ -20,7 +20,10 @@ pub use error::ClientError;
 pub use limiter::LimiterConfig;
 pub use paging::ItemStream;
 pub use retry::RetryConfig;
-pub use transport::{LifecycleConfig, Request, Response, Transport, TransportConfig, build_url};
+pub use transport::{
+    DEFAULT_MAX_BODY_BYTES, LifecycleConfig, Request, Response, Transport, TransportConfig,
+    build_url,
+};
 pub mod clients;
 
 pub use clients::bap::BapClient;
@@ -32,4 +35,5 @@ pub use clients::graph::{BatchItem, GraphClient, UserLookup};
 pub use clients::management::ManagementClient;
 pub use clients::powerapps::PowerAppsClient;
 pub use clients::ppapi::PowerPlatformClient;
+pub use clients::{odata_string, path_segment};
 pub use paging::{header_link_stream, inventory_stream, link_stream};

@@ -96,7 +96,7 @@ impl Transport {
             .join(&loc)
             .map_err(|e| ClientError::InvalidRequest(format!("operation location: {e}")))?;
         check_follow(&req.url, &op_url)?;
-        let first = retry_after(&resp.headers);
+        let first = retry_after(&resp.headers).map(|d| d.min(self.config().retry.max_delay));
         Ok(self
             .poll_operation(op_url, &req.scope, first)
             .await?
@@ -138,7 +138,10 @@ impl Transport {
                     });
                 }
                 OpState::Running => {
-                    delay = retry_after(&resp.headers).unwrap_or(cfg.poll_interval);
+                    // Capped like every server-given wait: a hostile value cannot park the poll.
+                    delay = retry_after(&resp.headers)
+                        .map(|d| d.min(self.config().retry.max_delay))
+                        .unwrap_or(cfg.poll_interval);
                 }
             }
         }

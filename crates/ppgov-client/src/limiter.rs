@@ -212,7 +212,11 @@ impl Limiter {
             b.last_throttle = Some(now);
             b.epoch = b.epoch.wrapping_add(1);
             if let Some(ra) = retry_after {
-                b.blocked_until = b.blocked_until.max(now + ra);
+                // `checked_add`: a wait no clock can represent must not panic; callers cap it.
+                let until = now
+                    .checked_add(ra)
+                    .unwrap_or(now + Duration::from_secs(24 * 3600));
+                b.blocked_until = b.blocked_until.max(until);
             }
             b.next_slot = b.next_slot.max(b.blocked_until);
             b.last_grow = now;

@@ -44,15 +44,24 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     parse_retry_after(v, SystemTime::now())
 }
 
+/// Any value a server may send (huge, negative, fractional, a far-away date, garbage) gives
+/// either `None` (ignored, the caller's default applies) or a duration; callers cap it with
+/// `max_delay`, so the wait is always bounded. Never panics.
 pub(crate) fn parse_retry_after(v: &str, now: SystemTime) -> Option<Duration> {
+    let v = v.trim();
     if let Ok(secs) = v.parse::<u64>() {
         return Some(Duration::from_secs(secs));
     }
-    if let Ok(secs) = v.parse::<f64>()
-        && secs.is_finite()
-        && secs >= 0.0
-    {
-        return Some(Duration::from_secs_f64(secs));
+    if let Ok(secs) = v.parse::<f64>() {
+        // Negative means "now"; NaN and infinities are garbage; too large saturates (the caller
+        // caps it anyway).
+        if secs.is_nan() {
+            return None;
+        }
+        if secs <= 0.0 {
+            return Some(Duration::ZERO);
+        }
+        return Some(Duration::try_from_secs_f64(secs).unwrap_or(Duration::MAX));
     }
     let at = httpdate::parse_http_date(v).ok()?;
     // A date in the past means "now"; HTTP dates have 1 s resolution, round up.
@@ -100,6 +109,36 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon", now), None);
+    }
+
+    #[test]
+    fn odd_retry_after_values_never_panic() {
+        let now = SystemTime::now();
+        let cases = [
+            ("18446744073709551615", Some(Duration::from_secs(u64::MAX))),
+            ("99999999999999999999999", Some(Duration::MAX)),
+            ("1e300", Some(Duration::MAX)),
+            ("-5", Some(Duration::ZERO)),
+            ("-1e300", Some(Duration::ZERO)),
+            ("0.25", Some(Duration::from_millis(250))),
+            (" 3 ", Some(Duration::from_secs(3))),
+            ("NaN", None),
+            ("inf", Some(Duration::MAX)),
+            ("", None),
+            ("\u{0}\u{ff}", None),
+        ];
+        for (v, want) in cases {
+            assert_eq!(parse_retry_after(v, now), want, "{v:?}");
+        }
+        // A date in the year 9999 is a long but finite wait; the caller caps it.
+        let far = parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now).unwrap();
+        assert!(far > Duration::from_secs(200 * 365 * 86_400));
+        // Whatever the value, the wait the transport takes is capped by max_delay.
+        let cfg = RetryConfig::default();
+        for (v, _) in cases {
+            let w = parse_retry_after(v, now).map(|d| d.min(cfg.max_delay));
+            assert!(w.is_none_or(|w| w <= cfg.max_delay));
+        }
     }
 
     #[test]

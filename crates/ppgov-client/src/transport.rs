@@ -36,7 +36,15 @@ pub struct TransportConfig {
     pub lifecycle: LifecycleConfig,
     /// `User-Agent` header.
     pub user_agent: String,
+    /// Largest response body read, in bytes; a larger one is refused with
+    /// [`ClientError::BodyTooLarge`] naming the URL. The default (256 MiB) is far above any page
+    /// the services send (a few MiB at most), so it only stops a hostile or broken answer from
+    /// exhausting memory.
+    pub max_body_bytes: u64,
 }
+
+/// Default [`TransportConfig::max_body_bytes`].
+pub const DEFAULT_MAX_BODY_BYTES: u64 = 256 * 1024 * 1024;
 
 impl Default for TransportConfig {
     fn default() -> Self {
@@ -45,6 +53,7 @@ impl Default for TransportConfig {
             limiter: LimiterConfig::default(),
             lifecycle: LifecycleConfig::default(),
             user_agent: format!("ppgov/{}", env!("CARGO_PKG_VERSION")),
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
         }
     }
 }
@@ -223,6 +232,7 @@ impl Transport {
     ) -> Result<Self, ClientError> {
         let http = reqwest::Client::builder()
             .user_agent(cfg.user_agent.clone())
+            .redirect(redirect_policy())
             .connect_timeout(Duration::from_secs(20))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
@@ -358,8 +368,15 @@ impl Transport {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    match resp.bytes().await {
-                        Ok(b) => Ok((status, headers, b.to_vec())),
+                    match read_capped(resp, self.inner.cfg.max_body_bytes).await {
+                        Ok(Some(b)) => Ok((status, headers, b)),
+                        Ok(None) => {
+                            drop(permit);
+                            return Err(ClientError::BodyTooLarge {
+                                url: url_log,
+                                limit: self.inner.cfg.max_body_bytes,
+                            });
+                        }
                         Err(e) => Err((e, true)),
                     }
                 }
@@ -374,6 +391,8 @@ impl Transport {
                     // A failed connect proves the request never left; anything later may have
                     // reached the server.
                     let not_sent = !got_headers && e.is_connect();
+                    // A refused redirect answers the same way every time: never retried.
+                    let refused_redirect = e.is_redirect();
                     let message = if e.is_timeout() {
                         "timed out".to_owned()
                     } else {
@@ -381,7 +400,10 @@ impl Transport {
                     };
                     tracing::warn!(method, host = %host, path = %path, status = 0u16, duration_ms, request_id = %request_id, attempt, error = %message, "http call failed");
                     failures += 1;
-                    if (req.idempotent || not_sent) && failures < cfg.max_attempts {
+                    if (req.idempotent || not_sent)
+                        && !refused_redirect
+                        && failures < cfg.max_attempts
+                    {
                         self.sleep(backoff(cfg, failures)).await;
                         continue;
                     }
@@ -453,6 +475,66 @@ impl Transport {
             }
         }
     }
+}
+
+/// Authenticated calls follow a redirect only to the same scheme, host and port (at most 10
+/// hops): a redirect elsewhere, or from HTTPS to plain HTTP, would carry the bearer token (or
+/// the request it authorises) to a host we did not choose, so it fails the call instead.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let verdict = attempt
+            .previous()
+            .last()
+            .map(|prev| redirect_verdict(prev, attempt.url()));
+        match verdict {
+            Some(Err(why)) => attempt.error(why),
+            _ if attempt.previous().len() > 10 => attempt.error("more than 10 redirects"),
+            _ => attempt.follow(),
+        }
+    })
+}
+
+/// `Ok` when a redirect from `from` to `to` stays on the same origin.
+pub(crate) fn redirect_verdict(from: &Url, to: &Url) -> Result<(), String> {
+    let same_host = match (from.host_str(), to.host_str()) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    };
+    if from.scheme() == "https" && to.scheme() != "https" {
+        return Err(format!(
+            "refused a redirect from {} to plain {} {}",
+            redact_url(from),
+            to.scheme(),
+            redact_url(to)
+        ));
+    }
+    if !same_host || from.port_or_known_default() != to.port_or_known_default() {
+        return Err(format!(
+            "refused a redirect from {} to another host {}: it would receive our token",
+            redact_url(from),
+            redact_url(to)
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a body up to `cap` bytes: `Ok(None)` when it is larger (by `Content-Length` before
+/// reading anything, or while streaming when the length is not announced or lies).
+async fn read_capped(
+    mut resp: reqwest::Response,
+    cap: u64,
+) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > cap) {
+        return Ok(None);
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if (out.len() as u64).saturating_add(chunk.len() as u64) > cap {
+            return Ok(None);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(Some(out))
 }
 
 /// Maps an error answer to [`ClientError`].
@@ -631,6 +713,19 @@ mod tests {
                 .header("bad name", "v")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn redirects_stay_on_the_origin() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let from = u("https://api.bap.microsoft.com/a");
+        assert!(redirect_verdict(&from, &u("https://api.bap.microsoft.com/b")).is_ok());
+        assert!(redirect_verdict(&from, &u("https://evil.example/b")).is_err());
+        assert!(redirect_verdict(&from, &u("http://api.bap.microsoft.com/b")).is_err());
+        assert!(redirect_verdict(&from, &u("https://api.bap.microsoft.com:8443/b")).is_err());
+        let l = u("http://127.0.0.1:8080/a");
+        assert!(redirect_verdict(&l, &u("http://127.0.0.1:8080/b")).is_ok());
+        assert!(redirect_verdict(&l, &u("http://127.0.0.1:9/b")).is_err());
     }
 
     #[test]

@@ -509,6 +509,27 @@ fn resolve_endpoints(r: &Resolver<'_>, errs: &mut Vec<ConfigError>) -> (Cloud, E
             }
         }
     }
+    if let Some(e) = r.get("endpoints.dataverse_domains") {
+        for d in e.value.split(',').map(str::trim).filter(|d| !d.is_empty()) {
+            let ok = d
+                .trim_start_matches('.')
+                .split('.')
+                .all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+            if ok && d.trim_start_matches('.').contains('.') {
+                ep.dataverse_domains
+                    .push(d.trim_start_matches('.').to_ascii_lowercase());
+            } else {
+                errs.push(
+                    ConfigError::new(
+                        e.location.clone(),
+                        "endpoints.dataverse_domains",
+                        format!("`{d}` is not a DNS suffix"),
+                    )
+                    .fix("list DNS suffixes separated by commas, e.g. `crm.contoso.example`"),
+                );
+            }
+        }
+    }
     (cloud, ep)
 }
 

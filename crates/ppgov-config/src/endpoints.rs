@@ -68,6 +68,32 @@ pub struct Endpoints {
     pub management: Url,
     /// Scopes to request per family.
     pub scopes: Scopes,
+    /// DNS suffixes a Dataverse instance URL taken from a BAP answer may lie on (the cloud's
+    /// own, plus `endpoints.dataverse_domains` from the configuration). Anything else is refused
+    /// before a token is sent to it; see [`Endpoints::check_dataverse_url`].
+    #[serde(default)]
+    pub dataverse_domains: Vec<String>,
+}
+
+/// The Dataverse domains of a cloud (Microsoft's Global Discovery Service table: commercial
+/// `crm*.dynamics.com`, GCC `crm9.dynamics.com`, GCC High `crm.microsoftdynamics.us`, DoD
+/// `crm.appsplatform.us`).
+pub fn dataverse_domains(cloud: Cloud) -> &'static [&'static str] {
+    match cloud {
+        Cloud::Public => &["dynamics.com"],
+        Cloud::Gcc => &["crm9.dynamics.com"],
+        Cloud::Gcchigh => &["crm.microsoftdynamics.us"],
+        Cloud::Dod => &["crm.appsplatform.us"],
+    }
+}
+
+fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 fn url(s: &str) -> Url {
@@ -157,6 +183,10 @@ impl Endpoints {
                 graph: s_graph.into(),
                 management: s_mgmt.into(),
             },
+            dataverse_domains: dataverse_domains(cloud)
+                .iter()
+                .map(|d| (*d).to_string())
+                .collect(),
         }
     }
 
@@ -176,6 +206,43 @@ impl Endpoints {
             *u = base.clone();
         }
         e
+    }
+
+    /// Whether a Dataverse instance URL (taken from a BAP answer, so not chosen by the user) may
+    /// receive a token: HTTPS on one of [`Endpoints::dataverse_domains`] (the host itself or a
+    /// subdomain), or loopback when the configured BAP endpoint is loopback (the emulator). The
+    /// error says why it was refused.
+    pub fn check_dataverse_url(&self, url: &Url) -> Result<(), String> {
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err("the URL carries user information".into());
+        }
+        if is_loopback(url) {
+            return if is_loopback(&self.bap) {
+                Ok(())
+            } else {
+                Err("a loopback address while the configured endpoints are not loopback".into())
+            };
+        }
+        let Some(url::Host::Domain(host)) = url.host() else {
+            return Err("the host is not a DNS name on the cloud's Dataverse domains".into());
+        };
+        if url.scheme() != "https" {
+            return Err(format!("scheme {} instead of https", url.scheme()));
+        }
+        let host = host.trim_end_matches('.').to_ascii_lowercase();
+        let trusted = self.dataverse_domains.iter().any(|d| {
+            let d = d.trim().trim_start_matches('.').to_ascii_lowercase();
+            !d.is_empty() && (host == d || host.ends_with(&format!(".{d}")))
+        });
+        if trusted {
+            Ok(())
+        } else {
+            Err(format!(
+                "host {host} is not on the cloud's Dataverse domains ({}); add its suffix to \
+                 endpoints.dataverse_domains if it is genuine",
+                self.dataverse_domains.join(", ")
+            ))
+        }
     }
 
     /// The Dataverse scope for an instance URL: `scheme://host[:port]/.default`.
@@ -219,6 +286,41 @@ mod tests {
             dod.scopes.powerapps,
             "https://service.apps.appsplatform.us/.default"
         );
+    }
+
+    #[test]
+    fn dataverse_urls_must_lie_on_the_clouds_domains() {
+        let public = Endpoints::for_cloud(Cloud::Public);
+        let ok = |e: &Endpoints, u: &str| e.check_dataverse_url(&Url::parse(u).unwrap());
+        assert!(ok(&public, "https://org1.crm4.dynamics.com/").is_ok());
+        assert!(ok(&public, "https://org1.api.crm.dynamics.com/").is_ok());
+        for bad in [
+            "https://org1.crm4.dynamics.com.evil.example/",
+            "https://evil-dynamics.com/",
+            "http://org1.crm.dynamics.com/",
+            "https://user@org1.crm.dynamics.com/",
+            "https://10.0.0.1/",
+            "http://127.0.0.1:8080/",
+            "https://org1.crm.microsoftdynamics.us/",
+        ] {
+            let e = ok(&public, bad).unwrap_err();
+            assert!(!e.is_empty(), "{bad}");
+        }
+        let high = Endpoints::for_cloud(Cloud::Gcchigh);
+        assert!(ok(&high, "https://org1.crm.microsoftdynamics.us/").is_ok());
+        assert!(ok(&high, "https://org1.crm.dynamics.com/").is_err());
+        let dod = Endpoints::for_cloud(Cloud::Dod);
+        assert!(ok(&dod, "https://org1.crm.appsplatform.us/").is_ok());
+        let gcc = Endpoints::for_cloud(Cloud::Gcc);
+        assert!(ok(&gcc, "https://org1.crm9.dynamics.com/").is_ok());
+        assert!(ok(&gcc, "https://org1.crm4.dynamics.com/").is_err());
+        let emu = Endpoints::all_at(&Url::parse("http://127.0.0.1:9000/").unwrap());
+        assert!(ok(&emu, "http://127.0.0.1:9000/dataverse/org1/").is_ok());
+        assert!(ok(&emu, "http://localhost:9001/").is_ok());
+        assert!(ok(&emu, "http://attacker.example/").is_err());
+        let mut extra = public.clone();
+        extra.dataverse_domains.push("crm.contoso.test".into());
+        assert!(ok(&extra, "https://org.crm.contoso.test/").is_ok());
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub mod discover;
 pub mod endpoints;
 pub mod error;
 mod file;
+#[cfg(test)]
+mod fuzz_tests;
 pub mod posture;
 mod schema;
 

@@ -56,6 +56,7 @@ const ENDPOINTS: &[(&str, Kind)] = &[
     ("powerplatform", Kind::Str),
     ("graph", Kind::Str),
     ("management", Kind::Str),
+    ("dataverse_domains", Kind::Str),
 ];
 
 const STORE: &[(&str, Kind)] = &[("path", Kind::Str)];

@@ -467,3 +467,49 @@ fn posture_section_is_read() {
         chrono::NaiveDate::from_ymd_opt(2026, 12, 31)
     );
 }
+
+#[test]
+fn dataverse_domains_extend_the_clouds_and_bad_ones_are_located() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = format!(
+        "[tenant]\nid = \"{TENANT}\"\n[auth]\nclient_id = \"{CLIENT}\"\nclient_secret = \"s\"\n[endpoints]\ncloud = \"gcchigh\"\n"
+    );
+    let f = write(
+        &dir,
+        &format!("{head}dataverse_domains = \"crm.contoso.example, .crm2.contoso.example\"\n"),
+    );
+    let c = validate(&ConfigSources {
+        file: Some(f),
+        env: base_env(),
+        ..Default::default()
+    })
+    .unwrap();
+    let e = c.endpoints();
+    assert_eq!(
+        e.dataverse_domains,
+        [
+            "crm.microsoftdynamics.us",
+            "crm.contoso.example",
+            "crm2.contoso.example"
+        ]
+    );
+    let ok = |u: &str| e.check_dataverse_url(&url::Url::parse(u).unwrap()).is_ok();
+    assert!(ok("https://org.crm.microsoftdynamics.us/"));
+    assert!(ok("https://org.crm2.contoso.example/"));
+    assert!(!ok("https://org.crm.dynamics.com/"));
+
+    let f = write(
+        &dir,
+        &format!("{head}dataverse_domains = \"crm.contoso.example, evil/x, com\"\n"),
+    );
+    let errs = validate(&ConfigSources {
+        file: Some(f),
+        env: base_env(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let text = errs.to_string();
+    assert!(text.contains("`evil/x` is not a DNS suffix"), "{text}");
+    assert!(text.contains("`com` is not a DNS suffix"), "{text}");
+    assert!(text.contains(":8:"), "located at its line: {text}");
+}

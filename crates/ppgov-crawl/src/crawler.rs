@@ -85,6 +85,8 @@ pub struct CrawlSummary {
     pub requests: u64,
     /// Responses that were throttled (429 or AF429).
     pub throttled: u64,
+    /// Resources read but not stored (also a line in `failures`); 0 in a healthy crawl.
+    pub dropped: u64,
     /// Wall time.
     pub elapsed: Duration,
 }
@@ -102,6 +104,8 @@ struct Ctx {
     resolver: principals::Resolver,
     /// Flows listed tenant-wide through the inventory API, when it answered.
     flow_listing: Option<FlowListing>,
+    /// Resources that could not be turned into store rows (counted, reported, never silent).
+    dropped: std::sync::atomic::AtomicU64,
 }
 
 /// `lastModifiedTime` per resource id.
@@ -123,10 +127,17 @@ impl Ctx {
     }
 
     async fn rows<T: StoredResource>(&self, items: &[T]) {
-        let rows: Vec<ResourceRow> = items
-            .iter()
-            .filter_map(|i| ResourceRow::of(i).ok())
-            .collect();
+        let mut rows = Vec::with_capacity(items.len());
+        for i in items {
+            match ResourceRow::of(i) {
+                Ok(r) => rows.push(r),
+                Err(e) => {
+                    self.dropped
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tracing::warn!(error = %e, "a resource could not be stored and was dropped");
+                }
+            }
+        }
         if !rows.is_empty() {
             self.send(WriteOp::Rows(rows)).await;
         }
@@ -239,6 +250,7 @@ pub async fn crawl(
         progress: Progress::new(opts.progress),
         resolver,
         flow_listing: None,
+        dropped: std::sync::atomic::AtomicU64::new(0),
     };
 
     // Tenant-wide data and the environment list. The list is read again on resume (one call) so the
@@ -351,6 +363,7 @@ pub async fn crawl(
     let mut counts = ctx.progress.counts();
     ctx.progress.finish();
     let concurrency = ctx.concurrency;
+    let dropped = ctx.dropped.load(std::sync::atomic::Ordering::Relaxed);
     drop(ctx);
     let (store, written) = writer.finish().await;
     written?;
@@ -408,7 +421,7 @@ pub async fn crawl(
     store.finish_snapshot(&snapshot, SnapshotStatus::Complete)?;
 
     let collection = store.load_collection(&snapshot)?;
-    let failures = collection
+    let mut failures: Vec<String> = collection
         .failures()
         .map(|e| {
             let scope = match &e.scope {
@@ -422,6 +435,11 @@ pub async fn crawl(
             format!("{scope}: {:?}: {msg}", e.kind)
         })
         .collect();
+    if dropped > 0 {
+        failures.push(format!(
+            "{dropped} resource(s) could not be written to the store and are missing from the snapshot"
+        ));
+    }
     let after = clients.transport.counters();
     let summary = CrawlSummary {
         snapshot_id: snapshot,
@@ -431,6 +449,7 @@ pub async fn crawl(
         requests: after.requests.saturating_sub(counters_before.requests),
         throttled: after.throttled.saturating_sub(counters_before.throttled),
         elapsed: started.elapsed(),
+        dropped,
     };
     Ok((summary, store))
 }
@@ -913,7 +932,9 @@ async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
         .and_then(|u| url::Url::parse(u).ok());
     let url_present = url.is_some();
     let client = match url {
-        Some(u) => DataverseClient::new(ctx.clients.transport.clone(), &u, 5000),
+        // Checked against the cloud's Dataverse domains: a refused URL is recorded (code
+        // `UntrustedHost`, with the reason) and never contacted.
+        Some(u) => ctx.clients.dataverse(&u, 5000),
         None => Err(ClientError::InvalidRequest(String::new())),
     };
     let client = match (client, url_present) {

@@ -190,10 +190,18 @@ impl Resolver {
                     if let Some(f) = fail {
                         failure.get_or_insert(f);
                     }
-                    let rows: Vec<ppgov_store::ResourceRow> = principals
-                        .iter()
-                        .filter_map(|p| ppgov_store::ResourceRow::of(p).ok())
-                        .collect();
+                    let mut rows = Vec::with_capacity(principals.len());
+                    for p in &principals {
+                        match ppgov_store::ResourceRow::of(p) {
+                            Ok(r) => rows.push(r),
+                            // Counted as unresolved: the snapshot will not hold it.
+                            Err(e) => {
+                                resolved = resolved.saturating_sub(1);
+                                failure
+                                    .get_or_insert(format!("principal {} not stored: {e}", p.id));
+                            }
+                        }
+                    }
                     let _ = writer.send(crate::writer::WriteOp::Rows(rows)).await;
                 }
             }
@@ -281,6 +289,8 @@ async fn resolve_chunk(
 const USER_SELECT: &str = "id,displayName,userPrincipalName,mail,accountEnabled,userType";
 
 fn url(id: &str, k: Kind) -> String {
+    // One path segment whatever the id holds (`/`, `?`, `#`, `%`, quotes, spaces).
+    let id = ppgov_client::path_segment(id);
     match k {
         Kind::User => format!("/users/{id}?$select={USER_SELECT}"),
         Kind::Group => format!("/groups/{id}?$select=id,displayName,mail,securityEnabled"),

@@ -230,7 +230,15 @@ pub async fn run(
         url::Url::parse(u).ok().map(|u| (e.name.clone(), u))
     });
     match dataverse {
-        Some((env, url)) => match DataverseClient::new(transport.clone(), &url, 1) {
+        // The instance URL comes from BAP: checked against the cloud's Dataverse domains first.
+        Some((env, url)) => match endpoints
+            .check_dataverse_url(&url)
+            .map_err(|reason| ppgov_client::ClientError::UntrustedHost {
+                url: url.to_string(),
+                reason,
+            })
+            .and_then(|()| DataverseClient::new(transport.clone(), &url, 1))
+        {
             Ok(c) => match c.organization::<Value>().await {
                 Ok(_) => out.push(check(
                     "Dataverse",

@@ -12,6 +12,7 @@ mod content;
 mod directory;
 mod envs;
 mod flowdef;
+pub mod hostile;
 pub mod plan;
 mod policy;
 mod util;

@@ -20,3 +20,6 @@ pub mod powerapps;
 pub mod ppapi;
 
 pub use error::ModelError;
+
+#[cfg(test)]
+mod fuzz_tests;

@@ -57,10 +57,8 @@ pub fn write_snapshot_file(snapshot: &Snapshot, path: impl AsRef<Path>) -> Resul
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(io)?;
-    }
-    let file = std::fs::File::create(path).map_err(io)?;
+    // Owner-only (0600, folder 0700): a snapshot names the tenant's admins and weaknesses.
+    let file = crate::private::create_private_file(path).map_err(io)?;
     let mut w = BufWriter::new(file);
     let header = Header {
         format: SNAPSHOT_FILE_FORMAT.to_string(),

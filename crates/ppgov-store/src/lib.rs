@@ -17,8 +17,11 @@ mod batch;
 mod checkpoints;
 mod error;
 mod file;
+#[cfg(test)]
+mod fuzz_tests;
 mod kinds;
 mod migrations;
+mod private;
 mod resources;
 mod scans;
 mod snapshots;
@@ -32,6 +35,7 @@ pub use file::{
     SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
 };
 pub use kinds::{StoreKind, StoredResource};
+pub use private::{create_private_dir, create_private_file, restrict_file, write_private_file};
 pub use resources::ResourceRow;
 pub use scans::{ScanId, ScanInfo};
 pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};

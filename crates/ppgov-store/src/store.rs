@@ -22,10 +22,21 @@ impl Store {
     pub fn open(path: impl AsRef<Path>) -> Result<Store, StoreError> {
         let path = path.as_ref();
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+            crate::private::create_private_dir(dir).map_err(|source| StoreError::CreateDir {
                 path: dir.to_path_buf(),
                 source,
             })?;
+        }
+        // Owner-only before SQLite opens it: SQLite gives its -wal and -shm files the main
+        // file's mode, so those follow.
+        let io = |source| StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        if !path.exists() {
+            drop(crate::private::create_private_file(path).map_err(io)?);
+        } else if path.is_file() {
+            crate::private::restrict_file(path).map_err(io)?;
         }
         let open = |p: &Path| -> Result<Connection, rusqlite::Error> {
             let conn = Connection::open(p)?;

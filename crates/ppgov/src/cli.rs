@@ -122,9 +122,12 @@ pub struct ServeArgs {
     /// Scenario seed (same seed, same tenant).
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Address to listen on (port 0 picks a free port).
+    /// Address to listen on (port 0 picks a free port); loopback only unless --allow-remote.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: SocketAddr,
+    /// Allow a non-loopback --addr (the emulator publishes well-known credentials).
+    #[arg(long)]
+    pub allow_remote: bool,
     /// Latency added to every API response.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,

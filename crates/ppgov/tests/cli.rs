@@ -619,3 +619,75 @@ async fn views_formats_exit_codes_and_offline_snapshots() {
     assert_eq!(o.status.code(), Some(2));
     emu.shutdown().await.unwrap();
 }
+
+#[test]
+fn emulator_serve_refuses_a_remote_addr_unless_allowed() {
+    for addr in ["0.0.0.0:0", "[::]:0"] {
+        let o = Command::new(bin())
+            .args(["emulator", "serve", "--addr", addr])
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("--allow-remote"), "{}", text(&o));
+        assert!(o.stdout.is_empty(), "no ready line, no credentials printed");
+    }
+}
+
+#[test]
+fn auth_test_fails_naming_a_redirecting_token_endpoint() {
+    use std::io::{Read, Write};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    // Counts connections and answers each with `answer`.
+    fn serve(answer: String) -> (String, Arc<AtomicUsize>) {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", l.local_addr().unwrap());
+        let n = Arc::new(AtomicUsize::new(0));
+        let n2 = n.clone();
+        std::thread::spawn(move || {
+            for mut s in l.incoming().flatten() {
+                n2.fetch_add(1, Ordering::SeqCst);
+                let mut buf = [0u8; 65536];
+                let _ = s.read(&mut buf);
+                let _ = s.write_all(answer.as_bytes());
+            }
+        });
+        (url, n)
+    }
+    let (target, followed) =
+        serve("HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}".to_string());
+    let (login, redirected) = serve(format!(
+        "HTTP/1.1 307 Temporary Redirect\r\nlocation: {target}/collect\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+    ));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("ppgov.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[tenant]\nid = \"72f988bf-86f1-41af-91ab-2d7cd011db47\"\n[auth]\n{}\n[endpoints]\nlogin = \"{login}\"\nbap = \"{target}\"\npowerapps = \"{target}\"\nflow = \"{target}\"\npowerplatform = \"{target}\"\ngraph = \"{target}\"\nmanagement = \"{target}\"\n[store]\npath = \"{}\"\n",
+            secret_auth("11111111-2222-3333-4444-555555555555", "s3cr3t-value"),
+            dir.path().join("store").display()
+        ),
+    )
+    .unwrap();
+    let o = Command::new(bin())
+        .arg("--config")
+        .arg(&cfg)
+        .args(["auth", "test"])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let out = text(&o);
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("HTTP 307 redirect") && out.contains("/collect"),
+        "{out}"
+    );
+    assert!(!out.contains("s3cr3t-value"));
+    assert!(redirected.load(Ordering::SeqCst) >= 1);
+    assert_eq!(
+        followed.load(Ordering::SeqCst),
+        0,
+        "no second request anywhere"
+    );
+}

@@ -48,13 +48,26 @@ impl Clients {
         }
     }
 
-    /// A Dataverse client for one environment's instance URL (`page_size` rows per page).
+    /// A Dataverse client for one environment's instance URL (`page_size` rows per page). The
+    /// URL comes from a BAP answer, so it is checked against the cloud's Dataverse domains
+    /// ([`Endpoints::check_dataverse_url`]) before any token could be sent to it.
     pub fn dataverse(
         &self,
         instance_url: &Url,
         page_size: u32,
     ) -> Result<DataverseClient, ClientError> {
+        self.endpoints
+            .check_dataverse_url(instance_url)
+            .map_err(|reason| ClientError::UntrustedHost {
+                url: crate::error::redact_url(instance_url),
+                reason,
+            })?;
         DataverseClient::new(self.transport.clone(), instance_url, page_size)
+    }
+
+    /// The endpoints these clients were built on.
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
     }
 
     /// A Management Activity API client for a tenant.

@@ -89,7 +89,7 @@ impl DataverseClient {
         &self,
         template_id: &str,
     ) -> ItemStream<T> {
-        let filter = format!("_roletemplateid_value eq {template_id}");
+        let filter = format!("_roletemplateid_value eq {}", guid(template_id));
         self.list(self.url(
             "/roles",
             &[

@@ -199,7 +199,8 @@ impl GraphClient {
                         let ra = header_ci(&e.headers, "retry-after")
                             .and_then(|v| parse_retry_after(&v, SystemTime::now()))
                             .unwrap_or(Duration::from_secs(2));
-                        wait = wait.max(ra);
+                        // Capped like every other server-given wait.
+                        wait = wait.max(ra.min(self.t.config().retry.max_delay));
                         retry.push(i);
                         continue;
                     }

@@ -26,3 +26,28 @@ pub(crate) fn seg(s: &str) -> String {
     }
     out
 }
+
+/// An OData string literal: `'` doubled and the whole quoted, so a value can never end the
+/// literal and add a clause (`o'brien` becomes `'o''brien'`). Percent-encoding of the query is
+/// [`crate::build_url`]'s job.
+pub fn odata_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Percent-encodes one URL path segment: every byte but the unreserved ones, so an id with `/`,
+/// `?`, `#`, `%`, spaces or quotes stays one segment of the path it is put in.
+pub fn path_segment(s: &str) -> String {
+    seg(s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hostile_ids_stay_one_segment_and_one_literal() {
+        assert_eq!(seg("a/b?c#d e%f'g"), "a%2Fb%3Fc%23d%20e%25f%27g");
+        assert_eq!(odata_string("o'brien"), "'o''brien'");
+        assert_eq!(odata_string("' or 1 eq 1 or 'x"), "''' or 1 eq 1 or ''x'");
+    }
+}

@@ -74,7 +74,7 @@ impl PowerAppsClient {
         env: &str,
         app: &str,
     ) -> ItemStream<T> {
-        let filter = format!("environment eq '{env}'");
+        let filter = format!("environment eq {}", super::odata_string(env));
         let u = self.url(
             &format!("{}/permissions", Self::app_path(env, app)),
             &[V2016, ("$filter", filter.as_str())],

@@ -6,6 +6,7 @@ mod support;
 
 mod emulator;
 mod families;
+mod hardening;
 mod lifecycle;
 mod paging;
 mod retry;

@@ -21,6 +21,7 @@
 
 pub mod auth;
 pub mod bap;
+pub mod bind;
 pub mod common;
 pub mod dataverse;
 pub mod dlp;

@@ -29,6 +29,8 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<Outcome> {
     {
         anyhow::bail!("--rate-limit must be a positive number of requests per second, got {r}");
     }
+    ppgov_emulator::server::bind::check_listen_addr(args.addr, args.allow_remote)
+        .map_err(anyhow::Error::msg)?;
     let listener = tokio::net::TcpListener::bind(args.addr)
         .await
         .with_context(|| {

@@ -40,15 +40,9 @@ pub fn evaluate(
 pub fn emit(bytes: &[u8], out: Option<&Path>) -> anyhow::Result<()> {
     match out {
         Some(path) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir)
-                    .with_context(|| format!("cannot create {}", dir.display()))?;
-            }
-            // Write to a temporary file first so a failure never leaves half a report behind.
-            let tmp = path.with_extension("partial");
-            std::fs::write(&tmp, bytes)
-                .with_context(|| format!("cannot write {}", tmp.display()))?;
-            std::fs::rename(&tmp, path)
+            // Owner-only (0600, folder 0700) through a temporary file and a rename, so a failure
+            // never leaves half a report behind (reports and evidence zips describe the tenant).
+            ppgov_store::write_private_file(path, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             eprintln!("wrote {}", path.display());
         }
