@@ -188,10 +188,16 @@ pub fn verdict_with(
     }
     for h in http_actions {
         for (p, outcome) in eff.endpoint_outcomes(HTTP, h) {
+            // The query is left out: it is where SAS signatures and keys travel (PPG-FLW-006
+            // reports those without revealing them).
             let shown = h
-                .literal_uri
-                .clone()
-                .or_else(|| h.rule_uri.as_ref().map(|u| format!("{u}…")))
+                .rule_uri
+                .as_deref()
+                .map(|u| {
+                    let base = u.split(['?', '#']).next().unwrap_or(u);
+                    let cut = base.len() < u.len() || h.dynamic_path;
+                    format!("{base}{}", if cut { "…" } else { "" })
+                })
                 .unwrap_or_else(|| format!("{} (action {})", h.host, h.name));
             match outcome {
                 EndpointOutcome::Denied(rule) => {

@@ -68,15 +68,22 @@ pub fn run(file: Option<PathBuf>, args: DlpSimulateArgs) -> anyhow::Result<Outco
                 .would_break
                 .iter()
                 .map(|c| ("breaks", c))
+                .chain(
+                    report
+                        .already_violating
+                        .iter()
+                        .map(|c| ("already violating", c)),
+                )
                 .chain(report.would_fix.iter().map(|c| ("fixed", c)))
                 .collect();
             super::inventory::print_table(&table(&rows), f)?;
             if f == TabularFormat::Table {
                 println!(
-                    "\n{} apps and {} flows evaluated: {} would newly break, {} would be fixed",
+                    "\n{} apps and {} flows evaluated: {} would newly break, {} already violate and would violate more, {} would be fixed",
                     report.apps_evaluated,
                     report.flows_evaluated,
                     report.would_break.len(),
+                    report.already_violating.len(),
                     report.would_fix.len()
                 );
             }
