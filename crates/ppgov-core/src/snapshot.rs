@@ -39,6 +39,9 @@ pub struct Snapshot {
     pub principals: BTreeMap<String, Principal>,
     /// What was collected and what failed, per scope and kind.
     pub collection: CollectionStatus,
+    /// Every custom connector, in every environment, with its host where it was collected.
+    #[serde(default)]
+    pub custom_connectors: Vec<CustomConnector>,
 }
 
 impl Snapshot {
@@ -440,6 +443,21 @@ pub struct Flow {
     pub solution_aware: bool,
 }
 
+/// A custom connector of one environment (Power Apps `apis` with `isCustomApi`), with the host
+/// URL that DLP custom-connector URL patterns are matched against.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CustomConnector {
+    /// Environment id.
+    pub environment_id: String,
+    /// [`crate::connector_key`] of its `name` (`shared_my-20connector-5f00...`).
+    pub key: String,
+    /// Display name.
+    pub display_name: String,
+    /// Host URL (`https://api.contoso.com/v1`): `backendService.serviceUrl`, else the API
+    /// definition's `schemes`, `host` and `basePath`. `None` when the host could not be read.
+    pub host_url: Option<String>,
+}
+
 /// A connection.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Connection {
@@ -616,6 +634,8 @@ pub enum CollectionKind {
     DataverseSettings,
     /// Principals resolved through Graph.
     Principals,
+    /// Custom connectors of an environment and their hosts.
+    CustomConnectors,
 }
 
 /// The outcome of collecting one piece.

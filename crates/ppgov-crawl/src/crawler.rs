@@ -595,7 +595,19 @@ async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
     match kind {
         ShardKind::Flows => crawl_flows(ctx, env).await,
         ShardKind::Apps => crawl_apps(ctx, env).await,
-        ShardKind::Connections => crawl_connections(ctx, env).await,
+        ShardKind::Connections => {
+            crawl_connections(ctx, env).await;
+            // Custom connectors and their hosts, for DLP URL patterns (custom_connectors.rs).
+            let scope = CollectionScope::Environment(env.id.clone());
+            let kind = CollectionKind::CustomConnectors;
+            match crate::custom_connectors::collect(&ctx.clients, &env.id).await {
+                Ok(list) => {
+                    ctx.rows(&list).await;
+                    ctx.status(scope, kind, collected(list.len())).await;
+                }
+                Err(e) => ctx.status(scope, kind, failed(&e)).await,
+            }
+        }
         ShardKind::Roles => {
             if env.has_dataverse {
                 crawl_dataverse(ctx, env).await

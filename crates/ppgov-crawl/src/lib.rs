@@ -7,6 +7,7 @@
 //! resources whose `lastModifiedTime` changed.
 
 mod crawler;
+mod custom_connectors;
 mod error;
 mod inventory;
 pub mod map;

@@ -94,11 +94,7 @@ impl<'a> Context<'a> {
         Context {
             snapshot,
             config,
-            dlp: DlpEngine::new(
-                snapshot.dlp_policies.iter(),
-                &snapshot.environments,
-                &snapshot.connector_metadata,
-            ),
+            dlp: DlpEngine::for_snapshot(snapshot),
             flow_facts: snapshot.flows.iter().map(flow_facts).collect(),
             env_by_id,
             prod,
@@ -337,5 +333,6 @@ pub fn kind_name(k: CollectionKind) -> &'static str {
         CollectionKind::DataverseAdmins => "dataverse_admins",
         CollectionKind::DataverseSettings => "dataverse_settings",
         CollectionKind::Principals => "principals",
+        CollectionKind::CustomConnectors => "custom_connectors",
     }
 }

@@ -6,11 +6,21 @@
 //! credential-named keys and headers, and high-entropy values in header, query and
 //! credential-like positions. It stays quiet on expressions (`@...`, `@{...}`: parameters,
 //! secure inputs, Key Vault references), GUIDs, placeholders, short or low-entropy strings and
-//! plain URLs. Evidence carries the JSON path and a redacted excerpt, never the value.
+//! plain URLs.
+//!
+//! Solution exports write environment-variable values into `parameters.<name>.defaultValue`;
+//! such a default is judged by the parameter's name, its `metadata.schemaName` (publisher
+//! prefix dropped) and its `type` (`SecureString`, `SecureObject`), the way credential-named
+//! keys are judged elsewhere.
+//!
+//! Evidence reveals no character of the secret: its kind, its length, where it is (JSON path)
+//! and a short fingerprint (the first 8 hex digits of its SHA-256) to correlate repeats across
+//! flows.
 
 use regex::Regex;
 use serde::Serialize;
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::sync::LazyLock;
 
 /// One suspected credential.
@@ -20,8 +30,33 @@ pub struct SecretHit {
     pub kind: &'static str,
     /// Where, as a JSON path (`$.actions.Call.inputs.headers.x-api-key`).
     pub path: String,
-    /// First 4 characters, an ellipsis and the length (`AKIA…20`).
+    /// Length of the secret in characters.
+    pub length: usize,
+    /// First 8 hex digits of the secret's SHA-256: the same secret gives the same fingerprint.
+    pub fingerprint: String,
+    /// What people read: kind, length and fingerprint (`api_key, 32 chars, sha256:1a2b3c4d`);
+    /// never a character of the secret.
     pub excerpt: String,
+}
+
+impl SecretHit {
+    fn new(kind: &'static str, path: String, secret: &str) -> Self {
+        let length = secret.chars().count();
+        let fingerprint = fingerprint(secret);
+        SecretHit {
+            kind,
+            excerpt: format!("{kind}, {length} chars, sha256:{fingerprint}"),
+            path,
+            length,
+            fingerprint,
+        }
+    }
+}
+
+/// First 8 hex digits of the SHA-256 of a secret.
+pub fn fingerprint(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 fn re(pattern: &str) -> Option<Regex> {
@@ -156,6 +191,17 @@ fn walk<'a>(
 ) {
     match v {
         Value::Object(map) => {
+            if key == "parameters"
+                && (parent.is_empty() || parent == "definition")
+                && is_parameter_block(map)
+            {
+                for (name, decl) in map {
+                    path.push(Seg::Key(name));
+                    parameter(name, decl, path, hits);
+                    path.pop();
+                }
+                return;
+            }
             for (k, child) in map {
                 // Schema and designer metadata never hold credentials and are full of ids.
                 if k == "$schema" || k == "metadata" || k == "$connections" {
@@ -177,11 +223,11 @@ fn walk<'a>(
             let found = check_string(s, key, parent);
             if !found.is_empty() {
                 let at = render(path);
-                hits.extend(found.into_iter().map(|(kind, secret)| SecretHit {
-                    kind,
-                    path: at.clone(),
-                    excerpt: redact(&secret),
-                }));
+                hits.extend(
+                    found
+                        .into_iter()
+                        .map(|(kind, secret)| SecretHit::new(kind, at.clone(), &secret)),
+                );
             }
         }
         _ => {}
@@ -194,10 +240,98 @@ fn push(hits: &mut Found, kind: &'static str, secret: &str) {
     hits.push((kind, secret.to_string()));
 }
 
-/// First 4 characters, an ellipsis, and the length in characters.
-pub fn redact(secret: &str) -> String {
-    let head: String = secret.chars().take(4).collect();
-    format!("{head}…{}", secret.chars().count())
+/// A workflow `parameters` block: every entry is a declaration object with a `type` or a
+/// `defaultValue` (as opposed to an action's `inputs.parameters`, which hold values).
+fn is_parameter_block(map: &serde_json::Map<String, Value>) -> bool {
+    !map.is_empty()
+        && map.values().all(|d| {
+            d.as_object().is_some_and(|o| {
+                o.contains_key("defaultValue") || o.get("type").is_some_and(Value::is_string)
+            })
+        })
+}
+
+/// The names a parameter declaration goes by: its key (`Client Secret (cr5e1_ClientSecret)`
+/// gives both halves), and `metadata.schemaName` without its publisher prefix.
+fn parameter_names(name: &str, decl: &Value) -> Vec<String> {
+    let mut names = vec![name.to_string()];
+    if let Some((outer, inner)) = name.split_once('(') {
+        names.push(outer.trim().to_string());
+        names.push(inner.trim_end_matches(')').trim().to_string());
+    }
+    if let Some(schema) = decl.pointer("/metadata/schemaName").and_then(Value::as_str) {
+        names.push(schema.to_string());
+    }
+    let prefixed: Vec<String> = names
+        .iter()
+        .filter_map(|n| n.split_once('_').map(|(_, rest)| rest.to_string()))
+        .collect();
+    names.extend(prefixed);
+    names
+}
+
+/// Judges one parameter declaration: a string default under a credential name or a secure
+/// type is a hard-coded secret unless it is an expression, placeholder, GUID or low-entropy;
+/// other defaults (objects, arrays) are scanned like the rest of the definition.
+fn parameter<'a>(name: &str, decl: &'a Value, path: &mut Vec<Seg<'a>>, hits: &mut Vec<SecretHit>) {
+    if name.starts_with('$') {
+        return;
+    }
+    let Some(default) = decl.get("defaultValue") else {
+        return;
+    };
+    let Some(value) = default.as_str() else {
+        path.push(Seg::Key("defaultValue"));
+        walk(default, path, "defaultValue", name, hits);
+        path.pop();
+        return;
+    };
+    let t = value.trim();
+    if t.len() < 6 || crate::flowdef::is_expression(t) {
+        return;
+    }
+    let secure_type = decl.get("type").and_then(Value::as_str).is_some_and(|ty| {
+        ty.eq_ignore_ascii_case("SecureString") || ty.eq_ignore_ascii_case("SecureObject")
+    });
+    let names: Vec<String> = parameter_names(name, decl)
+        .iter()
+        .map(|n| norm_key(n))
+        .collect();
+    let secret_name = names.iter().find(|n| is_secret_name(n));
+    let mut found: Found = vec![];
+    scan_patterns(t, &mut found);
+    if found.is_empty() && (secret_name.is_some() || secure_type) {
+        let is_password = secret_name.is_some_and(|n| n.contains("pass") || n == "pwd");
+        let ok = if is_password {
+            is_literal_secret(t, 6) && !is_low_entropy(t)
+        } else {
+            looks_random(t, 12)
+        };
+        if ok && !t.contains(' ') {
+            let kind = if is_password {
+                "password"
+            } else if secret_name.is_some_and(|n| n.contains("clientsecret")) {
+                "client_secret"
+            } else {
+                "api_key"
+            };
+            push(&mut found, kind, t);
+        }
+    }
+    if !found.is_empty() {
+        path.push(Seg::Key("defaultValue"));
+        let at = render(path);
+        path.pop();
+        hits.extend(
+            found
+                .into_iter()
+                .map(|(kind, secret)| SecretHit::new(kind, at.clone(), &secret)),
+        );
+    }
+}
+
+fn is_secret_name(k: &str) -> bool {
+    SECRET_KEYS.contains(&k) || SECRET_SUFFIXES.iter().any(|x| k.ends_with(x))
 }
 
 fn norm_key(k: &str) -> String {
@@ -317,8 +451,6 @@ fn scan_named(t: &str, key: &str, parent: &str, hits: &mut Found) {
             return;
         }
     }
-    let is_secret_name =
-        |k: &str| SECRET_KEYS.contains(&k) || SECRET_SUFFIXES.iter().any(|x| k.ends_with(x));
     // `"apiKey": {"type": "SecureString", "defaultValue": "..."}` is a hard-coded default of a
     // secret parameter: judge it by the parameter's name.
     let pk = norm_key(parent);
@@ -440,6 +572,10 @@ mod tests {
     fn entropy_and_redaction() {
         assert!(shannon_entropy("aaaaaaaa") < 0.1);
         assert!(shannon_entropy("Zk3p9QmX2vL8rT4wB7nY1cF6hJ0sD5gA") > 4.0);
-        assert_eq!(redact("AKIAIOSFODNN7EXAMPLE"), "AKIA…20");
+        let hit = SecretHit::new("aws_access_key", "$.x".into(), "AKIAIOSFODNN7EXAMPLE");
+        assert_eq!(hit.length, 20);
+        assert_eq!(hit.fingerprint, fingerprint("AKIAIOSFODNN7EXAMPLE"));
+        assert_eq!(hit.fingerprint.len(), 8);
+        assert!(!hit.excerpt.contains("AKIA"), "{}", hit.excerpt);
     }
 }

@@ -235,8 +235,11 @@ fn virtual_connectors_and_endpoint_rules() {
     assert_eq!(v.blocked.len(), 1);
     assert_eq!(v.blocked[0].kind, ViolationKind::EndpointDenied);
     assert_eq!(v.blocked[0].rule.as_deref(), Some("order 3: *"));
-    // Expressions are not literal URIs: endpoint rules cannot judge them.
-    assert!(flow_verdict(&eff, &http_flow("env-a", "@parameters('target')")).is_clean());
+    // An expression host cannot be judged by endpoint rules: not blocked, reported unverifiable.
+    let v = flow_verdict(&eff, &http_flow("env-a", "@parameters('target')"));
+    assert!(v.blocked.is_empty() && v.mixed.is_empty(), "{v:?}");
+    assert_eq!(v.unverified.len(), 1);
+    assert_eq!(v.unverified[0].kind, ViolationKind::EndpointUnverifiable);
 
     // Blocking the virtual connectors themselves.
     let q = pol(
@@ -316,7 +319,7 @@ fn action_rules() {
 }
 
 #[test]
-fn custom_connector_url_patterns_fall_through_ignore() {
+fn custom_connector_url_patterns_first_match_decides() {
     let mut p = pol("p", DlpScope::AllEnvironments, NonBusiness, &[]);
     p.custom_connector_patterns = vec![
         UrlPatternRule {
@@ -337,12 +340,13 @@ fn custom_connector_url_patterns_fall_through_ignore() {
     ];
     assert_eq!(
         Effective::custom_connector_group(&p, "https://api.contoso.com/v1"),
-        Some(Business),
-        "Ignore falls through to order 2"
+        None,
+        "order 1 (Ignore) matches first: fits both groups"
     );
     assert_eq!(
-        Effective::custom_connector_group(&p, "https://other.contoso.com"),
-        Some(Blocked)
+        Effective::custom_connector_group(&p, "https://other.example.com"),
+        Some(Blocked),
+        "`*` Blocked catches what no earlier rule matched"
     );
     p.custom_connector_patterns
         .retain(|r| r.classification == PatternClassification::Ignore);

@@ -38,7 +38,7 @@ pub fn framework_text(view: &FrameworkView, width: Option<u16>) -> String {
     )
 }
 
-/// One row per app or flow whose DLP verdict a draft policy changes (`breaks` or `fixed`), with
+/// One row per app or flow whose DLP verdict a draft policy changes (`breaks`, `already violating` or `fixed`), with
 /// the environment's display name beside its id and why.
 pub fn dlp_simulation_table(report: &SimulationReport) -> Table {
     let mut t = Table {
@@ -58,6 +58,12 @@ pub fn dlp_simulation_table(report: &SimulationReport) -> Table {
         .would_break
         .iter()
         .map(|c| ("breaks", c))
+        .chain(
+            report
+                .already_violating
+                .iter()
+                .map(|c| ("already violating", c)),
+        )
         .chain(report.would_fix.iter().map(|c| ("fixed", c)));
     for (change, c) in rows {
         t.rows.push(change_row(change, c));
@@ -85,10 +91,11 @@ fn change_row(change: &str, c: &SimulatedChange) -> Vec<String> {
 /// The closing line of a DLP simulation in text form.
 pub fn dlp_simulation_summary(report: &SimulationReport) -> String {
     format!(
-        "{} apps and {} flows evaluated: {} would newly break, {} would be fixed\n",
+        "{} apps and {} flows evaluated: {} would newly break, {} already violate and would violate more, {} would be fixed\n",
         report.apps_evaluated,
         report.flows_evaluated,
         report.would_break.len(),
+        report.already_violating.len(),
         report.would_fix.len()
     )
 }

@@ -163,6 +163,8 @@ pub fn apps(s: &Snapshot, env: Option<&str>) -> Table {
             a.connectors
                 .iter()
                 .map(|c| c.key.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect::<Vec<_>>()
                 .join(";"),
             opt(a.shared_users_count),
@@ -245,6 +247,8 @@ pub fn flows(s: &Snapshot, env: Option<&str>) -> Table {
             f.connectors
                 .iter()
                 .map(|c| c.key.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect::<Vec<_>>()
                 .join(";"),
             time(runs.and_then(|r| r.last_run)),

@@ -99,6 +99,9 @@ pub fn write_snapshot_file(snapshot: &Snapshot, path: impl AsRef<Path>) -> Resul
     for v in &snapshot.role_assignments {
         rec(&mut w, path, StoreKind::RoleAssignment, None, v)?;
     }
+    for v in &snapshot.custom_connectors {
+        rec(&mut w, path, StoreKind::CustomConnector, None, v)?;
+    }
     for (k, v) in &snapshot.principals {
         rec(&mut w, path, StoreKind::Principal, Some(k), v)?;
     }
@@ -222,6 +225,7 @@ pub fn read_snapshot_file(path: impl AsRef<Path>) -> Result<Snapshot, StoreError
                 StoreKind::Flow => s.flows.push(decode(rec.data, k)?),
                 StoreKind::Connection => s.connections.push(decode(rec.data, k)?),
                 StoreKind::RoleAssignment => s.role_assignments.push(decode(rec.data, k)?),
+                StoreKind::CustomConnector => s.custom_connectors.push(decode(rec.data, k)?),
                 StoreKind::Principal => {
                     let p: ppgov_core::Principal = decode(rec.data, k)?;
                     s.principals

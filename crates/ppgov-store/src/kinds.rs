@@ -3,8 +3,8 @@
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use ppgov_core::{
-    App, Connection, ConnectorMetadata, DlpPolicy, Environment, Flow, Principal, RoleAssignment,
-    TenantIsolation, TenantSettings,
+    App, Connection, ConnectorMetadata, CustomConnector, DlpPolicy, Environment, Flow, Principal,
+    RoleAssignment, TenantIsolation, TenantSettings,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -33,11 +33,13 @@ pub enum StoreKind {
     RoleAssignment,
     /// [`Principal`].
     Principal,
+    /// [`CustomConnector`].
+    CustomConnector,
 }
 
 impl StoreKind {
     /// Every kind, in the order a snapshot file lists them.
-    pub const ALL: [StoreKind; 10] = [
+    pub const ALL: [StoreKind; 11] = [
         StoreKind::TenantSettings,
         StoreKind::TenantIsolation,
         StoreKind::ConnectorMetadata,
@@ -48,6 +50,7 @@ impl StoreKind {
         StoreKind::Connection,
         StoreKind::RoleAssignment,
         StoreKind::Principal,
+        StoreKind::CustomConnector,
     ];
 
     /// The stored name.
@@ -63,6 +66,7 @@ impl StoreKind {
             StoreKind::Connection => "connection",
             StoreKind::RoleAssignment => "role_assignment",
             StoreKind::Principal => "principal",
+            StoreKind::CustomConnector => "custom_connector",
         }
     }
 
@@ -167,6 +171,17 @@ impl StoredResource for Flow {
     }
     fn last_modified(&self) -> Option<DateTime<Utc>> {
         self.last_modified_time
+    }
+}
+
+impl StoredResource for CustomConnector {
+    const KIND: StoreKind = StoreKind::CustomConnector;
+    /// `<environment>/<connector key>`: the same key can exist in several environments.
+    fn store_id(&self) -> String {
+        format!("{}/{}", self.environment_id, self.key)
+    }
+    fn environment_id(&self) -> Option<&str> {
+        Some(&self.environment_id)
     }
 }
 

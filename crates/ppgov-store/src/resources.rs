@@ -343,6 +343,9 @@ impl Store {
         for v in &s.role_assignments {
             rows.push(ResourceRow::of(v)?);
         }
+        for v in &s.custom_connectors {
+            rows.push(ResourceRow::of(v)?);
+        }
         // The map key is what `Snapshot::principal` looks up, so it is the row id.
         for (key, v) in &s.principals {
             rows.push(ResourceRow::generic(
@@ -434,6 +437,7 @@ impl Store {
             role_assignments: self.load_values(id, StoreKind::RoleAssignment)?,
             principals: principals.into_iter().collect(),
             collection: self.load_collection(id)?,
+            custom_connectors: self.load_values(id, StoreKind::CustomConnector)?,
         })
     }
 

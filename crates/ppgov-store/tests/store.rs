@@ -118,6 +118,12 @@ fn sample_snapshot() -> Snapshot {
         }],
         principals,
         collection,
+        custom_connectors: vec![CustomConnector {
+            environment_id: "env-a".into(),
+            key: "shared_erp-5f0027f520b23e81c1-5f9888a90360086012".into(),
+            display_name: "ERP".into(),
+            host_url: Some("https://erp.contoso.com/api".into()),
+        }],
     }
 }
 

@@ -40,6 +40,23 @@ impl PowerAppsClient {
         format!("{PAE}/{}/apps/{}", seg(env), seg(app))
     }
 
+    /// D6 (admin form): the custom connectors of an environment
+    /// (`.../environments/{env}/apis?$filter=isCustomApi eq 'True'`), each with its
+    /// `backendService.serviceUrl` where the service gives it.
+    pub fn list_custom_connectors<T: DeserializeOwned + Send + 'static>(
+        &self,
+        env: &str,
+    ) -> ItemStream<T> {
+        link_stream_at(
+            &self.t,
+            self.url(
+                &format!("{PAE}/{}/apis", seg(env)),
+                &[V2016, ("$filter", "isCustomApi eq 'True'")],
+            ),
+            &self.scope,
+        )
+    }
+
     /// A1: all apps of an environment, 250 per page.
     pub fn list_apps<T: DeserializeOwned + Send + 'static>(&self, env: &str) -> ItemStream<T> {
         let u = self.url(

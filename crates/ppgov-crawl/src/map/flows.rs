@@ -5,8 +5,10 @@ use ppgov_core::{ConnectorRef, Flow, Permission, RunStats, connector_key};
 use ppgov_model::flow;
 use serde_json::Value;
 
-/// Virtual connectors a definition uses: an `Http` action is `http`, a `Request` trigger is
-/// `httprequestreceived` (the ids of GOV's virtual-connector list, lower-cased).
+/// Virtual connectors a definition uses: an `Http` action is `http`; a `Request` trigger of kind
+/// `Http` (or with no kind) is `httprequestreceived` (the ids of GOV's virtual-connector list,
+/// lower-cased). Manual (`Button`), Power Apps and Copilot `Request` triggers are not the HTTP
+/// Request connector (the engine's `flowdef::is_http_request_trigger` reads them the same way).
 fn virtual_connectors(
     def: Option<&Value>,
     summary: Option<&flow::DefinitionSummary>,
@@ -16,9 +18,10 @@ fn virtual_connectors(
         Some(def) => {
             if let Some(triggers) = def.get("triggers").and_then(Value::as_object)
                 && triggers.values().any(|t| {
-                    t.get("type")
-                        .and_then(Value::as_str)
-                        .is_some_and(|s| s.eq_ignore_ascii_case("Request"))
+                    http_request_trigger(
+                        t.get("type").and_then(Value::as_str),
+                        t.get("kind").and_then(Value::as_str),
+                    )
                 })
             {
                 out.push("httprequestreceived");
@@ -29,11 +32,10 @@ fn virtual_connectors(
         }
         None => {
             if let Some(s) = summary {
-                if s.triggers.iter().any(|t| {
-                    t.op_type
-                        .as_deref()
-                        .is_some_and(|x| x.eq_ignore_ascii_case("Request"))
-                }) {
+                if s.triggers
+                    .iter()
+                    .any(|t| http_request_trigger(t.op_type.as_deref(), t.kind.as_deref()))
+                {
                     out.push("httprequestreceived");
                 }
                 if s.actions.iter().any(|a| a.is_http()) {
@@ -43,6 +45,11 @@ fn virtual_connectors(
         }
     }
     out
+}
+
+fn http_request_trigger(ty: Option<&str>, kind: Option<&str>) -> bool {
+    ty.is_some_and(|t| t.eq_ignore_ascii_case("Request"))
+        && kind.is_none_or(|k| k.trim().is_empty() || k.eq_ignore_ascii_case("Http"))
 }
 
 /// Walks an `actions` map and every nested scope (`If`, `Foreach`, `Switch`, `Scope`, `Until`).

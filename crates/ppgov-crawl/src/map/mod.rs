@@ -4,6 +4,7 @@
 
 mod apps;
 mod connections;
+mod custom_connectors;
 mod dlp;
 mod environments;
 mod flows;
@@ -13,6 +14,7 @@ mod tenant;
 
 pub use apps::{app, app_permissions};
 pub use connections::connection;
+pub use custom_connectors::custom_connector;
 pub use dlp::{dlp_policy_legacy, dlp_policy_v1, dlp_policy_v2};
 pub use environments::{dataverse_settings, environment};
 pub use flows::{flow, flow_permissions};

@@ -707,7 +707,15 @@ fn build_plant(c: &Ctx, rng: &mut ChaCha8Rng, p: &Plant, out: &mut EnvContent) {
                     );
                 }
                 _ => {
+                    // A manual trigger is not the HTTP Request connector: the mix comes from
+                    // the RSS (Non-Business) and Outlook (Business) actions.
                     d.request("Button");
+                    d.op(
+                        "List_feed",
+                        "shared_rss",
+                        "ListFeedItems",
+                        json!({"feedUrl": "https://news.example.org/feed"}),
+                    );
                     d.op(
                         "Send_mail",
                         "shared_office365",

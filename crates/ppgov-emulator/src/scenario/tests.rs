@@ -197,7 +197,8 @@ fn flow_connectors(f: &FlowRecord) -> (BTreeSet<String>, Vec<&Value>) {
         }
     }
     for t in f.definition["triggers"].as_object().unwrap().values() {
-        if t["type"] == "Request" {
+        // Only the HTTP kind is the "When an HTTP request is received" connector.
+        if t["type"] == "Request" && t.get("kind").is_none_or(|k| k == "Http") {
             cs.insert("httprequestreceived".into());
         }
         ops.push(t);

@@ -23,6 +23,7 @@ pub mod auth;
 pub mod bap;
 pub mod bind;
 pub mod common;
+pub mod custom_apis;
 pub mod dataverse;
 pub mod dlp;
 pub mod errors;

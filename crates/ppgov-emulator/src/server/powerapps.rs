@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
             get(get_quarantine),
         )
         .route(&format!("{PAE}/{{env}}/connections"), get(list_connections))
+        .route(&format!("{PAE}/{{env}}/apis"), get(list_custom_apis))
         .route(
             &format!("{PAE}/{{env}}/apis/{{api}}/connections"),
             get(list_api_connections),
@@ -572,4 +573,17 @@ async fn modify_connection_permissions(
         }
     });
     ok(result)
+}
+
+/// D6 (admin form): the environment's custom connectors (see `custom_apis.rs`).
+async fn list_custom_apis(
+    AxState(state): AxState<AppState>,
+    headers: HeaderMap,
+    uri: Uri,
+    Path(env): Path<String>,
+) -> ApiResult {
+    let idx = env_idx(&state, &headers, &uri, &env)?;
+    let name = state.env_name(idx).unwrap_or(env);
+    let domain = state.tenant().domain.clone();
+    ok(json!({"value": super::custom_apis::custom_apis(&name, &domain)}))
 }

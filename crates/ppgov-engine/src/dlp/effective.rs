@@ -1,9 +1,10 @@
 //! The effective DLP policy of an environment, computed once per environment per scan.
 
-use crate::flowdef::glob_match;
+use crate::flowdef::{HttpAction, glob_match};
 use ppgov_core::{
-    ConnectorMetadata, DlpGroup, DlpPolicy, DlpScope, EndpointRule, Environment,
-    PatternClassification, RuleBehavior, connector_key,
+    CollectionKind, CollectionScope, ConnectorMetadata, CustomConnector, DlpGroup, DlpPolicy,
+    DlpScope, EndpointRule, Environment, PatternClassification, RuleBehavior, Snapshot,
+    UrlPatternRule, connector_key,
 };
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -37,6 +38,51 @@ pub const FALLBACK_UNBLOCKABLE: &[&str] = &[
     "shared_yammer",
 ];
 
+/// Connectors Microsoft documents as not available for classification: they fit Business and
+/// Non-Business alike and are never blocked. Content Conversion (`shared_conversionservice`) is
+/// the one documented by name; the built-in operations (Control, Data Operation, Variables,
+/// Date Time, Schedule, ...) have no connection reference and never reach the connector set.
+/// Source: learn.microsoft.com/power-platform/admin/dlp-connector-classification (note on
+/// Content Conversion).
+pub const UNCLASSIFIABLE: &[&str] = &["shared_conversionservice"];
+
+/// True when DLP cannot classify the connector (see [`UNCLASSIFIABLE`]).
+pub fn is_unclassifiable(key: &str) -> bool {
+    UNCLASSIFIABLE.contains(&key)
+}
+
+/// True for a connector key in the shape the platform gives custom connectors
+/// (`shared_<name>-5f<hex>-5f<hex>`), used only when an environment's custom connectors were
+/// not collected, so that such a connector is reported as unverifiable rather than guessed.
+pub fn looks_custom(key: &str) -> bool {
+    let parts: Vec<&str> = key.rsplitn(3, "-5f").collect();
+    parts.len() == 3
+        && parts[..2]
+            .iter()
+            .all(|p| p.len() >= 8 && p.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+/// How one policy classifies one connector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Business, Non-Business or Blocked.
+    Group(DlpGroup),
+    /// Fits both groups: unclassifiable connectors, and custom connectors an `Ignore` URL
+    /// pattern matches.
+    Neutral,
+    /// A custom connector whose group depends on a host that was not collected.
+    HostUnknown,
+}
+
+/// What is known of the custom connectors of one environment.
+#[derive(Debug, Clone, Default)]
+pub struct CustomConnectors {
+    /// True when the environment's custom connectors were collected.
+    pub collected: bool,
+    /// Key -> host URL (`None` when the host could not be read).
+    pub hosts: HashMap<String, Option<String>>,
+}
+
 /// True when the policy applies to the environment (names compared case-insensitively).
 pub fn applies_to(policy: &DlpPolicy, env_id: &str) -> bool {
     match &policy.scope {
@@ -61,6 +107,7 @@ pub struct DlpEngine<'a> {
     policies: Vec<&'a DlpPolicy>,
     unblockable: Arc<HashSet<String>>,
     by_env: HashMap<String, Effective<'a>>,
+    custom: HashMap<String, Arc<CustomConnectors>>,
 }
 
 impl<'a> DlpEngine<'a> {
@@ -84,12 +131,69 @@ impl<'a> DlpEngine<'a> {
             policies: policies.into_iter().collect(),
             unblockable: Arc::new(unblockable),
             by_env: HashMap::new(),
+            custom: HashMap::new(),
         };
         for env in environments {
             let eff = engine.compute(&env.id);
             engine.by_env.insert(env.id.to_ascii_lowercase(), eff);
         }
         engine
+    }
+
+    /// Indexes a snapshot's policies, environments, connector metadata and custom connectors.
+    pub fn for_snapshot(snapshot: &'a Snapshot) -> Self {
+        Self::for_snapshot_with(snapshot, snapshot.dlp_policies.iter())
+    }
+
+    /// Like [`DlpEngine::for_snapshot`] with another set of policies (a simulation's draft).
+    pub fn for_snapshot_with(
+        snapshot: &'a Snapshot,
+        policies: impl IntoIterator<Item = &'a DlpPolicy>,
+    ) -> Self {
+        let engine = DlpEngine::new(
+            policies,
+            &snapshot.environments,
+            &snapshot.connector_metadata,
+        );
+        let collected: Vec<String> = snapshot
+            .environments
+            .iter()
+            .filter(|e| {
+                snapshot.collection.collected(
+                    &CollectionScope::Environment(e.id.clone()),
+                    CollectionKind::CustomConnectors,
+                )
+            })
+            .map(|e| e.id.clone())
+            .collect();
+        engine.with_custom_connectors(&snapshot.custom_connectors, &collected)
+    }
+
+    /// Adds what is known of custom connectors: `collected_envs` lists the environments whose
+    /// custom connectors were collected, `connectors` every one found.
+    pub fn with_custom_connectors(
+        mut self,
+        connectors: &[CustomConnector],
+        collected_envs: &[String],
+    ) -> Self {
+        let mut custom: HashMap<String, CustomConnectors> = HashMap::new();
+        for e in collected_envs {
+            custom.entry(e.to_ascii_lowercase()).or_default().collected = true;
+        }
+        for c in connectors {
+            custom
+                .entry(c.environment_id.to_ascii_lowercase())
+                .or_default()
+                .hosts
+                .insert(c.key.clone(), c.host_url.clone());
+        }
+        self.custom = custom.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
+        let keys: Vec<String> = self.by_env.keys().cloned().collect();
+        for k in keys {
+            let eff = self.compute(&k);
+            self.by_env.insert(k, eff);
+        }
+        self
     }
 
     /// All policies known to the engine.
@@ -128,6 +232,11 @@ impl<'a> DlpEngine<'a> {
             environment_id: env_id.to_string(),
             policies,
             unblockable: Arc::clone(&self.unblockable),
+            custom: self
+                .custom
+                .get(&env_id.to_ascii_lowercase())
+                .cloned()
+                .unwrap_or_default(),
         }
     }
 }
@@ -140,6 +249,7 @@ pub struct Effective<'a> {
     /// Applicable policies, in snapshot order.
     pub policies: Vec<&'a DlpPolicy>,
     unblockable: Arc<HashSet<String>>,
+    custom: Arc<CustomConnectors>,
 }
 
 impl<'a> Effective<'a> {
@@ -153,16 +263,104 @@ impl<'a> Effective<'a> {
         self.unblockable.contains(key)
     }
 
-    /// Policies that block this connector (none for unblockable connectors).
+    /// True when the connector is one of this environment's custom connectors (as collected),
+    /// or `hinted` says so (an app's `isCustomApiConnection`).
+    pub fn is_custom(&self, key: &str, hinted: bool) -> bool {
+        hinted
+            || self.custom.hosts.contains_key(key)
+            || (!self.custom.collected && looks_custom(key))
+    }
+
+    /// The host URL of a custom connector, when collected.
+    pub fn custom_host(&self, key: &str) -> Option<&str> {
+        self.custom.hosts.get(key).and_then(|h| h.as_deref())
+    }
+
+    /// How `policy` classifies connector `key` here (`custom`: known to be a custom connector).
+    ///
+    /// - Unclassifiable connectors ([`UNCLASSIFIABLE`]) are [`Class::Neutral`].
+    /// - A custom connector listed in the policy (environment-level policies list them by id)
+    ///   takes that group; otherwise its host URL goes through the policy's custom connector
+    ///   URL patterns in `order`: the first match decides, `Ignore` makes it fit both groups,
+    ///   and no pattern at all (or none matching) leaves the policy's default group. Without a
+    ///   collected host, a pattern list whose first rule is not `*` cannot be decided
+    ///   ([`Class::HostUnknown`]).
+    /// - An unblockable connector that the policy puts in Blocked (explicitly, or by a Blocked
+    ///   default group) counts as Non-Business, as the platform does for new unblockable
+    ///   connectors under a Blocked default group.
+    pub fn classify(&self, policy: &DlpPolicy, key: &str, custom: bool) -> Class {
+        if is_unclassifiable(key) {
+            return Class::Neutral;
+        }
+        if custom {
+            if let Some(g) = policy.connectors.get(key) {
+                return Class::Group(*g);
+            }
+            return match self.custom_pattern(policy, key) {
+                PatternOutcome::Group(g) => Class::Group(g),
+                PatternOutcome::Ignore => Class::Neutral,
+                PatternOutcome::NoMatch => Class::Group(policy.default_group),
+                PatternOutcome::HostUnknown => Class::HostUnknown,
+            };
+        }
+        match group_of(policy, key) {
+            DlpGroup::Blocked if self.is_unblockable(key) => Class::Group(DlpGroup::NonBusiness),
+            g => Class::Group(g),
+        }
+    }
+
+    fn custom_pattern(&self, policy: &DlpPolicy, key: &str) -> PatternOutcome {
+        let mut rules: Vec<&UrlPatternRule> = policy.custom_connector_patterns.iter().collect();
+        if rules.is_empty() {
+            return PatternOutcome::NoMatch;
+        }
+        rules.sort_by_key(|r| r.order);
+        match self.custom_host(key) {
+            Some(url) => rules
+                .into_iter()
+                .find(|r| endpoint_matches(&r.pattern, url))
+                .map(|r| PatternOutcome::of(r.classification))
+                .unwrap_or(PatternOutcome::NoMatch),
+            None => match rules.first() {
+                Some(r) if r.pattern.trim() == "*" => PatternOutcome::of(r.classification),
+                _ => PatternOutcome::HostUnknown,
+            },
+        }
+    }
+
+    /// The pattern rule that decides a custom connector's group in `policy` (for evidence).
+    pub fn deciding_pattern<'p>(
+        &self,
+        policy: &'p DlpPolicy,
+        key: &str,
+    ) -> Option<&'p UrlPatternRule> {
+        let url = self.custom_host(key)?;
+        let mut rules: Vec<&UrlPatternRule> = policy.custom_connector_patterns.iter().collect();
+        rules.sort_by_key(|r| r.order);
+        rules
+            .into_iter()
+            .find(|r| endpoint_matches(&r.pattern, url))
+    }
+
+    /// Policies that block this connector (never for unblockable or unclassifiable ones).
     pub fn blocking_policies<'s>(
         &'s self,
         key: &'s str,
     ) -> impl Iterator<Item = &'a DlpPolicy> + 's {
-        let unblockable = self.is_unblockable(key);
+        self.blocking_policies_of(key, false)
+    }
+
+    /// [`Effective::blocking_policies`] for a connector that may be custom.
+    pub fn blocking_policies_of<'s>(
+        &'s self,
+        key: &'s str,
+        custom_hint: bool,
+    ) -> impl Iterator<Item = &'a DlpPolicy> + 's {
+        let custom = self.is_custom(key, custom_hint);
         self.policies
             .iter()
             .copied()
-            .filter(move |p| !unblockable && group_of(p, key) == DlpGroup::Blocked)
+            .filter(move |p| self.classify(p, key, custom) == Class::Group(DlpGroup::Blocked))
     }
 
     /// True when the connector is blocked in this environment.
@@ -177,13 +375,19 @@ impl<'a> Effective<'a> {
             .any(|p| p.default_group == DlpGroup::Blocked)
     }
 
-    /// Policies whose action rules block this operation of this connector.
+    /// Policies whose action rules block this operation of this connector. Action rules of
+    /// unblockable and custom connectors are not applied: the platform does not offer action
+    /// control for them (learn.microsoft.com/power-platform/admin/connector-action-control).
     pub fn action_blocking_policies<'s>(
         &'s self,
         connector: &'s str,
         operation: &'s str,
     ) -> impl Iterator<Item = &'a DlpPolicy> + 's {
+        let exempt = self.is_unblockable(connector) || self.is_custom(connector, false);
         self.policies.iter().copied().filter(move |p| {
+            if exempt {
+                return false;
+            }
             let Some(rules) = p.action_rules.get(connector) else {
                 return false;
             };
@@ -219,6 +423,53 @@ impl<'a> Effective<'a> {
         })
     }
 
+    /// For each applicable policy with endpoint rules for `connector`, what they say of an HTTP
+    /// action, when it is not a plain allow: a literal URL is denied by the first matching
+    /// rule in `order` that is Deny; a URL with a literal host and a dynamic path is judged by
+    /// the rules that depend only on the host (a rule with a path on the same host cannot be
+    /// decided and makes it unverifiable); a URL whose host is an expression is unverifiable
+    /// under any policy with a Deny rule. The platform itself does not enforce endpoint rules on
+    /// dynamic endpoints (learn.microsoft.com/power-platform/admin/connector-endpoint-filtering,
+    /// known limitations), so ppgov reports them rather than passing them.
+    pub fn endpoint_outcomes<'s>(
+        &'s self,
+        connector: &'s str,
+        action: &'s HttpAction,
+    ) -> impl Iterator<Item = (&'a DlpPolicy, EndpointOutcome<'a>)> + 's {
+        self.policies.iter().copied().filter_map(move |p| {
+            let rules = p.endpoint_rules.get(connector)?;
+            let mut sorted: Vec<&'a EndpointRule> = rules.iter().collect();
+            sorted.sort_by_key(|r| r.order);
+            let any_deny = sorted.iter().any(|r| r.behavior == RuleBehavior::Block);
+            let Some(url) = action.rule_uri.as_deref().filter(|_| action.host_known()) else {
+                return any_deny.then_some((p, EndpointOutcome::Unverifiable(None)));
+            };
+            if !action.dynamic_path {
+                let rule = sorted
+                    .into_iter()
+                    .find(|r| endpoint_matches(&r.endpoint, url))?;
+                return (rule.behavior == RuleBehavior::Block)
+                    .then_some((p, EndpointOutcome::Denied(rule)));
+            }
+            for rule in sorted {
+                let pat = rule.endpoint.trim();
+                let (host_part, path_part) = split_pattern(pat);
+                if pat == "*" || path_part.is_empty() || path_part == "/" || path_part == "/*" {
+                    if endpoint_matches(host_part, url) || pat == "*" {
+                        return (rule.behavior == RuleBehavior::Block)
+                            .then_some((p, EndpointOutcome::Denied(rule)));
+                    }
+                } else if glob_match(
+                    host_part.split("://").last().unwrap_or(host_part),
+                    &action.host,
+                ) {
+                    return Some((p, EndpointOutcome::Unverifiable(Some(rule))));
+                }
+            }
+            None
+        })
+    }
+
     /// True when some applicable policy has a Deny endpoint rule for the connector.
     pub fn has_deny_endpoint_rule(&self, connector: &str) -> bool {
         self.policies.iter().any(|p| {
@@ -237,21 +488,55 @@ impl<'a> Effective<'a> {
         })
     }
 
-    /// The group a policy gives a custom connector whose host URL is `url`: the first pattern
-    /// rule (in order) that matches and is not `Ignore`; `Ignore` falls through to the next rule,
-    /// and no decisive rule means the connector's own classification applies (`None`).
+    /// The group a policy's URL patterns give a custom connector whose host URL is `url`: the
+    /// first pattern (in `order`) that matches decides; `Ignore` (fits both groups) and no
+    /// match give `None`.
     pub fn custom_connector_group(policy: &DlpPolicy, url: &str) -> Option<DlpGroup> {
         let mut rules: Vec<_> = policy.custom_connector_patterns.iter().collect();
         rules.sort_by_key(|r| r.order);
         rules
             .into_iter()
-            .filter(|r| endpoint_matches(&r.pattern, url))
-            .find_map(|r| match r.classification {
-                PatternClassification::Business => Some(DlpGroup::Business),
-                PatternClassification::NonBusiness => Some(DlpGroup::NonBusiness),
-                PatternClassification::Blocked => Some(DlpGroup::Blocked),
-                PatternClassification::Ignore => None,
+            .find(|r| endpoint_matches(&r.pattern, url))
+            .and_then(|r| match PatternOutcome::of(r.classification) {
+                PatternOutcome::Group(g) => Some(g),
+                _ => None,
             })
+    }
+}
+
+enum PatternOutcome {
+    Group(DlpGroup),
+    Ignore,
+    NoMatch,
+    HostUnknown,
+}
+
+impl PatternOutcome {
+    fn of(c: PatternClassification) -> Self {
+        match c {
+            PatternClassification::Business => PatternOutcome::Group(DlpGroup::Business),
+            PatternClassification::NonBusiness => PatternOutcome::Group(DlpGroup::NonBusiness),
+            PatternClassification::Blocked => PatternOutcome::Group(DlpGroup::Blocked),
+            PatternClassification::Ignore => PatternOutcome::Ignore,
+        }
+    }
+}
+
+/// What a policy's endpoint rules say of one HTTP action (see [`Effective::endpoint_outcomes`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum EndpointOutcome<'a> {
+    /// Denied by this rule.
+    Denied(&'a EndpointRule),
+    /// Cannot be decided: the host is an expression, or this rule depends on a dynamic path.
+    Unverifiable(Option<&'a EndpointRule>),
+}
+
+/// Splits an endpoint pattern into its scheme-and-host part and its path (`/...`, may be empty).
+fn split_pattern(p: &str) -> (&str, &str) {
+    let start = p.find("://").map(|i| i + 3).unwrap_or(0);
+    match p[start..].find('/') {
+        Some(i) => (&p[..start + i], &p[start + i..]),
+        None => (p, ""),
     }
 }
 
@@ -264,29 +549,35 @@ fn first_in_order<'r, T>(
     items.filter(|r| pred(r)).min_by_key(|r| order(r))
 }
 
-/// Matches an endpoint or URL pattern (`*` wildcards, case-insensitive) against a URL. A pattern
-/// with a scheme is compared with the URL (with or without its path); one without a scheme is
-/// compared with the host (or the URL without its scheme).
+/// Matches an endpoint or URL pattern (`*` wildcards, case-insensitive) against a URL, the URL
+/// read as the runtime reads it (WHATWG, see [`crate::flowdef::normalized_url`]), so user-info,
+/// backslashes, percent-encoding and IDN cannot make one host look like another. A pattern with
+/// a scheme is compared with the URL (with or without its path); one without a scheme is
+/// compared with the host (or the URL without its scheme). A text that is not a URL matches
+/// only `*`.
 pub fn endpoint_matches(pattern: &str, url: &str) -> bool {
     let pattern = pattern.trim();
     if pattern == "*" {
         return true;
     }
-    let host = crate::flowdef::url_host(url);
+    let Some(url) = crate::flowdef::normalized_url(url) else {
+        return false;
+    };
+    let host = crate::flowdef::url_host(&url);
     let (scheme, rest) = match url.find("://") {
         Some(i) => (&url[..i], &url[i + 3..]),
-        None => ("", url),
+        None => ("", url.as_str()),
     };
+    let rest = rest.trim_end_matches('/');
     if pattern.contains("://") {
         let origin = format!("{scheme}://{host}");
-        glob_match(pattern, url)
-            || glob_match(pattern, &origin)
-            || glob_match(pattern.trim_end_matches('/'), &origin)
-            || glob_match(&format!("{}/*", pattern.trim_end_matches('/')), url)
+        let p = pattern.trim_end_matches('/');
+        glob_match(p, url.trim_end_matches('/'))
+            || glob_match(p, &origin)
+            || glob_match(&format!("{p}/*"), &url)
     } else {
-        glob_match(pattern, &host)
-            || glob_match(pattern, rest)
-            || glob_match(&format!("{}/*", pattern.trim_end_matches('/')), rest)
+        let p = pattern.trim_end_matches('/');
+        glob_match(p, &host) || glob_match(p, rest) || glob_match(&format!("{p}/*"), rest)
     }
 }
 

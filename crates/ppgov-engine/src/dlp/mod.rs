@@ -11,17 +11,18 @@ mod effective;
 mod simulate;
 mod verdict;
 
-pub use effective::{DlpEngine, Effective, FALLBACK_UNBLOCKABLE, applies_to, group_of};
+pub use effective::{
+    Class, CustomConnectors, DlpEngine, Effective, EndpointOutcome, FALLBACK_UNBLOCKABLE,
+    UNCLASSIFIABLE, applies_to, group_of, is_unclassifiable, looks_custom,
+};
 pub use simulate::{SimulatedChange, SimulationReport, simulate};
-pub use verdict::{Verdict, Violation, ViolationKind, app_verdict, flow_verdict, verdict};
+pub use verdict::{
+    Verdict, Violation, ViolationKind, app_connectors, app_verdict, flow_verdict, verdict,
+    verdict_with,
+};
 
 /// The effective policy of one environment of a snapshot (one-off convenience; build a
 /// [`DlpEngine`] once when judging many resources).
 pub fn effective<'a>(snapshot: &'a ppgov_core::Snapshot, env_id: &str) -> Effective<'a> {
-    DlpEngine::new(
-        snapshot.dlp_policies.iter(),
-        &[],
-        &snapshot.connector_metadata,
-    )
-    .effective(env_id)
+    DlpEngine::for_snapshot(snapshot).effective(env_id)
 }

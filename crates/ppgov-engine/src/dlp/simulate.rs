@@ -1,8 +1,11 @@
 //! What-if: evaluate every app and flow with a draft policy added (or replacing a named policy)
-//! and list what would newly break and what would be fixed.
+//! and list resources, not violations: what complies today and would not (newly broken), what
+//! already violates and would violate more (already violating), and what would be fixed.
+//! Unverifiable items (dynamic endpoints, custom connectors without a collected host) count as
+//! not complying, so a simulation never promises a pass it could not check.
 
 use super::effective::DlpEngine;
-use super::verdict::{Verdict, Violation, verdict};
+use super::verdict::{Verdict, Violation, app_connectors, verdict_with};
 use crate::flowdef::{ApiAction, HttpAction, flow_facts};
 use ppgov_core::{DlpPolicy, ResourceKind, Snapshot};
 use serde::Serialize;
@@ -42,8 +45,12 @@ pub struct SimulationReport {
     pub apps_evaluated: usize,
     /// Flows evaluated.
     pub flows_evaluated: usize,
-    /// Resources with violations they do not have today, sorted by environment, kind, id.
+    /// Resources that comply today and would not under the draft (with the violations they
+    /// would get), sorted by environment, kind, id.
     pub would_break: Vec<SimulatedChange>,
+    /// Resources that already violate today and would get more violations (the new ones
+    /// listed), sorted likewise.
+    pub already_violating: Vec<SimulatedChange>,
     /// Resources losing violations they have today, sorted likewise.
     pub would_fix: Vec<SimulatedChange>,
 }
@@ -51,11 +58,7 @@ pub struct SimulationReport {
 /// Evaluates all apps and flows with `draft` added to the current policies, or replacing the
 /// policy whose id or display name is `replace`, and compares with the current verdicts.
 pub fn simulate(snapshot: &Snapshot, draft: &DlpPolicy, replace: Option<&str>) -> SimulationReport {
-    let current = DlpEngine::new(
-        snapshot.dlp_policies.iter(),
-        &snapshot.environments,
-        &snapshot.connector_metadata,
-    );
+    let current = DlpEngine::for_snapshot(snapshot);
     let is_replaced = |p: &DlpPolicy| {
         replace.is_some_and(|r| p.id.eq_ignore_ascii_case(r) || p.display_name == r)
     };
@@ -65,11 +68,7 @@ pub fn simulate(snapshot: &Snapshot, draft: &DlpPolicy, replace: Option<&str>) -
         .iter()
         .filter(|p| !is_replaced(p))
         .chain(std::iter::once(draft));
-    let proposed = DlpEngine::new(
-        proposed_policies,
-        &snapshot.environments,
-        &snapshot.connector_metadata,
-    );
+    let proposed = DlpEngine::for_snapshot_with(snapshot, proposed_policies);
 
     let mut report = SimulationReport {
         policy_id: draft.id.clone(),
@@ -79,6 +78,7 @@ pub fn simulate(snapshot: &Snapshot, draft: &DlpPolicy, replace: Option<&str>) -
         apps_evaluated: snapshot.apps.len(),
         flows_evaluated: snapshot.flows.len(),
         would_break: vec![],
+        already_violating: vec![],
         would_fix: vec![],
     };
     let env_name = |id: &str| {
@@ -100,8 +100,8 @@ pub fn simulate(snapshot: &Snapshot, draft: &DlpPolicy, replace: Option<&str>) -
                     owner: Option<String>,
                     before: Verdict,
                     after: Verdict| {
-        let b: BTreeSet<Violation> = before.blocked.into_iter().chain(before.mixed).collect();
-        let a: BTreeSet<Violation> = after.blocked.into_iter().chain(after.mixed).collect();
+        let b: BTreeSet<Violation> = before.all().cloned().collect();
+        let a: BTreeSet<Violation> = after.all().cloned().collect();
         let change = |violations: Vec<Violation>| SimulatedChange {
             environment_id: env.to_string(),
             environment_name: env_name(env),
@@ -114,18 +114,34 @@ pub fn simulate(snapshot: &Snapshot, draft: &DlpPolicy, replace: Option<&str>) -
         let new: Vec<Violation> = a.difference(&b).cloned().collect();
         let gone: Vec<Violation> = b.difference(&a).cloned().collect();
         if !new.is_empty() {
-            report.would_break.push(change(new));
+            if b.is_empty() {
+                report.would_break.push(change(new));
+            } else {
+                report.already_violating.push(change(new));
+            }
         }
         if !gone.is_empty() {
             report.would_fix.push(change(gone));
         }
     };
     for app in &snapshot.apps {
-        let mut connectors: Vec<String> = app.connectors.iter().map(|c| c.key.clone()).collect();
-        connectors.sort();
-        connectors.dedup();
-        let before = judge(&current, &app.environment_id, &connectors, &[], &[]);
-        let after = judge(&proposed, &app.environment_id, &connectors, &[], &[]);
+        let (connectors, custom) = app_connectors(app);
+        let before = judge(
+            &current,
+            &app.environment_id,
+            &connectors,
+            &custom,
+            &[],
+            &[],
+        );
+        let after = judge(
+            &proposed,
+            &app.environment_id,
+            &connectors,
+            &custom,
+            &[],
+            &[],
+        );
         if before != after {
             let owner = app
                 .owner
@@ -148,6 +164,7 @@ pub fn simulate(snapshot: &Snapshot, draft: &DlpPolicy, replace: Option<&str>) -
             &current,
             &flow.environment_id,
             &f.connectors,
+            &[],
             &f.api_actions,
             &f.http_actions,
         );
@@ -155,6 +172,7 @@ pub fn simulate(snapshot: &Snapshot, draft: &DlpPolicy, replace: Option<&str>) -
             &proposed,
             &flow.environment_id,
             &f.connectors,
+            &[],
             &f.api_actions,
             &f.http_actions,
         );
@@ -172,6 +190,7 @@ pub fn simulate(snapshot: &Snapshot, draft: &DlpPolicy, replace: Option<&str>) -
         }
     }
     report.would_break.sort();
+    report.already_violating.sort();
     report.would_fix.sort();
     report
 }
@@ -181,11 +200,12 @@ fn judge(
     engine: &DlpEngine<'_>,
     env: &str,
     connectors: &[String],
+    custom: &[String],
     actions: &[ApiAction],
     http: &[HttpAction],
 ) -> Verdict {
     match engine.effective_ref(env) {
-        Some(eff) => verdict(eff, connectors, actions, http),
-        None => verdict(&engine.effective(env), connectors, actions, http),
+        Some(eff) => verdict_with(eff, connectors, custom, actions, http),
+        None => verdict_with(&engine.effective(env), connectors, custom, actions, http),
     }
 }

@@ -1,6 +1,6 @@
 //! DLP verdicts of one app or flow, with the policy, connector and rule behind each violation.
 
-use super::effective::{Effective, group_of};
+use super::effective::{Class, Effective, EndpointOutcome};
 use crate::flowdef::{ApiAction, HTTP, HttpAction, flow_facts};
 use ppgov_core::{App, DlpGroup, Flow};
 use serde::Serialize;
@@ -17,6 +17,12 @@ pub enum ViolationKind {
     EndpointDenied,
     /// Business and Non-Business connectors are used together.
     MixedGroups,
+    /// An HTTP endpoint the policy's endpoint rules cannot judge (its host, or the part of its
+    /// path a rule depends on, is an expression).
+    EndpointUnverifiable,
+    /// A custom connector whose host was not collected, so the policy's URL patterns cannot
+    /// classify it.
+    CustomConnectorHostUnknown,
 }
 
 /// One violation: which policy, which connector, which rule.
@@ -64,6 +70,19 @@ impl Violation {
                 self.detail.as_deref().unwrap_or("-"),
                 self.rule.as_deref().unwrap_or("-")
             ),
+            ViolationKind::EndpointUnverifiable => format!(
+                "policy '{}' has endpoint rules for connector {c} that cannot be checked against {} (dynamic endpoint{})",
+                self.policy_name,
+                self.detail.as_deref().unwrap_or("-"),
+                self.rule
+                    .as_deref()
+                    .map(|r| format!(", rule {r}"))
+                    .unwrap_or_default()
+            ),
+            ViolationKind::CustomConnectorHostUnknown => format!(
+                "policy '{}' classifies custom connector {c} by URL pattern, but its host was not collected",
+                self.policy_name
+            ),
             ViolationKind::MixedGroups => format!(
                 "policy '{}' separates Business ({}) from Non-Business ({})",
                 self.policy_name,
@@ -81,20 +100,43 @@ pub struct Verdict {
     pub blocked: Vec<Violation>,
     /// Business/Non-Business mixes (PPG-DLP-002).
     pub mixed: Vec<Violation>,
+    /// What could not be judged (reported by PPG-DLP-001 so it never passes unseen).
+    pub unverified: Vec<Violation>,
 }
 
 impl Verdict {
-    /// True when nothing is violated.
+    /// True when nothing is violated and everything could be judged.
     pub fn is_clean(&self) -> bool {
-        self.blocked.is_empty() && self.mixed.is_empty()
+        self.blocked.is_empty() && self.mixed.is_empty() && self.unverified.is_empty()
+    }
+
+    /// Every violation and unverifiable item, in one list.
+    pub fn all(&self) -> impl Iterator<Item = &Violation> {
+        self.blocked
+            .iter()
+            .chain(&self.mixed)
+            .chain(&self.unverified)
     }
 }
 
-/// Judges a set of used connectors, connector actions and HTTP actions against an environment's
-/// effective policy.
+/// Judges a set of used connectors (sorted, unique), connector actions and HTTP actions
+/// against an environment's effective policy.
 pub fn verdict(
     eff: &Effective<'_>,
     connectors: &[String],
+    api_actions: &[ApiAction],
+    http_actions: &[HttpAction],
+) -> Verdict {
+    verdict_with(eff, connectors, &[], api_actions, http_actions)
+}
+
+/// [`verdict`], with `custom_hints` naming connectors the resource itself marks as custom
+/// (an app's `isCustomApiConnection`) even when the environment's custom connectors were not
+/// collected.
+pub fn verdict_with(
+    eff: &Effective<'_>,
+    connectors: &[String],
+    custom_hints: &[String],
     api_actions: &[ApiAction],
     http_actions: &[HttpAction],
 ) -> Verdict {
@@ -112,10 +154,29 @@ pub fn verdict(
         business: vec![],
         non_business: vec![],
     };
+    let custom = |c: &str| eff.is_custom(c, custom_hints.iter().any(|h| h == c));
+    let mut blocked_here: Vec<&str> = vec![];
     for c in connectors {
-        for p in eff.blocking_policies(c) {
-            v.blocked
-                .push(base(ViolationKind::ConnectorBlocked, p, Some(c)));
+        let is_custom = custom(c);
+        for p in &eff.policies {
+            match eff.classify(p, c, is_custom) {
+                Class::Group(DlpGroup::Blocked) => {
+                    let mut x = base(ViolationKind::ConnectorBlocked, p, Some(c));
+                    if is_custom && !p.connectors.contains_key(c.as_str()) {
+                        x.rule = eff.deciding_pattern(p, c).map(|r| {
+                            format!("custom connector pattern order {}: {}", r.order, r.pattern)
+                        });
+                        x.detail = eff.custom_host(c).map(str::to_string);
+                    }
+                    v.blocked.push(x);
+                    blocked_here.push(c);
+                }
+                Class::HostUnknown => {
+                    v.unverified
+                        .push(base(ViolationKind::CustomConnectorHostUnknown, p, Some(c)));
+                }
+                _ => {}
+            }
         }
     }
     for a in api_actions {
@@ -126,26 +187,44 @@ pub fn verdict(
         }
     }
     for h in http_actions {
-        let Some(url) = h.literal_uri.as_deref() else {
-            continue;
-        };
-        for (p, rule) in eff.endpoint_denials(HTTP, url) {
-            let mut x = base(ViolationKind::EndpointDenied, p, Some(HTTP));
-            x.detail = Some(url.to_string());
-            x.rule = Some(format!("order {}: {}", rule.order, rule.endpoint));
-            v.blocked.push(x);
+        for (p, outcome) in eff.endpoint_outcomes(HTTP, h) {
+            // The query is left out: it is where SAS signatures and keys travel (PPG-FLW-006
+            // reports those without revealing them).
+            let shown = h
+                .rule_uri
+                .as_deref()
+                .map(|u| {
+                    let base = u.split(['?', '#']).next().unwrap_or(u);
+                    let cut = base.len() < u.len() || h.dynamic_path;
+                    format!("{base}{}", if cut { "…" } else { "" })
+                })
+                .unwrap_or_else(|| format!("{} (action {})", h.host, h.name));
+            match outcome {
+                EndpointOutcome::Denied(rule) => {
+                    let mut x = base(ViolationKind::EndpointDenied, p, Some(HTTP));
+                    x.detail = Some(shown);
+                    x.rule = Some(format!("order {}: {}", rule.order, rule.endpoint));
+                    v.blocked.push(x);
+                }
+                EndpointOutcome::Unverifiable(rule) => {
+                    let mut x = base(ViolationKind::EndpointUnverifiable, p, Some(HTTP));
+                    x.detail = Some(shown);
+                    x.rule = rule.map(|r| format!("order {}: {}", r.order, r.endpoint));
+                    v.unverified.push(x);
+                }
+            }
         }
     }
     for p in &eff.policies {
         let (mut business, mut non_business) = (vec![], vec![]);
         for c in connectors {
-            if eff.is_blocked(c) {
+            if blocked_here.contains(&c.as_str()) {
                 continue;
             }
-            match group_of(p, c) {
-                DlpGroup::Business => business.push(c.clone()),
-                DlpGroup::NonBusiness => non_business.push(c.clone()),
-                DlpGroup::Blocked => {}
+            match eff.classify(p, c, custom(c)) {
+                Class::Group(DlpGroup::Business) => business.push(c.clone()),
+                Class::Group(DlpGroup::NonBusiness) => non_business.push(c.clone()),
+                _ => {}
             }
         }
         if !business.is_empty() && !non_business.is_empty() {
@@ -158,20 +237,36 @@ pub fn verdict(
     v.blocked.sort();
     v.blocked.dedup();
     v.mixed.sort();
+    v.unverified.sort();
+    v.unverified.dedup();
     v
 }
 
-/// The verdict of an app (its connection references' connectors).
-pub fn app_verdict(eff: &Effective<'_>, app: &App) -> Verdict {
-    let mut connectors: Vec<String> = app
+/// The connector keys of an app (sorted, unique) and those it marks as custom connectors.
+pub fn app_connectors(app: &App) -> (Vec<String>, Vec<String>) {
+    let mut keys: Vec<String> = app
         .connectors
         .iter()
         .map(|c| c.key.clone())
         .filter(|k| !k.is_empty())
         .collect();
-    connectors.sort();
-    connectors.dedup();
-    verdict(eff, &connectors, &[], &[])
+    keys.sort();
+    keys.dedup();
+    let mut custom: Vec<String> = app
+        .connectors
+        .iter()
+        .filter(|c| c.is_custom)
+        .map(|c| c.key.clone())
+        .collect();
+    custom.sort();
+    custom.dedup();
+    (keys, custom)
+}
+
+/// The verdict of an app (its connection references' connectors).
+pub fn app_verdict(eff: &Effective<'_>, app: &App) -> Verdict {
+    let (connectors, custom) = app_connectors(app);
+    verdict_with(eff, &connectors, &custom, &[], &[])
 }
 
 /// The verdict of a flow (connection references, virtual connectors, actions, HTTP endpoints).

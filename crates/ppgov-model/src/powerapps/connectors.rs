@@ -39,6 +39,24 @@ pub struct ConnectorProperties {
     /// Icon.
     #[serde(default)]
     pub icon_uri: Option<String>,
+    /// Custom connectors: the backend the connector calls (`{"serviceUrl": "https://..."}`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_service: Option<BackendService>,
+    /// The API definition, when the response carries it (`schemes`, `host`, `basePath`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub swagger: Option<serde_json::Value>,
+    /// Anything else the service sent.
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+/// `properties.backendService` of a custom connector.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BackendService {
+    /// The host URL DLP custom connector URL patterns are matched against.
+    #[serde(default)]
+    pub service_url: Option<String>,
     /// Anything else the service sent.
     #[serde(flatten)]
     pub extra: JsonMap,

@@ -13,7 +13,7 @@ pub use connections::{
     Connection, ConnectionParametersSet, ConnectionPermission, ConnectionPermissionProperties,
     ConnectionProperties, ConnectionStatus, StatusError,
 };
-pub use connectors::{Connector, ConnectorProperties};
+pub use connectors::{BackendService, Connector, ConnectorProperties};
 
 /// A4 body (`{put:[...]}` / `{delete:[{id}]}`), shared with flows and connections.
 pub use crate::common::ModifyPermissionsRequest;

@@ -1,12 +1,19 @@
 //! PPG-DLP-002: A flow or app mixes Business and Non-Business connectors.
 //!
 //! What it checks: for some applicable policy, the resource uses at least one connector in that
-//! policy's Business group and one in its Non-Business group (connectors blocked in the
-//! environment do not count).
+//! policy's Business group and one in its Non-Business group. Each connector is counted once
+//! (three connection references to SharePoint are one SharePoint). Connectors blocked in the
+//! environment do not count (PPG-DLP-001 reports them); unblockable connectors a policy puts in
+//! Blocked count as Non-Business; Content Conversion fits both groups and never counts; a custom
+//! connector counts in the group its URL pattern gives, not at all under `Ignore`; a flow's
+//! manual, Power Apps or Copilot trigger is not the HTTP Request connector (only a `Request`
+//! trigger of kind `Http` is). See PPG-DLP-001 for the sources of each point.
 //! Why it matters: the platform refuses to run such resources; they also reveal data moving
 //! between business and personal services.
 //! Remediation: split the resource, or reclassify connectors deliberately.
-//! References: CATALOGUE.md PPG-DLP-002; seed 002 troubleshooting.
+//! References: learn.microsoft.com/power-platform/admin/dlp-connector-classification (how data
+//! is shared among data groups; custom connector classification); catalogue PPG-DLP-002; seed
+//! 002 troubleshooting.
 
 use super::{Half, verdict_rule};
 use crate::rules::prelude::*;

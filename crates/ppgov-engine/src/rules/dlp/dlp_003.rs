@@ -6,7 +6,9 @@
 //! Why it matters: HTTP and custom connectors to arbitrary hosts bypass connector-level DLP
 //! ("HTTP to approved domains" is the usual bypass).
 //! Remediation: add `http` endpoint rules ending in `*` Deny and a custom-connector `*` Blocked pattern.
-//! References: CATALOGUE.md PPG-DLP-003; seed 002.
+//! References: learn.microsoft.com/power-platform/admin/connector-endpoint-filtering (ordered
+//! rules ending in `*`); learn.microsoft.com/power-platform/admin/dlp-connector-classification
+//! (custom connector URL patterns, `*` last, `Ignore` by default); catalogue PPG-DLP-003; seed 002.
 
 use crate::flowdef::HTTP;
 use crate::rules::prelude::*;

@@ -4,7 +4,7 @@ pub mod dlp_001;
 pub mod dlp_002;
 pub mod dlp_003;
 
-use crate::dlp::{Verdict, Violation, verdict};
+use crate::dlp::{Verdict, Violation, app_connectors, verdict_with};
 use crate::rules::prelude::*;
 use ppgov_core::Finding;
 
@@ -30,12 +30,15 @@ pub(crate) fn verdict_rule(ctx: &Context, meta: &RuleMeta, half: Half, what: &st
         |_| true,
     );
     missing.extend(flows_missing);
+    // Unverifiable items are reported with the blocks (PPG-DLP-001), so nothing ppgov could not
+    // judge passes unseen.
     let pick = |v: Verdict| match half {
-        Half::Blocked => v.blocked,
+        Half::Blocked => v.blocked.into_iter().chain(v.unverified).collect(),
         Half::Mixed => v.mixed,
     };
     let judge = |env: &str,
                  connectors: &[String],
+                 custom: &[String],
                  f: Option<&crate::flowdef::FlowFacts>|
      -> Vec<Violation> {
         let (actions, http) = match f {
@@ -43,26 +46,23 @@ pub(crate) fn verdict_rule(ctx: &Context, meta: &RuleMeta, half: Half, what: &st
             None => (&[][..], &[][..]),
         };
         match ctx.dlp.effective_ref(env) {
-            Some(eff) => pick(verdict(eff, connectors, actions, http)),
-            None => pick(verdict(&ctx.effective(env), connectors, actions, http)),
+            Some(eff) => pick(verdict_with(eff, connectors, custom, actions, http)),
+            None => pick(verdict_with(
+                &ctx.effective(env),
+                connectors,
+                custom,
+                actions,
+                http,
+            )),
         }
     };
     let mut findings: Vec<Finding> = vec![];
-    let mut keys: Vec<String> = vec![];
     for app in &ctx.snapshot.apps {
         if !apps_ok.contains(crate::context::lc(&app.environment_id).as_ref()) {
             continue;
         }
-        keys.clear();
-        keys.extend(
-            app.connectors
-                .iter()
-                .map(|c| c.key.clone())
-                .filter(|k| !k.is_empty()),
-        );
-        keys.sort();
-        keys.dedup();
-        let v = judge(&app.environment_id, &keys, None);
+        let (keys, custom) = app_connectors(app);
+        let v = judge(&app.environment_id, &keys, &custom, None);
         if !v.is_empty() {
             findings.push(finding(
                 meta,
@@ -79,7 +79,7 @@ pub(crate) fn verdict_rule(ctx: &Context, meta: &RuleMeta, half: Half, what: &st
         if !flows_ok.contains(crate::context::lc(&flow.environment_id).as_ref()) {
             continue;
         }
-        let v = judge(&flow.environment_id, &facts.connectors, Some(facts));
+        let v = judge(&flow.environment_id, &facts.connectors, &[], Some(facts));
         if !v.is_empty() {
             findings.push(finding(
                 meta,

@@ -1,14 +1,22 @@
 //! PPG-FLW-007: HTTP action to a host outside the configured allow-list.
 //!
 //! What it checks: every `Http` action's URI host against the allowed HTTP hosts (`*` wildcards;
-//! empty by default, so every HTTP action fires). A URI that is an expression has host
-//! `<dynamic>`, which fires too.
+//! empty by default, so every HTTP action fires). The host is read the way the runtime reads a
+//! URL, with a WHATWG URL parser: user-info is dropped (`https://allowed.com@evil.net` calls
+//! `evil.net`), a backslash is a path separator, percent-encoded hosts are decoded, IDN hosts are
+//! compared in punycode and ports are ignored. When only the path or query is an expression
+//! (`https://graph.microsoft.com/v1.0/groups/@{...}`) the literal host is used; a URI whose
+//! host is an expression has host `<dynamic>` and one that is not a URL has host `<invalid>`:
+//! both fire, as unverifiable.
 //! Why it matters: the HTTP action sends data anywhere, bypassing connector-level DLP.
 //! Remediation: restrict the flow to approved hosts (and add them to the allow-list and to the
 //! DLP endpoint rules), or replace HTTP with a governed connector.
-//! References: CATALOGUE.md PPG-FLW-007; seed 002.
+//! References: WHATWG URL Standard, host parsing (url.spec.whatwg.org); Workflow Definition
+//! Language expressions (`@`, `@{...}`), learn.microsoft.com/azure/logic-apps/
+//! logic-apps-workflow-definition-language; catalogue PPG-FLW-007; seed 002.
 
 use super::per_flow;
+use crate::flowdef::{DYNAMIC_HOST, INVALID_HOST};
 use crate::rules::prelude::*;
 
 /// Rule metadata.
@@ -33,7 +41,7 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
                 .http_actions
                 .iter()
                 .map(|h| h.host.as_str())
-                .filter(|h| *h == "<dynamic>" || !ctx.host_allowed(h))
+                .filter(|h| *h == DYNAMIC_HOST || *h == INVALID_HOST || !ctx.host_allowed(h))
                 .collect();
             hosts.sort();
             hosts.dedup();
@@ -42,7 +50,7 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
             META.finding(
                 flow_ref(f),
                 format!("Flow '{}' ({}) calls HTTP hosts outside the allow-list: {}.", f.display_name, f.id, hosts.join(", ")),
-                json!({ "hosts": hosts, "actions": actions, "allowed_hosts": ctx.config.allowed_http_hosts }),
+                json!({ "hosts": hosts, "actions": actions, "allowed_hosts": ctx.config.allowed_http_hosts, "unverifiable": hosts.iter().any(|h| *h == DYNAMIC_HOST || *h == INVALID_HOST) }),
             )
         })
         },
