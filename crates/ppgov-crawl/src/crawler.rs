@@ -3,21 +3,15 @@
 
 use crate::error::CrawlError;
 use crate::inventory::{self, FlowListing};
-use crate::map;
 use crate::principals;
 use crate::progress::{Progress, ProgressMode};
-use crate::runs::RunCounter;
 use crate::shards::{self, ShardKind};
 use crate::writer::{WriteOp, Writer};
-use chrono::{DateTime, SecondsFormat, Utc};
-use futures::{StreamExt, TryStreamExt, stream};
-use ppgov_client::{ClientError, Clients, DataverseClient};
-use ppgov_core::{
-    CollectionEntry, CollectionKind, CollectionScope, CollectionState, ConnectorMetadata,
-    DlpPolicy, Environment, Permission, RoleAssignment, SYSTEM_ADMINISTRATOR_TEMPLATE_ID,
-    connector_key,
-};
-use ppgov_model as wire;
+use crate::{apps, flows, roles, tenant};
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, stream};
+use ppgov_client::{ClientError, Clients};
+use ppgov_core::{CollectionEntry, CollectionKind, CollectionScope, CollectionState, Environment};
 use ppgov_store::{
     ResourceRow, SnapshotId, SnapshotKind, SnapshotStatus, Store, StoreKind, StoredResource,
 };
@@ -25,9 +19,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// Flows mapped and sent to the writer together.
-const WRITE_CHUNK: usize = 200;
 
 /// Shards run at once per unit of `concurrency`.
 const SHARDS_PER_REQUEST_SLOT: usize = 2;
@@ -90,39 +81,39 @@ pub struct CrawlSummary {
 }
 
 /// Everything a shard task needs.
-struct Ctx {
-    clients: Clients,
-    tx: mpsc::Sender<WriteOp>,
-    now: DateTime<Utc>,
-    concurrency: usize,
+pub(crate) struct Ctx {
+    pub(crate) clients: Clients,
+    pub(crate) tx: mpsc::Sender<WriteOp>,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) concurrency: usize,
     /// The parent snapshot, for incremental crawls.
-    parent: Option<Parent>,
-    progress: Progress,
+    pub(crate) parent: Option<Parent>,
+    pub(crate) progress: Progress,
     /// Resolves principals as shards see them.
-    resolver: principals::Resolver,
+    pub(crate) resolver: principals::Resolver,
     /// Flows listed tenant-wide through the inventory API, when it answered.
-    flow_listing: Option<FlowListing>,
+    pub(crate) flow_listing: Option<FlowListing>,
 }
 
 /// `lastModifiedTime` per resource id.
-type Versions = BTreeMap<String, Option<DateTime<Utc>>>;
+pub(crate) type Versions = BTreeMap<String, Option<DateTime<Utc>>>;
 
 /// What an incremental crawl compares against: the parent snapshot and its apps' and flows'
 /// `lastModifiedTime`s.
-struct Parent {
-    id: SnapshotId,
-    flows: Versions,
-    apps: Versions,
+pub(crate) struct Parent {
+    pub(crate) id: SnapshotId,
+    pub(crate) flows: Versions,
+    pub(crate) apps: Versions,
 }
 
 impl Ctx {
-    async fn send(&self, op: WriteOp) {
+    pub(crate) async fn send(&self, op: WriteOp) {
         // The writer only stops when the crawl drops its sender; a closed channel means it died, and
         // `Writer::finish` reports why.
         let _ = self.tx.send(op).await;
     }
 
-    async fn rows<T: StoredResource>(&self, items: &[T]) {
+    pub(crate) async fn rows<T: StoredResource>(&self, items: &[T]) {
         let rows: Vec<ResourceRow> = items
             .iter()
             .filter_map(|i| ResourceRow::of(i).ok())
@@ -133,19 +124,24 @@ impl Ctx {
     }
 
     /// Hands the principals these resources reference to the resolver.
-    fn note<T>(&self, items: &[T], add: fn(&mut principals::Refs, &T)) {
+    pub(crate) fn note<T>(&self, items: &[T], add: fn(&mut principals::Refs, &T)) {
         let mut refs = principals::Refs::default();
         items.iter().for_each(|i| add(&mut refs, i));
         self.resolver.note(refs);
     }
 
-    async fn status(&self, scope: CollectionScope, kind: CollectionKind, state: CollectionState) {
+    pub(crate) async fn status(
+        &self,
+        scope: CollectionScope,
+        kind: CollectionKind,
+        state: CollectionState,
+    ) {
         self.send(WriteOp::Collection(CollectionEntry { scope, kind, state }))
             .await;
     }
 }
 
-fn failed(e: &ClientError) -> CollectionState {
+pub(crate) fn failed(e: &ClientError) -> CollectionState {
     CollectionState::Failed {
         http_status: e.status(),
         code: e.code().map(str::to_string),
@@ -153,7 +149,7 @@ fn failed(e: &ClientError) -> CollectionState {
     }
 }
 
-fn collected(n: usize) -> CollectionState {
+pub(crate) fn collected(n: usize) -> CollectionState {
     CollectionState::Collected { count: n as u64 }
 }
 
@@ -263,7 +259,7 @@ pub async fn crawl(
         }
     };
     let (tenant, listing) = tokio::join!(
-        crawl_tenant(&ctx, tenant_id, !done.contains(shards::TENANT)),
+        tenant::crawl_tenant(&ctx, tenant_id, !done.contains(shards::TENANT)),
         listing
     );
     let envs = match tenant {
@@ -435,574 +431,17 @@ pub async fn crawl(
     Ok((summary, store))
 }
 
-/// Tenant settings, isolation, DLP, connector metadata and the environment list.
-async fn crawl_tenant(
-    ctx: &Ctx,
-    tenant_id: &str,
-    write: bool,
-) -> Result<Vec<Environment>, CrawlError> {
-    let c = &ctx.clients;
-    let envs_f = c
-        .bap
-        .list_environments::<wire::bap::Environment>(&["properties.governanceConfiguration"])
-        .try_collect::<Vec<_>>();
-    if !write {
-        let envs = envs_f.await.map_err(CrawlError::Environments)?;
-        return Ok(envs.iter().map(map::environment).collect());
-    }
-    let (envs, settings, isolation, dlp, meta) = tokio::join!(
-        envs_f,
-        c.bap.list_tenant_settings::<wire::bap::TenantSettings>(),
-        c.bap
-            .tenant_isolation::<wire::bap::TenantIsolationPolicy>(tenant_id),
-        dlp_policies(c),
-        connector_metadata(c)
-    );
-    let t = CollectionScope::Tenant;
-    match settings {
-        Ok(s) => {
-            ctx.rows(&[map::tenant_settings(&s)]).await;
-            ctx.status(t.clone(), CollectionKind::TenantSettings, collected(1))
-                .await;
-        }
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::TenantSettings, failed(&e))
-                .await
-        }
-    }
-    match isolation {
-        Ok(p) => {
-            ctx.rows(&[map::tenant_isolation(p.as_ref())]).await;
-            ctx.status(
-                t.clone(),
-                CollectionKind::TenantIsolation,
-                collected(usize::from(p.is_some())),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::TenantIsolation, failed(&e))
-                .await
-        }
-    }
-    match dlp {
-        Ok(policies) => {
-            ctx.progress.add("dlp_policies", policies.len() as u64);
-            ctx.rows(&policies).await;
-            ctx.status(
-                t.clone(),
-                CollectionKind::DlpPolicies,
-                collected(policies.len()),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::DlpPolicies, failed(&e))
-                .await
-        }
-    }
-    match meta {
-        Ok(m) => {
-            ctx.rows(&[m]).await;
-            ctx.status(t.clone(), CollectionKind::ConnectorMetadata, collected(1))
-                .await;
-        }
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::ConnectorMetadata, failed(&e))
-                .await
-        }
-    }
-    let envs = match envs {
-        Ok(envs) => envs,
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::Environments, failed(&e))
-                .await;
-            return Err(CrawlError::Environments(e));
-        }
-    };
-    let envs: Vec<Environment> = envs.iter().map(map::environment).collect();
-    ctx.note(&envs, principals::Refs::environment);
-    ctx.rows(&envs).await;
-    ctx.status(t, CollectionKind::Environments, collected(envs.len()))
-        .await;
-    Ok(envs)
-}
-
-/// Every DLP policy in full: GOV v2 (list, then each document); legacy `apiPolicies` only when v2
-/// has none, so a tenant on the old API is still judged.
-async fn dlp_policies(c: &Clients) -> Result<Vec<DlpPolicy>, ClientError> {
-    let list: Vec<wire::dlp::PolicyV2> = c.dlp.list_policies_v2().try_collect().await?;
-    let mut out = Vec::with_capacity(list.len());
-    for item in &list {
-        let full: wire::dlp::PolicyV2 = c.dlp.get_policy_v2(&item.policy_definition.name).await?;
-        out.push(map::dlp_policy_v2(&full));
-    }
-    if out.is_empty()
-        && let Ok(legacy) = c
-            .dlp
-            .list_api_policies::<wire::dlp::ApiPolicy>()
-            .try_collect::<Vec<_>>()
-            .await
-    {
-        out.extend(legacy.iter().map(map::dlp_policy_legacy));
-    }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
-}
-
-async fn connector_metadata(c: &Clients) -> Result<ConnectorMetadata, ClientError> {
-    let (u, v) = tokio::join!(
-        c.dlp
-            .unblockable_connectors::<wire::dlp::ConnectorMetadataEntry>(),
-        c.dlp
-            .virtual_connectors::<wire::dlp::ConnectorMetadataEntry>()
-    );
-    let mut unblockable: Vec<String> = u?
-        .iter()
-        .filter(|e| e.metadata.unblockable != Some(false))
-        .map(|e| connector_key(&e.id))
-        .collect();
-    let mut virtual_connectors: Vec<String> = v?.iter().map(|e| connector_key(&e.id)).collect();
-    unblockable.sort();
-    virtual_connectors.sort();
-    Ok(ConnectorMetadata {
-        collected: true,
-        unblockable,
-        virtual_connectors,
-    })
-}
-
 async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
     match kind {
-        ShardKind::Flows => crawl_flows(ctx, env).await,
-        ShardKind::Apps => crawl_apps(ctx, env).await,
-        ShardKind::Connections => crawl_connections(ctx, env).await,
+        ShardKind::Flows => flows::crawl_flows(ctx, env).await,
+        ShardKind::Apps => apps::crawl_apps(ctx, env).await,
+        ShardKind::Connections => apps::crawl_connections(ctx, env).await,
         ShardKind::Roles => {
             if env.has_dataverse {
-                crawl_dataverse(ctx, env).await
+                roles::crawl_dataverse(ctx, env).await
             } else {
-                crawl_bap_roles(ctx, env).await
+                roles::crawl_bap_roles(ctx, env).await
             }
         }
     }
-}
-
-/// Whether a listed resource is the one the parent snapshot holds. `coarse` compares whole
-/// seconds: the inventory API may write times with another precision than the resource APIs.
-fn unchanged(
-    parent: Option<&BTreeMap<String, Option<DateTime<Utc>>>>,
-    id: &str,
-    modified: Option<DateTime<Utc>>,
-    coarse: bool,
-) -> bool {
-    let Some(modified) = modified else {
-        return false;
-    };
-    let Some(Some(prev)) = parent.and_then(|p| p.get(id)) else {
-        return false;
-    };
-    if coarse {
-        prev.timestamp() == modified.timestamp()
-    } else {
-        *prev == modified
-    }
-}
-
-async fn crawl_flows(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    let c = &ctx.clients;
-    let from_inventory = ctx.flow_listing.as_ref().and_then(|l| l.flows_of(&env.id));
-    let coarse = from_inventory.is_some();
-    let listed: Vec<wire::flow::Flow> = match from_inventory {
-        Some(l) => l,
-        None => match c.flow.list_flows(&env.id).try_collect().await {
-            Ok(l) => l,
-            Err(e) => {
-                ctx.status(scope, CollectionKind::Flows, failed(&e)).await;
-                return;
-            }
-        },
-    };
-    ctx.status(
-        scope.clone(),
-        CollectionKind::Flows,
-        collected(listed.len()),
-    )
-    .await;
-    let parent = ctx.parent.as_ref();
-    let (keep, fetch): (Vec<&wire::flow::Flow>, Vec<&wire::flow::Flow>) =
-        listed.iter().partition(|f| {
-            unchanged(
-                parent.map(|p| &p.flows),
-                &f.name,
-                map::time_of(&f.properties.last_modified_time),
-                coarse,
-            )
-        });
-    if let Some(Parent { id: from, .. }) = parent
-        && !keep.is_empty()
-    {
-        ctx.send(WriteOp::Copy {
-            from: from.clone(),
-            kind: StoreKind::Flow,
-            ids: keep.iter().map(|f| f.name.clone()).collect(),
-        })
-        .await;
-    }
-    let since = RunCounter::since(ctx.now).to_rfc3339_opts(SecondsFormat::Secs, true);
-    let filter = format!("startTime ge {since}");
-    let mut errors: BTreeMap<CollectionKind, ClientError> = BTreeMap::new();
-    // Written in chunks as they arrive, so a large environment's definitions are never all in
-    // memory at once.
-    let mut results = stream::iter(fetch)
-        .map(|f| {
-            let filter = filter.clone();
-            async move {
-                let (full, perms, runs) = tokio::join!(
-                    c.flow.get_flow::<wire::flow::Flow>(&env.id, &f.name),
-                    c.flow
-                        .flow_permissions::<wire::flow::FlowPermission>(&env.id, &f.name)
-                        .try_collect::<Vec<_>>(),
-                    count_runs(c, &env.id, &f.name, &filter, ctx.now)
-                );
-                (f, full, perms, runs)
-            }
-        })
-        .buffer_unordered(ctx.concurrency)
-        .chunks(WRITE_CHUNK);
-    let mut written = 0usize;
-    while let Some(chunk) = results.next().await {
-        let mut flows = Vec::with_capacity(chunk.len());
-        for (listed, full, perms, runs) in chunk {
-            let base = match full {
-                // The listing names the flow; a GET that answers with another id must not merge
-                // two flows into one row.
-                Ok(mut f) => {
-                    if !f.name.eq_ignore_ascii_case(&listed.name) {
-                        tracing::warn!(environment_id = %env.id, listed = %listed.name, returned = %f.name, "flow GET returned another flow's id; keeping the listed id");
-                        f.name = listed.name.clone();
-                    }
-                    f
-                }
-                // Deleted between list and get: it is gone, leave it out.
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => {
-                    errors.entry(CollectionKind::FlowDefinitions).or_insert(e);
-                    listed.clone()
-                }
-            };
-            let perms = match perms {
-                Ok(p) => Some(map::flow_permissions(&p)),
-                Err(e) => {
-                    errors.entry(CollectionKind::FlowPermissions).or_insert(e);
-                    None
-                }
-            };
-            let runs = match runs {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    errors.entry(CollectionKind::FlowRuns).or_insert(e);
-                    None
-                }
-            };
-            flows.push(map::flow(&env.id, &base, perms, runs));
-        }
-        written += flows.len();
-        ctx.note(&flows, principals::Refs::flow);
-        ctx.rows(&flows).await;
-    }
-    ctx.progress.add("flows", (written + keep.len()) as u64);
-    for kind in [
-        CollectionKind::FlowDefinitions,
-        CollectionKind::FlowPermissions,
-        CollectionKind::FlowRuns,
-    ] {
-        let state = match errors.get(&kind) {
-            Some(e) => failed(e),
-            None => collected(written + keep.len()),
-        };
-        ctx.status(scope.clone(), kind, state).await;
-    }
-}
-
-async fn count_runs(
-    c: &Clients,
-    env: &str,
-    flow: &str,
-    filter: &str,
-    now: DateTime<Utc>,
-) -> Result<ppgov_core::RunStats, ClientError> {
-    let mut counter = RunCounter::new(now);
-    let mut runs = c
-        .flow
-        .list_runs::<wire::flow::FlowRun>(env, flow, Some(filter));
-    while let Some(run) = runs.next().await {
-        let run = run?;
-        if let Some(start) = map::time_of(&run.properties.start_time) {
-            let failed = run
-                .properties
-                .status
-                .as_ref()
-                .is_some_and(|s| s.as_str().eq_ignore_ascii_case("Failed"));
-            counter.add(start, failed);
-        }
-    }
-    Ok(counter.finish())
-}
-
-async fn crawl_apps(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    let c = &ctx.clients;
-    let listed: Vec<wire::powerapps::App> = match c.powerapps.list_apps(&env.id).try_collect().await
-    {
-        Ok(l) => l,
-        Err(e) => {
-            ctx.status(scope, CollectionKind::Apps, failed(&e)).await;
-            return;
-        }
-    };
-    ctx.status(scope.clone(), CollectionKind::Apps, collected(listed.len()))
-        .await;
-    let parent = ctx.parent.as_ref();
-    let (keep, fetch): (Vec<&wire::powerapps::App>, Vec<&wire::powerapps::App>) =
-        listed.iter().partition(|a| {
-            unchanged(
-                parent.map(|p| &p.apps),
-                &a.name,
-                map::time_of(&a.properties.last_modified_time),
-                false,
-            )
-        });
-    if let Some(Parent { id: from, .. }) = parent
-        && !keep.is_empty()
-    {
-        ctx.send(WriteOp::Copy {
-            from: from.clone(),
-            kind: StoreKind::App,
-            ids: keep.iter().map(|a| a.name.clone()).collect(),
-        })
-        .await;
-    }
-    let results: Vec<(
-        &wire::powerapps::App,
-        Result<Vec<wire::powerapps::AppPermission>, ClientError>,
-    )> = stream::iter(fetch)
-        .map(|a| async move {
-            (
-                a,
-                c.powerapps
-                    .app_permissions(&env.id, &a.name)
-                    .try_collect::<Vec<_>>()
-                    .await,
-            )
-        })
-        .buffer_unordered(ctx.concurrency)
-        .collect()
-        .await;
-    let mut error = None;
-    let mut apps = Vec::with_capacity(results.len());
-    for (a, perms) in results {
-        let perms: Option<Vec<Permission>> = match perms {
-            Ok(p) => Some(map::app_permissions(&p)),
-            Err(e) => {
-                if error.is_none() {
-                    error = Some(e);
-                }
-                None
-            }
-        };
-        apps.push(map::app(&env.id, a, perms));
-    }
-    ctx.progress.add("apps", (apps.len() + keep.len()) as u64);
-    ctx.note(&apps, principals::Refs::app);
-    ctx.rows(&apps).await;
-    let state = error
-        .as_ref()
-        .map(failed)
-        .unwrap_or_else(|| collected(apps.len() + keep.len()));
-    ctx.status(scope, CollectionKind::AppPermissions, state)
-        .await;
-}
-
-async fn crawl_connections(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    match ctx
-        .clients
-        .powerapps
-        .list_connections::<wire::powerapps::Connection>(&env.id)
-        .try_collect::<Vec<_>>()
-        .await
-    {
-        Ok(list) => {
-            let conns: Vec<_> = list.iter().map(|c| map::connection(&env.id, c)).collect();
-            ctx.progress.add("connections", conns.len() as u64);
-            ctx.note(&conns, principals::Refs::connection);
-            ctx.rows(&conns).await;
-            ctx.status(scope, CollectionKind::Connections, collected(conns.len()))
-                .await;
-        }
-        Err(e) => {
-            ctx.status(scope, CollectionKind::Connections, failed(&e))
-                .await
-        }
-    }
-}
-
-async fn crawl_bap_roles(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    ctx.status(
-        scope.clone(),
-        CollectionKind::DataverseAdmins,
-        CollectionState::Skipped {
-            reason: "environment has no Dataverse".into(),
-        },
-    )
-    .await;
-    ctx.status(
-        scope.clone(),
-        CollectionKind::DataverseSettings,
-        CollectionState::Skipped {
-            reason: "environment has no Dataverse".into(),
-        },
-    )
-    .await;
-    match ctx
-        .clients
-        .bap
-        .list_role_assignments::<wire::bap::RoleAssignment>(&env.id)
-        .try_collect::<Vec<_>>()
-        .await
-    {
-        Ok(list) => {
-            let roles: Vec<RoleAssignment> = list
-                .iter()
-                .map(|r| map::bap_role_assignment(&env.id, r))
-                .collect();
-            ctx.progress.add("role_assignments", roles.len() as u64);
-            ctx.note(&roles, principals::Refs::role);
-            ctx.rows(&roles).await;
-            ctx.status(
-                scope,
-                CollectionKind::RoleAssignments,
-                collected(roles.len()),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(scope, CollectionKind::RoleAssignments, failed(&e))
-                .await
-        }
-    }
-}
-
-/// System Administrators in every business unit, and the `organizations` settings.
-async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    ctx.status(
-        scope.clone(),
-        CollectionKind::RoleAssignments,
-        CollectionState::Skipped {
-            reason: "Dataverse environment: roles come from Dataverse".into(),
-        },
-    )
-    .await;
-    let url = env
-        .instance_api_url
-        .as_deref()
-        .or(env.instance_url.as_deref())
-        .and_then(|u| url::Url::parse(u).ok());
-    let url_present = url.is_some();
-    let client = match url {
-        Some(u) => DataverseClient::new(ctx.clients.transport.clone(), &u, 5000),
-        None => Err(ClientError::InvalidRequest(String::new())),
-    };
-    let client = match (client, url_present) {
-        (Ok(c), _) => c,
-        (Err(e), true) => {
-            ctx.status(scope.clone(), CollectionKind::DataverseAdmins, failed(&e))
-                .await;
-            ctx.status(scope, CollectionKind::DataverseSettings, failed(&e))
-                .await;
-            return;
-        }
-        (Err(_), false) => {
-            let state = CollectionState::Failed {
-                http_status: None,
-                code: None,
-                message: "the environment has Dataverse but no instance URL".into(),
-            };
-            ctx.status(
-                scope.clone(),
-                CollectionKind::DataverseAdmins,
-                state.clone(),
-            )
-            .await;
-            ctx.status(scope, CollectionKind::DataverseSettings, state)
-                .await;
-            return;
-        }
-    };
-    let (org, admins) = tokio::join!(
-        client.organization::<wire::dataverse::Organization>(),
-        dataverse_admins(&client, &env.id)
-    );
-    match org {
-        Ok(org) => {
-            let mut e = env.clone();
-            e.dataverse_settings = org.as_ref().map(map::dataverse_settings);
-            ctx.rows(&[e]).await;
-            ctx.status(
-                scope.clone(),
-                CollectionKind::DataverseSettings,
-                collected(usize::from(org.is_some())),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(scope.clone(), CollectionKind::DataverseSettings, failed(&e))
-                .await
-        }
-    }
-    match admins {
-        Ok(roles) => {
-            ctx.progress.add("role_assignments", roles.len() as u64);
-            ctx.note(&roles, principals::Refs::role);
-            ctx.rows(&roles).await;
-            ctx.status(
-                scope,
-                CollectionKind::DataverseAdmins,
-                collected(roles.len()),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(scope, CollectionKind::DataverseAdmins, failed(&e))
-                .await
-        }
-    }
-}
-
-async fn dataverse_admins(
-    client: &DataverseClient,
-    env: &str,
-) -> Result<Vec<RoleAssignment>, ClientError> {
-    let roles: Vec<wire::dataverse::Role> = client
-        .roles_by_template(SYSTEM_ADMINISTRATOR_TEMPLATE_ID)
-        .try_collect()
-        .await?;
-    let mut out = Vec::new();
-    for role in roles {
-        let Some(role_id) = role.roleid.clone() else {
-            continue;
-        };
-        let members: Vec<wire::dataverse::SystemUser> =
-            client.role_members(&role_id).try_collect().await?;
-        out.extend(
-            members
-                .iter()
-                .filter(|m| m.azureactivedirectoryobjectid.is_some())
-                .map(|m| map::dataverse_admin(env, m, &role_id)),
-        );
-    }
-    Ok(out)
 }

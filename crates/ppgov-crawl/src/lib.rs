@@ -6,14 +6,18 @@
 //! `--resume` continues an interrupted crawl, and an incremental crawl refetches details only for
 //! resources whose `lastModifiedTime` changed.
 
+mod apps;
 mod crawler;
 mod error;
+mod flows;
 mod inventory;
 pub mod map;
 mod principals;
 mod progress;
+mod roles;
 mod runs;
 mod shards;
+mod tenant;
 mod writer;
 
 pub use crawler::{CrawlOptions, CrawlSummary, crawl};
