@@ -21,6 +21,7 @@
 
 pub mod checks;
 pub mod config;
+pub mod crawl;
 pub mod endpoints;
 pub mod error;
 mod file;
@@ -31,6 +32,7 @@ pub use config::{
     AssertionAlg, AuthConfig, AuthMethod, CONFIG_ENV, Config, ConfigSources, ENV_KEYS, Flags,
     StoreConfig, TenantConfig, validate,
 };
+pub use crawl::{CrawlConfig, MaxAges, parse_max_age};
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};

@@ -7,15 +7,19 @@ use crate::principals;
 use crate::progress::{Progress, ProgressMode};
 use crate::shards::{self, ShardKind};
 use crate::writer::{WriteOp, Writer};
-use crate::{apps, flows, roles, tenant};
+use crate::{apps, flows, freshness, roles, tenant};
 use chrono::{DateTime, Utc};
+use ppgov_config::MaxAges;
 use futures::{StreamExt, stream};
 use ppgov_client::{ClientError, Clients};
-use ppgov_core::{CollectionEntry, CollectionKind, CollectionScope, CollectionState, Environment};
+use ppgov_core::{
+    CollectionEntry, CollectionKind, CollectionScope, CollectionState, Environment, Facet,
+    Observation, Observations, ResourceKind,
+};
 use ppgov_store::{
     ResourceRow, SnapshotId, SnapshotKind, SnapshotStatus, Store, StoreKind, StoredResource,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
@@ -36,11 +40,10 @@ pub struct CrawlOptions {
     /// Progress display.
     pub progress: ProgressMode,
     /// Crawl only these environments (names); `None` crawls all. Tenant-wide data is always read.
-    pub environments: Option<std::collections::BTreeSet<String>>,
-    /// An incremental crawl reuses the principals its parent snapshot resolved when the parent is
-    /// younger than this, and resolves only new ones; older, every principal is resolved again.
-    /// This bounds how stale a user's status (deleted, disabled, guest) can be.
-    pub principal_max_age: chrono::Duration,
+    pub environments: Option<BTreeSet<String>>,
+    /// How long an incremental crawl may carry each facet forward (`[crawl.max_age]`): past its
+    /// age (or after a failed read) a facet is read again, see `freshness.rs`.
+    pub max_age: MaxAges,
     /// List flows through the inventory API when the sign-in allows it (delegated users; an
     /// app-only sign-in is refused and falls back to listing per environment). The inventory
     /// trails changes by up to 15 minutes.
@@ -55,7 +58,7 @@ impl Default for CrawlOptions {
             full: false,
             progress: ProgressMode::Quiet,
             environments: None,
-            principal_max_age: chrono::Duration::hours(24),
+            max_age: MaxAges::default(),
             inventory: true,
         }
     }
@@ -78,6 +81,20 @@ pub struct CrawlSummary {
     pub throttled: u64,
     /// Wall time.
     pub elapsed: Duration,
+    /// Per facet, how many resources had it read in this crawl and how many carried it forward
+    /// from the parent snapshot (the incremental share).
+    pub facets: BTreeMap<Facet, FacetCount>,
+    /// Refresh marks this crawl honoured (and cleared).
+    pub marks_cleared: usize,
+}
+
+/// Resources whose facet a crawl read, or carried forward.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FacetCount {
+    /// Read from the API in this crawl.
+    pub read: u64,
+    /// Carried forward from the parent snapshot.
+    pub carried: u64,
 }
 
 /// Everything a shard task needs.
@@ -93,20 +110,58 @@ pub(crate) struct Ctx {
     pub(crate) resolver: principals::Resolver,
     /// Flows listed tenant-wide through the inventory API, when it answered.
     pub(crate) flow_listing: Option<FlowListing>,
+    /// Maximum facet ages.
+    pub(crate) max_age: MaxAges,
+    /// Resources marked for refresh (kind, lower-case id): read again in full.
+    pub(crate) marked: BTreeSet<(ResourceKind, String)>,
+    /// Facets read and carried.
+    pub(crate) facet_counts: freshness::Counts,
 }
 
 /// `lastModifiedTime` per resource id.
 pub(crate) type Versions = BTreeMap<String, Option<DateTime<Utc>>>;
 
-/// What an incremental crawl compares against: the parent snapshot and its apps' and flows'
-/// `lastModifiedTime`s.
+/// Facet observations per resource id.
+pub(crate) type Observed = BTreeMap<String, Observations>;
+
+/// What an incremental crawl compares against: the parent snapshot, its apps', flows' and
+/// connections' `lastModifiedTime`s and when each of their facets was observed.
 pub(crate) struct Parent {
     pub(crate) id: SnapshotId,
     pub(crate) flows: Versions,
     pub(crate) apps: Versions,
+    pub(crate) connections: Versions,
+    pub(crate) flow_facets: Observed,
+    pub(crate) app_facets: Observed,
+    pub(crate) connection_facets: Observed,
+}
+
+/// The `observed` field of every resource of a kind in a snapshot (missing or unreadable: none).
+fn observed(store: &Store, snapshot: &SnapshotId, kind: StoreKind) -> Result<Observed, CrawlError> {
+    Ok(store
+        .resource_field(snapshot, kind, "observed")?
+        .into_iter()
+        .filter_map(|(id, v)| serde_json::from_value(v).ok().map(|o| (id, o)))
+        .collect())
 }
 
 impl Ctx {
+    /// True when this resource was marked for refresh.
+    pub(crate) fn is_marked(&self, kind: ResourceKind, id: &str) -> bool {
+        !self.marked.is_empty() && self.marked.contains(&(kind, id.to_ascii_lowercase()))
+    }
+
+    /// Whether an observed facet must be read again.
+    pub(crate) fn due(&self, obs: Option<&Observations>, facet: Facet, id: &str) -> bool {
+        freshness::due(
+            obs.and_then(|o| o.get(facet)),
+            facet,
+            id,
+            self.now,
+            &self.max_age,
+        )
+    }
+
     pub(crate) async fn send(&self, op: WriteOp) {
         // The writer only stops when the crawl drops its sender; a closed channel means it died, and
         // `Writer::finish` reports why.
@@ -189,7 +244,7 @@ pub async fn crawl(
         .snapshot_info(&snapshot)?
         .ok_or_else(|| CrawlError::NothingToResume(tenant_id.to_string()))?;
     let now = info.started_at;
-    let done: std::collections::BTreeSet<String> = store
+    let done: BTreeSet<String> = store
         .done_shards(&snapshot)?
         .into_iter()
         .map(|s| s.key)
@@ -199,22 +254,55 @@ pub async fn crawl(
             id: p.clone(),
             flows: store.resource_versions(p, StoreKind::Flow)?,
             apps: store.resource_versions(p, StoreKind::App)?,
+            connections: store.resource_versions(p, StoreKind::Connection)?,
+            flow_facets: observed(&store, p, StoreKind::Flow)?,
+            app_facets: observed(&store, p, StoreKind::App)?,
+            connection_facets: observed(&store, p, StoreKind::Connection)?,
         }),
         None => None,
     };
+    // Resources marked for refresh (audit ingestion, operators): read again in full. The marks
+    // honoured are cleared once the snapshot is complete; marks made meanwhile wait for the next.
+    let marks = store.pending_refresh_marks()?;
+    let marked: BTreeSet<(ResourceKind, String)> = marks
+        .iter()
+        .map(|m| (m.kind, m.id.to_ascii_lowercase()))
+        .collect();
 
-    // Principals a recent parent resolved are carried forward (their rows copied at the end); only
-    // new ones go to Graph. Past `principal_max_age` everyone is resolved again, which bounds how
-    // stale a user's status can be.
-    let mut carried = std::collections::BTreeSet::new();
+    // Principals the parent resolved are carried forward (their rows copied at the end) while
+    // their state is younger than its maximum age, resolved, and not marked; the rest are asked
+    // again, whether or not a resource read in this crawl references them.
+    let mut carried = BTreeSet::new();
+    let mut recheck = principals::Refs::default();
     if let Some(p) = &parent_id
-        && let Some(info) = store.snapshot_info(p)?
-        && now - info.started_at < opts.principal_max_age
+        && let Some(pinfo) = store.snapshot_info(p)?
     {
-        carried = store
-            .resource_versions(p, StoreKind::Principal)?
-            .into_keys()
-            .collect();
+        let times = store.resource_versions(p, StoreKind::Principal)?;
+        let statuses = store.resource_field(p, StoreKind::Principal, "status")?;
+        let kinds = store.resource_field(p, StoreKind::Principal, "kind")?;
+        for (id, at) in times {
+            let resolved = statuses
+                .get(&id)
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| s != "unresolved");
+            let obs = Observation {
+                at: at.unwrap_or(pinfo.started_at),
+                ok: resolved,
+            };
+            let marked_here = marked.contains(&(ResourceKind::Principal, id.to_ascii_lowercase()));
+            if !marked_here
+                && !freshness::due(Some(obs), Facet::PrincipalState, &id, now, &opts.max_age)
+            {
+                carried.insert(id);
+            } else {
+                let t = match kinds.get(&id).and_then(|v| v.as_str()) {
+                    Some("group") => "Group",
+                    Some("service_principal") => "ServicePrincipal",
+                    _ => "User",
+                };
+                recheck.id(&id, t);
+            }
+        }
     }
     // Shards checkpointed by an earlier, interrupted run saw principals this process never will.
     let resuming = done.iter().any(|k| k.starts_with("env:"));
@@ -226,6 +314,7 @@ pub async fn crawl(
         (opts.concurrency.max(1) / 4).max(1),
         carried.clone(),
     );
+    resolver.note(recheck);
     let mut ctx = Ctx {
         clients: clients.clone(),
         tx: writer.sender(),
@@ -235,6 +324,9 @@ pub async fn crawl(
         progress: Progress::new(opts.progress),
         resolver,
         flow_listing: None,
+        max_age: opts.max_age,
+        marked,
+        facet_counts: freshness::Counts::default(),
     };
 
     // Tenant-wide data and the environment list. The list is read again on resume (one call) so the
@@ -347,6 +439,7 @@ pub async fn crawl(
     let mut counts = ctx.progress.counts();
     ctx.progress.finish();
     let concurrency = ctx.concurrency;
+    let mut facets = ctx.facet_counts.summary();
     drop(ctx);
     let (store, written) = writer.finish().await;
     written?;
@@ -358,12 +451,17 @@ pub async fn crawl(
             && !carried.is_empty()
         {
             let ids: Vec<String> = carried.iter().cloned().collect();
-            total += store.copy_unchanged(parent, &snapshot, StoreKind::Principal, &ids)? as u64;
+            let n = store.copy_unchanged(parent, &snapshot, StoreKind::Principal, &ids)?;
+            total += n as u64;
+            facets.entry(Facet::PrincipalState).or_default().carried += n as u64;
         }
+        facets.entry(Facet::PrincipalState).or_default().read += resolved_live;
+        // Principals read in this crawl are stamped with its time, so the next one knows their age.
+        store.stamp_unset_times(&snapshot, StoreKind::Principal, now)?;
         if resuming {
             // The principals of shards done before the interruption: read them from the store.
             let partial = store.load_snapshot(&snapshot)?;
-            let have: std::collections::BTreeSet<String> =
+            let have: BTreeSet<String> =
                 partial.principals.keys().cloned().collect();
             let (more, fail) =
                 principals::resolve(&clients.graph, &partial, concurrency, &have).await;
@@ -402,6 +500,21 @@ pub async fn crawl(
         "crawl: principals resolved"
     );
     store.finish_snapshot(&snapshot, SnapshotStatus::Complete)?;
+    // Role holders are read on every crawl (one or two queries per environment).
+    facets.entry(Facet::RoleHolders).or_default().read += counts.get("role_assignments").copied().unwrap_or(0);
+    // Marks honoured: everything when every environment was crawled, else those of the crawled
+    // environments and the tenant-wide kinds (principals).
+    let honoured: Vec<i64> = marks
+        .iter()
+        .filter(|m| match (&opts.environments, &m.environment_id) {
+            (None, _) => true,
+            (Some(_), _) if m.kind == ResourceKind::Principal => true,
+            (Some(only), Some(e)) => only.contains(e),
+            (Some(_), None) => false,
+        })
+        .map(|m| m.mark_id)
+        .collect();
+    let marks_cleared = store.clear_refresh_marks(&honoured)?;
 
     let collection = store.load_collection(&snapshot)?;
     let failures = collection
@@ -427,6 +540,8 @@ pub async fn crawl(
         requests: after.requests.saturating_sub(counters_before.requests),
         throttled: after.throttled.saturating_sub(counters_before.throttled),
         elapsed: started.elapsed(),
+        facets,
+        marks_cleared,
     };
     Ok((summary, store))
 }

@@ -10,6 +10,7 @@ mod apps;
 mod crawler;
 mod error;
 mod flows;
+mod freshness;
 mod inventory;
 pub mod map;
 mod principals;
@@ -20,7 +21,7 @@ mod shards;
 mod tenant;
 mod writer;
 
-pub use crawler::{CrawlOptions, CrawlSummary, crawl};
+pub use crawler::{CrawlOptions, CrawlSummary, FacetCount, crawl};
 pub use error::CrawlError;
 pub use ppgov_client::Clients;
 pub use progress::ProgressMode;

@@ -14,10 +14,12 @@
 //! ([`write_snapshot_file`], [`read_snapshot_file`]), so it can be evaluated offline.
 
 mod batch;
+mod carry;
 mod checkpoints;
 mod error;
 mod file;
 mod kinds;
+mod marks;
 mod migrations;
 mod resources;
 mod scans;
@@ -26,12 +28,14 @@ mod store;
 mod time;
 
 pub use batch::WriteBatch;
+pub use carry::Carry;
 pub use checkpoints::{Shard, ShardState};
 pub use error::StoreError;
 pub use file::{
     SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
 };
 pub use kinds::{StoreKind, StoredResource};
+pub use marks::RefreshMark;
 pub use resources::ResourceRow;
 pub use scans::{ScanId, ScanInfo};
 pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};

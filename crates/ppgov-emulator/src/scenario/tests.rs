@@ -559,9 +559,11 @@ fn evaluate(t: &Tenant, contents: &[EnvContent]) -> BTreeSet<(String, String)> {
                 .as_array()
                 .unwrap()
                 .iter()
-                .any(|st| st["status"] == "Error" || st["status"] == "Expired")
-                || p.get("expirationTime").is_some_and(|e| {
-                    DateTime::parse_from_rfc3339(e.as_str().unwrap()).unwrap() < now
+                .any(|st| {
+                    st["status"] == "Error"
+                        || st["status"] == "Expired"
+                        || st["status"] == "Unauthenticated"
+                        || st.pointer("/error/code").is_some()
                 });
             if bad {
                 add("PPG-CON-002", id);

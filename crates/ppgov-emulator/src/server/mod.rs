@@ -28,6 +28,7 @@ pub mod errors;
 pub mod faults;
 pub mod flow;
 pub mod graph;
+pub mod graph_write;
 pub mod inventory;
 pub mod management;
 pub mod paging;

@@ -30,6 +30,7 @@ pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow:
         progress: progress_mode(quiet),
         environments: None,
         inventory: !args.no_inventory,
+        max_age: config.crawl.max_age,
         ..Default::default()
     };
     let (summary, _store) =
