@@ -31,12 +31,8 @@ pub(crate) async fn crawl_apps(ctx: &Ctx, env: &Environment) {
         listed.iter().partition(|a| {
             parent.is_some_and(|p| {
                 let obs = p.app_facets.get(&a.name);
-                unchanged(
-                    Some(&p.apps),
-                    &a.name,
-                    &a.properties.last_modified_time,
-                    9,
-                ) && !ctx.is_marked(ResourceKind::App, &a.name)
+                unchanged(Some(&p.apps), &a.name, &a.properties.last_modified_time, 9)
+                    && !ctx.is_marked(ResourceKind::App, &a.name)
                     && !ctx.due(obs, Facet::Definition, &a.name)
                     && !ctx.due(obs, Facet::Permissions, &a.name)
             })
@@ -141,11 +137,7 @@ pub(crate) async fn crawl_connections(ctx: &Ctx, env: &Environment) {
                     &w.properties.last_modified_time,
                     9,
                 ) && !ctx.is_marked(ResourceKind::Connection, &x.id)
-                    && !ctx.due(
-                        p.connection_facets.get(&x.id),
-                        Facet::Permissions,
-                        &x.id,
-                    )
+                    && !ctx.due(p.connection_facets.get(&x.id), Facet::Permissions, &x.id)
             })
     });
     let results: Vec<_> = stream::iter(fetch)

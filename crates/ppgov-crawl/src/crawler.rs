@@ -9,9 +9,9 @@ use crate::shards::{self, ShardKind};
 use crate::writer::{WriteOp, Writer};
 use crate::{apps, flows, freshness, roles, tenant};
 use chrono::{DateTime, Utc};
-use ppgov_config::MaxAges;
 use futures::{StreamExt, stream};
 use ppgov_client::{ClientError, Clients};
+use ppgov_config::MaxAges;
 use ppgov_core::{
     CollectionEntry, CollectionKind, CollectionScope, CollectionState, Environment, Facet,
     Observation, Observations, ResourceKind,
@@ -461,8 +461,7 @@ pub async fn crawl(
         if resuming {
             // The principals of shards done before the interruption: read them from the store.
             let partial = store.load_snapshot(&snapshot)?;
-            let have: BTreeSet<String> =
-                partial.principals.keys().cloned().collect();
+            let have: BTreeSet<String> = partial.principals.keys().cloned().collect();
             let (more, fail) =
                 principals::resolve(&clients.graph, &partial, concurrency, &have).await;
             total += more.len() as u64;
@@ -501,7 +500,8 @@ pub async fn crawl(
     );
     store.finish_snapshot(&snapshot, SnapshotStatus::Complete)?;
     // Role holders are read on every crawl (one or two queries per environment).
-    facets.entry(Facet::RoleHolders).or_default().read += counts.get("role_assignments").copied().unwrap_or(0);
+    facets.entry(Facet::RoleHolders).or_default().read +=
+        counts.get("role_assignments").copied().unwrap_or(0);
     // Marks honoured: everything when every environment was crawled, else those of the crawled
     // environments and the tenant-wide kinds (principals).
     let honoured: Vec<i64> = marks

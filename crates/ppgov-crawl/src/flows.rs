@@ -187,7 +187,8 @@ pub(crate) async fn crawl_flows(ctx: &Ctx, env: &Environment) {
             };
             let (perms_ok, runs_ok) = (perms.is_some(), runs.is_some());
             let mut flow = map::flow(&env.id, &base, perms, runs);
-            flow.observed.record(Facet::Definition, ctx.now, definition_ok);
+            flow.observed
+                .record(Facet::Definition, ctx.now, definition_ok);
             flow.observed.record(Facet::Permissions, ctx.now, perms_ok);
             flow.observed.record(Facet::Runs, ctx.now, runs_ok);
             flows.push(flow);
@@ -259,7 +260,8 @@ async fn refresh_facets(
     let mut carries = Vec::with_capacity(results.len());
     let mut notes = Vec::new();
     for (f, perms, runs) in results {
-        let mut observed: Observations = parent.flow_facets.get(&f.name).cloned().unwrap_or_default();
+        let mut observed: Observations =
+            parent.flow_facets.get(&f.name).cloned().unwrap_or_default();
         let mut set = serde_json::Map::new();
         if let Some(perms) = perms {
             let perms: Option<Vec<Permission>> = match perms {
@@ -274,7 +276,10 @@ async fn refresh_facets(
                 permissions: perms.clone(),
                 ..Default::default()
             });
-            set.insert("permissions".into(), serde_json::to_value(perms).unwrap_or_default());
+            set.insert(
+                "permissions".into(),
+                serde_json::to_value(perms).unwrap_or_default(),
+            );
             ctx.facet_counts.read(Facet::Permissions, 1);
         } else {
             ctx.facet_counts.carried(Facet::Permissions, 1);
@@ -288,12 +293,18 @@ async fn refresh_facets(
                 }
             };
             observed.record(Facet::Runs, ctx.now, runs.is_some());
-            set.insert("runs".into(), serde_json::to_value(runs).unwrap_or_default());
+            set.insert(
+                "runs".into(),
+                serde_json::to_value(runs).unwrap_or_default(),
+            );
             ctx.facet_counts.read(Facet::Runs, 1);
         } else {
             ctx.facet_counts.carried(Facet::Runs, 1);
         }
-        set.insert("observed".into(), serde_json::to_value(&observed).unwrap_or_default());
+        set.insert(
+            "observed".into(),
+            serde_json::to_value(&observed).unwrap_or_default(),
+        );
         carries.push(Carry::Patch {
             kind: StoreKind::Flow,
             id: f.name.clone(),

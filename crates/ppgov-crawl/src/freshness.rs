@@ -15,10 +15,10 @@
 
 use crate::crawler::FacetCount;
 use chrono::{DateTime, Duration, Utc};
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use ppgov_config::MaxAges;
 use ppgov_core::{Facet, Observation};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A fixed number in `[0, 1)` per facet and id (FNV-1a; stable across runs and builds).
 fn phase(facet: Facet, id: &str) -> f64 {
@@ -140,8 +140,16 @@ mod tests {
     #[test]
     fn precision_is_the_one_both_sides_share() {
         let get = t("2026-03-08T09:35:31.4632469Z");
-        assert!(same_time(get, "2026-03-08T09:35:31Z", t("2026-03-08T09:35:31Z")));
-        assert!(!same_time(get, "2026-03-08T09:35:32Z", t("2026-03-08T09:35:32Z")));
+        assert!(same_time(
+            get,
+            "2026-03-08T09:35:31Z",
+            t("2026-03-08T09:35:31Z")
+        ));
+        assert!(!same_time(
+            get,
+            "2026-03-08T09:35:32Z",
+            t("2026-03-08T09:35:32Z")
+        ));
         let l = "2026-03-08T09:35:31.463246Z";
         assert!(same_time(get, l, t(l)));
         let l = "2026-03-08T09:35:31.4632469Z";
@@ -156,7 +164,12 @@ mod tests {
     fn due_by_failure_age_and_limit() {
         let now = t("2026-03-08T12:00:00Z");
         let ages = MaxAges::default();
-        let ok = |h: i64| Some(Observation { at: now - Duration::hours(h), ok: true });
+        let ok = |h: i64| {
+            Some(Observation {
+                at: now - Duration::hours(h),
+                ok: true,
+            })
+        };
         assert!(due(None, Facet::Runs, "f", now, &ages));
         let failed = Some(Observation { at: now, ok: false });
         assert!(due(failed, Facet::Runs, "f", now, &ages));
@@ -171,7 +184,12 @@ mod tests {
     fn refreshes_spread_over_the_last_quarter_of_the_window() {
         let now = t("2026-03-08T12:00:00Z");
         let ages = MaxAges::default();
-        let at = |h: i64| Some(Observation { at: now - Duration::hours(h), ok: true });
+        let at = |h: i64| {
+            Some(Observation {
+                at: now - Duration::hours(h),
+                ok: true,
+            })
+        };
         let ids: Vec<String> = (0..1000).map(|i| format!("flow-{i}")).collect();
         let due_at = |h: i64| {
             ids.iter()
@@ -180,7 +198,10 @@ mod tests {
         };
         assert_eq!(due_at(17), 0);
         let (d19, d21, d23) = (due_at(19), due_at(21), due_at(23));
-        assert!(d19 > 50 && d19 < d21 && d21 < d23 && d23 < 1000, "{d19} {d21} {d23}");
+        assert!(
+            d19 > 50 && d19 < d21 && d21 < d23 && d23 < 1000,
+            "{d19} {d21} {d23}"
+        );
         assert_eq!(due_at(24), 1000);
     }
 }

@@ -155,7 +155,10 @@ fn apply(
         WriteOp::Carry { from, carries } => {
             let (n, missing) = batch.carry(&from, &carries)?;
             if missing > 0 {
-                tracing::warn!(missing, "crawl: parent rows missing for carried facets; those resources are left out");
+                tracing::warn!(
+                    missing,
+                    "crawl: parent rows missing for carried facets; those resources are left out"
+                );
             }
             stats.rows += n;
             Ok(carries.len())

@@ -10,6 +10,7 @@ pub mod context;
 pub mod dlp;
 pub mod error;
 pub mod flowdef;
+pub mod observed;
 pub mod registry;
 pub mod rego;
 pub mod rule;

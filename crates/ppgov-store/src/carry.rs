@@ -166,11 +166,8 @@ impl Store {
             let id: String = r.get(0)?;
             let v: Value = match r.get_ref(1)? {
                 rusqlite::types::ValueRef::Null => Value::Null,
-                rusqlite::types::ValueRef::Text(t) => {
-                    serde_json::from_slice(t).unwrap_or_else(|_| {
-                        Value::String(String::from_utf8_lossy(t).into_owned())
-                    })
-                }
+                rusqlite::types::ValueRef::Text(t) => serde_json::from_slice(t)
+                    .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(t).into_owned())),
                 rusqlite::types::ValueRef::Integer(i) => Value::from(i),
                 rusqlite::types::ValueRef::Real(f) => Value::from(f),
                 rusqlite::types::ValueRef::Blob(_) => Value::Null,

@@ -103,7 +103,9 @@ fn connection(
         // `expirationTime` is when the token is next refreshed: routinely in the past on a
         // healthy connection. Most connections carry one (fixed per name, no draw from `rng`).
         let refresh = expiration.or_else(|| {
-            let h = name.bytes().fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+            let h = name
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
             (h % 4 != 0).then(|| c.now - Duration::hours(i64::from(h % 72) + 1))
         });
         if let Some(e) = refresh {

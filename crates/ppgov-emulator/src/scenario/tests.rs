@@ -555,16 +555,12 @@ fn evaluate(t: &Tenant, contents: &[EnvContent]) -> BTreeSet<(String, String)> {
             if gone(s(p, "/createdBy/id")) {
                 add("PPG-CON-001", id);
             }
-            let bad = p["statuses"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|st| {
-                    st["status"] == "Error"
-                        || st["status"] == "Expired"
-                        || st["status"] == "Unauthenticated"
-                        || st.pointer("/error/code").is_some()
-                });
+            let bad = p["statuses"].as_array().unwrap().iter().any(|st| {
+                st["status"] == "Error"
+                    || st["status"] == "Expired"
+                    || st["status"] == "Unauthenticated"
+                    || st.pointer("/error/code").is_some()
+            });
             if bad {
                 add("PPG-CON-002", id);
             }

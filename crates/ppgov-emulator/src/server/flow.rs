@@ -131,6 +131,9 @@ async fn get_flow(
     let doc = with_flow(&state, idx, &flow, |r| {
         r.doc.with_property("definition", r.definition.raw())
     })?;
+    state
+        .flow_definition_reads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     // The list writes whole seconds; the single-flow GET writes seven fractional digits (as the
     // CLI for Microsoft 365's recorded responses show), the same instant at a finer precision.
     let mut v = doc.value();

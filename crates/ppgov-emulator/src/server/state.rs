@@ -106,6 +106,8 @@ pub struct State {
     pub refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     /// BAP lifecycle operations by id.
     pub operations: Mutex<BTreeMap<String, LifecycleOp>>,
+    /// Single-flow GETs answered (each returns a definition), so tests can see refetches.
+    pub flow_definition_reads: AtomicU64,
 }
 
 impl std::fmt::Debug for State {
@@ -287,6 +289,7 @@ impl State {
             device_codes: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             operations: Mutex::new(BTreeMap::new()),
+            flow_definition_reads: AtomicU64::new(0),
         }
     }
 

@@ -81,10 +81,7 @@ mod tests {
             refresh_past,
             none,
         ]);
-        assert_eq!(
-            ids(&run(evaluate, &s)),
-            vec!["c-err", "c-exp", "c-unauth"]
-        );
+        assert_eq!(ids(&run(evaluate, &s)), vec!["c-err", "c-exp", "c-unauth"]);
         fail(&mut s, Some(PROD_ENV), CollectionKind::Connections);
         assert!(is_error(&run(evaluate, &s)));
     }
