@@ -685,6 +685,30 @@ fn small_ground_truth_is_exactly_what_the_rules_find() {
 }
 
 #[test]
+fn the_plan_agrees_with_what_is_served_over_a_seed_sweep() {
+    for seed in 1..=25 {
+        let t = generate(&cfg(seed, Size::Small));
+        assert_eq!(
+            super::check_plan(&t),
+            Vec::<String>::new(),
+            "small seed {seed}"
+        );
+        assert_matches(&t, &all_content(&t));
+    }
+    for seed in [1, 2, 11, 90210] {
+        let t = generate(&cfg(seed, Size::Medium));
+        assert_eq!(
+            super::check_plan(&t),
+            Vec::<String>::new(),
+            "medium seed {seed}"
+        );
+    }
+    // Medium seed 90210 in full: its default environment keeps its security group.
+    let t = generate(&cfg(90210, Size::Medium));
+    assert_matches(&t, &all_content(&t));
+}
+
+#[test]
 fn medium_ground_truth_is_exactly_what_the_rules_find() {
     let t = generate(&cfg(11, Size::Medium));
     let contents = all_content(&t);
