@@ -48,6 +48,12 @@ fn bad_durations_and_unknown_facets_are_located() {
         .iter()
         .find(|e| e.key == "crawl.max_age.runs")
         .unwrap_or_else(|| panic!("{all}"));
-    assert!(matches!(runs.location, Location::File { line: 7, .. }), "{all}");
-    assert!(errs.0.iter().any(|e| e.key == "crawl.max_age.owners"), "{all}");
+    assert!(
+        matches!(runs.location, Location::File { line: 7, .. }),
+        "{all}"
+    );
+    assert!(
+        errs.0.iter().any(|e| e.key == "crawl.max_age.owners"),
+        "{all}"
+    );
 }

@@ -137,7 +137,11 @@ pub(crate) struct Parent {
 }
 
 /// The `observed` field of every resource of a kind in a snapshot (missing or unreadable: none).
-fn observed(store: &Store, snapshot: &SnapshotId, kind: StoreKind) -> Result<Observed, CrawlError> {
+fn observed(
+    store: &Store,
+    snapshot: &SnapshotId,
+    kind: StoreKind,
+) -> Result<Observed, ppgov_store::StoreError> {
     Ok(store
         .resource_field(snapshot, kind, "observed")?
         .into_iter()

@@ -32,12 +32,15 @@ pub enum Carry {
     },
 }
 
+/// A parent row: environment id, `last_modified` as stored, and the parsed document.
+type ParentRow = (Option<String>, Option<String>, Value);
+
 fn parent_row(
     conn: &rusqlite::Connection,
     from: &SnapshotId,
     kind: StoreKind,
     id: &str,
-) -> Result<Option<(Option<String>, Option<String>, Value)>, StoreError> {
+) -> Result<Option<ParentRow>, StoreError> {
     let mut stmt = conn.prepare_cached(
         "SELECT r.environment_id, r.last_modified, b.json FROM resources r JOIN bodies b ON b.hash = r.body
          WHERE r.snapshot_id = ?1 AND r.kind = ?2 AND r.id = ?3",

@@ -91,8 +91,11 @@ async fn crawl_once(
     (summary, s)
 }
 
-/// What a scan says, without observation times: rule statuses and (rule, resource, message).
-fn verdict(s: &Snapshot) -> (Vec<(String, bool)>, BTreeSet<(String, String, String)>) {
+/// (rule, resource, message) of each finding.
+type Findings = BTreeSet<(String, String, String)>;
+
+/// What a scan says, without observation times: rule statuses (errored or not) and findings.
+fn verdict(s: &Snapshot) -> (Vec<(String, bool)>, Findings) {
     let r = ppgov_engine::scan(s, &PostureConfig::default(), &ScanOptions::default());
     let rules = r
         .rules
@@ -112,7 +115,7 @@ fn verdict(s: &Snapshot) -> (Vec<(String, bool)>, BTreeSet<(String, String, Stri
     (rules, findings)
 }
 
-fn has(f: &BTreeSet<(String, String, String)>, rule: &str, id: &str) -> bool {
+fn has(f: &Findings, rule: &str, id: &str) -> bool {
     f.iter().any(|(r, i, _)| r == rule && i == id)
 }
 

@@ -243,7 +243,7 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
             "incremental_facets": inc
                 .facets
                 .iter()
-                .map(|(f, c)| (f.as_str(), json!({"read": c.read, "carried": c.carried})))
+                .map(|(f, c)| (f.as_str().to_string(), json!({"read": c.read, "carried": c.carried})))
                 .collect::<serde_json::Map<_, _>>(),
             "rate_limit": rate.round(),
             "latency_ms": a.latency_ms,

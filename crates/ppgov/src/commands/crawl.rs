@@ -30,8 +30,11 @@ pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow:
         progress: progress_mode(quiet),
         environments: None,
         inventory: !args.no_inventory,
-        max_age: config.crawl.max_age,
         ..Default::default()
+    };
+    let opts = CrawlOptions {
+        max_age: config.crawl.max_age,
+        ..opts
     };
     let (summary, _store) =
         ppgov_crawl::crawl(conn.clients, store, &config.tenant.id, opts).await?;
