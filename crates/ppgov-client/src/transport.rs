@@ -119,6 +119,11 @@ impl Request {
         Request::new(Method::POST, url, scope)
     }
 
+    /// `PATCH url` (not retried: a PATCH is not idempotent for the transport's purposes).
+    pub fn patch(url: Url, scope: impl Into<String>) -> Self {
+        Request::new(Method::PATCH, url, scope)
+    }
+
     /// A JSON body.
     pub fn json<B: Serialize + ?Sized>(mut self, body: &B) -> Result<Self, ClientError> {
         let bytes = serde_json::to_vec(body)

@@ -138,6 +138,8 @@ pub struct Config {
     pub store: StoreConfig,
     /// `[posture]`.
     pub posture: PostureConfig,
+    /// `[crawl]`.
+    pub crawl: crate::crawl::CrawlConfig,
 }
 
 impl Config {
@@ -247,6 +249,10 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
     let auth = resolve_auth(&r, &sources.env, tenant.as_ref(), &mut errs);
     let (cloud, endpoints) = resolve_endpoints(&r, &mut errs);
     let store = resolve_store(&r, &sources.env, tenant.as_ref(), &mut errs);
+    let crawl = crate::crawl::resolve(
+        &|k| r.get(k).map(|e| (e.value.clone(), e.location.clone())),
+        &mut errs,
+    );
     let posture = match posture.map(|p| p.try_into::<PostureConfig>()) {
         None => PostureConfig::default(),
         Some(Ok(p)) => p,
@@ -276,6 +282,7 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
             endpoints,
             store,
             posture,
+            crawl,
         }),
         _ => {
             if errs.is_empty() {

@@ -117,6 +117,21 @@ pub(crate) fn read(path: &Path, errs: &mut Vec<ConfigError>) -> FileLayer {
                     },
                 );
             }
+            // One level of nesting (`[crawl.max_age]`): its string values become dotted keys.
+            if let DeValue::Table(inner) = val.get_ref() {
+                for (ik, iv) in inner.iter() {
+                    if let DeValue::String(s) = iv.get_ref() {
+                        layer.scalars.insert(
+                            format!("{section}.{key}.{}", ik.get_ref().as_ref()),
+                            Entry {
+                                value: s.to_string(),
+                                location: doc.loc(iv.span()),
+                                base_dir: base_dir.clone(),
+                            },
+                        );
+                    }
+                }
+            }
         }
     }
     layer

@@ -22,6 +22,7 @@
 pub mod checks;
 pub mod config;
 pub mod discover;
+pub mod crawl;
 pub mod endpoints;
 pub mod error;
 mod file;
@@ -35,6 +36,7 @@ pub use config::{
     StoreConfig, TenantConfig, validate,
 };
 pub use discover::{DEFAULT_FILE, config_file, posture};
+pub use crawl::{CrawlConfig, MaxAges, parse_max_age};
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};

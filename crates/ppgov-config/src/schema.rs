@@ -61,6 +61,16 @@ const ENDPOINTS: &[(&str, Kind)] = &[
 
 const STORE: &[(&str, Kind)] = &[("path", Kind::Str)];
 
+const MAX_AGE: &[(&str, Kind)] = &[
+    ("definition", Kind::Str),
+    ("permissions", Kind::Str),
+    ("runs", Kind::Str),
+    ("principal_state", Kind::Str),
+    ("role_holders", Kind::Str),
+];
+
+const CRAWL: &[(&str, Kind)] = &[("max_age", Kind::Table(MAX_AGE))];
+
 const PROD: &[(&str, Kind)] = &[
     ("ids", Kind::StrList),
     ("name_patterns", Kind::StrList),
@@ -107,6 +117,7 @@ pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("auth", Kind::Table(AUTH)),
     ("endpoints", Kind::Table(ENDPOINTS)),
     ("store", Kind::Table(STORE)),
+    ("crawl", Kind::Table(CRAWL)),
     ("posture", Kind::Table(POSTURE)),
 ];
 
@@ -115,8 +126,16 @@ pub(crate) fn scalar_keys() -> Vec<String> {
     let mut out = Vec::new();
     for (section, kind) in ROOT {
         if let (Kind::Table(keys), false) = (kind, *section == "posture") {
-            for (k, _) in *keys {
-                out.push(format!("{section}.{k}"));
+            for (k, kind) in *keys {
+                match kind {
+                    // One level of nesting (`crawl.max_age.runs`).
+                    Kind::Table(inner) => {
+                        for (i, _) in *inner {
+                            out.push(format!("{section}.{k}.{i}"));
+                        }
+                    }
+                    _ => out.push(format!("{section}.{k}")),
+                }
             }
         }
     }

@@ -5,6 +5,7 @@
 //! types into these; the store persists them; the engine judges them; the report renders them.
 
 pub mod finding;
+pub mod observed;
 pub mod resource;
 pub mod secret;
 pub mod severity;
@@ -14,6 +15,7 @@ pub use finding::{
     Finding, FrameworkRef, Gate, Remediation, RuleResult, RuleStatus, ScanReport, ScanSummary,
     Suppressed,
 };
+pub use observed::{Facet, Observation, Observations};
 pub use resource::{ResourceKind, ResourceRef};
 pub use secret::Secret;
 pub use severity::Severity;

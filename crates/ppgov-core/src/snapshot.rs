@@ -395,6 +395,9 @@ pub struct App {
     pub app_type: Option<String>,
     /// Quarantined (admin quarantine).
     pub quarantined: bool,
+    /// When each facet (definition, permissions) was observed.
+    #[serde(default, skip_serializing_if = "crate::Observations::is_empty")]
+    pub observed: crate::Observations,
 }
 
 /// Run statistics of a flow, measured back from the snapshot's time.
@@ -441,6 +444,9 @@ pub struct Flow {
     pub runs: Option<RunStats>,
     /// In a solution (`isManaged`/solution-aware), informative.
     pub solution_aware: bool,
+    /// When each facet (definition, permissions, runs) was observed.
+    #[serde(default, skip_serializing_if = "crate::Observations::is_empty")]
+    pub observed: crate::Observations,
 }
 
 /// A custom connector of one environment (Power Apps `apis` with `isCustomApi`), with the host
@@ -489,6 +495,9 @@ pub struct Connection {
     pub service_principal: bool,
     /// Access list, `None` when not collected.
     pub permissions: Option<Vec<Permission>>,
+    /// When each facet (definition, permissions) was observed.
+    #[serde(default, skip_serializing_if = "crate::Observations::is_empty")]
+    pub observed: crate::Observations,
 }
 
 /// Where a role assignment comes from.
@@ -626,6 +635,8 @@ pub enum CollectionKind {
     FlowRuns,
     /// Connections.
     Connections,
+    /// Connection permissions (each connection's `/permissions`).
+    ConnectionPermissions,
     /// BAP role assignments.
     RoleAssignments,
     /// Dataverse System Administrators.

@@ -3,31 +3,26 @@
 
 use crate::error::CrawlError;
 use crate::inventory::{self, FlowListing};
-use crate::map;
 use crate::principals;
 use crate::progress::{Progress, ProgressMode};
-use crate::runs::RunCounter;
 use crate::shards::{self, ShardKind};
 use crate::writer::{WriteOp, Writer};
-use chrono::{DateTime, SecondsFormat, Utc};
-use futures::{StreamExt, TryStreamExt, stream};
-use ppgov_client::{ClientError, Clients, DataverseClient};
+use crate::{apps, flows, freshness, roles, tenant};
+use chrono::{DateTime, Utc};
+use futures::{StreamExt, stream};
+use ppgov_client::{ClientError, Clients};
+use ppgov_config::MaxAges;
 use ppgov_core::{
-    CollectionEntry, CollectionKind, CollectionScope, CollectionState, ConnectorMetadata,
-    DlpPolicy, Environment, Permission, RoleAssignment, SYSTEM_ADMINISTRATOR_TEMPLATE_ID,
-    connector_key,
+    CollectionEntry, CollectionKind, CollectionScope, CollectionState, Environment, Facet,
+    Observation, Observations, ResourceKind,
 };
-use ppgov_model as wire;
 use ppgov_store::{
     ResourceRow, SnapshotId, SnapshotKind, SnapshotStatus, Store, StoreKind, StoredResource,
 };
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
-
-/// Flows mapped and sent to the writer together.
-const WRITE_CHUNK: usize = 200;
 
 /// Shards run at once per unit of `concurrency`.
 const SHARDS_PER_REQUEST_SLOT: usize = 2;
@@ -45,11 +40,10 @@ pub struct CrawlOptions {
     /// Progress display.
     pub progress: ProgressMode,
     /// Crawl only these environments (names); `None` crawls all. Tenant-wide data is always read.
-    pub environments: Option<std::collections::BTreeSet<String>>,
-    /// An incremental crawl reuses the principals its parent snapshot resolved when the parent is
-    /// younger than this, and resolves only new ones; older, every principal is resolved again.
-    /// This bounds how stale a user's status (deleted, disabled, guest) can be.
-    pub principal_max_age: chrono::Duration,
+    pub environments: Option<BTreeSet<String>>,
+    /// How long an incremental crawl may carry each facet forward (`[crawl.max_age]`): past its
+    /// age (or after a failed read) a facet is read again, see `freshness.rs`.
+    pub max_age: MaxAges,
     /// List flows through the inventory API when the sign-in allows it (delegated users; an
     /// app-only sign-in is refused and falls back to listing per environment). The inventory
     /// trails changes by up to 15 minutes.
@@ -64,7 +58,7 @@ impl Default for CrawlOptions {
             full: false,
             progress: ProgressMode::Quiet,
             environments: None,
-            principal_max_age: chrono::Duration::hours(24),
+            max_age: MaxAges::default(),
             inventory: true,
         }
     }
@@ -89,44 +83,100 @@ pub struct CrawlSummary {
     pub dropped: u64,
     /// Wall time.
     pub elapsed: Duration,
+    /// Per facet, how many resources had it read in this crawl and how many carried it forward
+    /// from the parent snapshot (the incremental share).
+    pub facets: BTreeMap<Facet, FacetCount>,
+    /// Refresh marks this crawl honoured (and cleared).
+    pub marks_cleared: usize,
+}
+
+/// Resources whose facet a crawl read, or carried forward.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FacetCount {
+    /// Read from the API in this crawl.
+    pub read: u64,
+    /// Carried forward from the parent snapshot.
+    pub carried: u64,
 }
 
 /// Everything a shard task needs.
-struct Ctx {
-    clients: Clients,
-    tx: mpsc::Sender<WriteOp>,
-    now: DateTime<Utc>,
-    concurrency: usize,
+pub(crate) struct Ctx {
+    pub(crate) clients: Clients,
+    pub(crate) tx: mpsc::Sender<WriteOp>,
+    pub(crate) now: DateTime<Utc>,
+    pub(crate) concurrency: usize,
     /// The parent snapshot, for incremental crawls.
-    parent: Option<Parent>,
-    progress: Progress,
+    pub(crate) parent: Option<Parent>,
+    pub(crate) progress: Progress,
     /// Resolves principals as shards see them.
-    resolver: principals::Resolver,
+    pub(crate) resolver: principals::Resolver,
     /// Flows listed tenant-wide through the inventory API, when it answered.
-    flow_listing: Option<FlowListing>,
+    pub(crate) flow_listing: Option<FlowListing>,
+    /// Maximum facet ages.
+    pub(crate) max_age: MaxAges,
+    /// Resources marked for refresh (kind, lower-case id): read again in full.
+    pub(crate) marked: BTreeSet<(ResourceKind, String)>,
+    /// Facets read and carried.
+    pub(crate) facet_counts: freshness::Counts,
     /// Resources that could not be turned into store rows (counted, reported, never silent).
-    dropped: std::sync::atomic::AtomicU64,
+    pub(crate) dropped: std::sync::atomic::AtomicU64,
 }
 
 /// `lastModifiedTime` per resource id.
-type Versions = BTreeMap<String, Option<DateTime<Utc>>>;
+pub(crate) type Versions = BTreeMap<String, Option<DateTime<Utc>>>;
 
-/// What an incremental crawl compares against: the parent snapshot and its apps' and flows'
-/// `lastModifiedTime`s.
-struct Parent {
-    id: SnapshotId,
-    flows: Versions,
-    apps: Versions,
+/// Facet observations per resource id.
+pub(crate) type Observed = BTreeMap<String, Observations>;
+
+/// What an incremental crawl compares against: the parent snapshot, its apps', flows' and
+/// connections' `lastModifiedTime`s and when each of their facets was observed.
+pub(crate) struct Parent {
+    pub(crate) id: SnapshotId,
+    pub(crate) flows: Versions,
+    pub(crate) apps: Versions,
+    pub(crate) connections: Versions,
+    pub(crate) flow_facets: Observed,
+    pub(crate) app_facets: Observed,
+    pub(crate) connection_facets: Observed,
+}
+
+/// The `observed` field of every resource of a kind in a snapshot (missing or unreadable: none).
+fn observed(
+    store: &Store,
+    snapshot: &SnapshotId,
+    kind: StoreKind,
+) -> Result<Observed, ppgov_store::StoreError> {
+    Ok(store
+        .resource_field(snapshot, kind, "observed")?
+        .into_iter()
+        .filter_map(|(id, v)| serde_json::from_value(v).ok().map(|o| (id, o)))
+        .collect())
 }
 
 impl Ctx {
-    async fn send(&self, op: WriteOp) {
+    /// True when this resource was marked for refresh.
+    pub(crate) fn is_marked(&self, kind: ResourceKind, id: &str) -> bool {
+        !self.marked.is_empty() && self.marked.contains(&(kind, id.to_ascii_lowercase()))
+    }
+
+    /// Whether an observed facet must be read again.
+    pub(crate) fn due(&self, obs: Option<&Observations>, facet: Facet, id: &str) -> bool {
+        freshness::due(
+            obs.and_then(|o| o.get(facet)),
+            facet,
+            id,
+            self.now,
+            &self.max_age,
+        )
+    }
+
+    pub(crate) async fn send(&self, op: WriteOp) {
         // The writer only stops when the crawl drops its sender; a closed channel means it died, and
         // `Writer::finish` reports why.
         let _ = self.tx.send(op).await;
     }
 
-    async fn rows<T: StoredResource>(&self, items: &[T]) {
+    pub(crate) async fn rows<T: StoredResource>(&self, items: &[T]) {
         let mut rows = Vec::with_capacity(items.len());
         for i in items {
             match ResourceRow::of(i) {
@@ -144,19 +194,24 @@ impl Ctx {
     }
 
     /// Hands the principals these resources reference to the resolver.
-    fn note<T>(&self, items: &[T], add: fn(&mut principals::Refs, &T)) {
+    pub(crate) fn note<T>(&self, items: &[T], add: fn(&mut principals::Refs, &T)) {
         let mut refs = principals::Refs::default();
         items.iter().for_each(|i| add(&mut refs, i));
         self.resolver.note(refs);
     }
 
-    async fn status(&self, scope: CollectionScope, kind: CollectionKind, state: CollectionState) {
+    pub(crate) async fn status(
+        &self,
+        scope: CollectionScope,
+        kind: CollectionKind,
+        state: CollectionState,
+    ) {
         self.send(WriteOp::Collection(CollectionEntry { scope, kind, state }))
             .await;
     }
 }
 
-fn failed(e: &ClientError) -> CollectionState {
+pub(crate) fn failed(e: &ClientError) -> CollectionState {
     CollectionState::Failed {
         http_status: e.status(),
         code: e.code().map(str::to_string),
@@ -164,7 +219,7 @@ fn failed(e: &ClientError) -> CollectionState {
     }
 }
 
-fn collected(n: usize) -> CollectionState {
+pub(crate) fn collected(n: usize) -> CollectionState {
     CollectionState::Collected { count: n as u64 }
 }
 
@@ -204,7 +259,7 @@ pub async fn crawl(
         .snapshot_info(&snapshot)?
         .ok_or_else(|| CrawlError::NothingToResume(tenant_id.to_string()))?;
     let now = info.started_at;
-    let done: std::collections::BTreeSet<String> = store
+    let done: BTreeSet<String> = store
         .done_shards(&snapshot)?
         .into_iter()
         .map(|s| s.key)
@@ -214,22 +269,55 @@ pub async fn crawl(
             id: p.clone(),
             flows: store.resource_versions(p, StoreKind::Flow)?,
             apps: store.resource_versions(p, StoreKind::App)?,
+            connections: store.resource_versions(p, StoreKind::Connection)?,
+            flow_facets: observed(&store, p, StoreKind::Flow)?,
+            app_facets: observed(&store, p, StoreKind::App)?,
+            connection_facets: observed(&store, p, StoreKind::Connection)?,
         }),
         None => None,
     };
+    // Resources marked for refresh (audit ingestion, operators): read again in full. The marks
+    // honoured are cleared once the snapshot is complete; marks made meanwhile wait for the next.
+    let marks = store.pending_refresh_marks()?;
+    let marked: BTreeSet<(ResourceKind, String)> = marks
+        .iter()
+        .map(|m| (m.kind, m.id.to_ascii_lowercase()))
+        .collect();
 
-    // Principals a recent parent resolved are carried forward (their rows copied at the end); only
-    // new ones go to Graph. Past `principal_max_age` everyone is resolved again, which bounds how
-    // stale a user's status can be.
-    let mut carried = std::collections::BTreeSet::new();
+    // Principals the parent resolved are carried forward (their rows copied at the end) while
+    // their state is younger than its maximum age, resolved, and not marked; the rest are asked
+    // again, whether or not a resource read in this crawl references them.
+    let mut carried = BTreeSet::new();
+    let mut recheck = principals::Refs::default();
     if let Some(p) = &parent_id
-        && let Some(info) = store.snapshot_info(p)?
-        && now - info.started_at < opts.principal_max_age
+        && let Some(pinfo) = store.snapshot_info(p)?
     {
-        carried = store
-            .resource_versions(p, StoreKind::Principal)?
-            .into_keys()
-            .collect();
+        let times = store.resource_versions(p, StoreKind::Principal)?;
+        let statuses = store.resource_field(p, StoreKind::Principal, "status")?;
+        let kinds = store.resource_field(p, StoreKind::Principal, "kind")?;
+        for (id, at) in times {
+            let resolved = statuses
+                .get(&id)
+                .and_then(|v| v.as_str())
+                .is_some_and(|s| s != "unresolved");
+            let obs = Observation {
+                at: at.unwrap_or(pinfo.started_at),
+                ok: resolved,
+            };
+            let marked_here = marked.contains(&(ResourceKind::Principal, id.to_ascii_lowercase()));
+            if !marked_here
+                && !freshness::due(Some(obs), Facet::PrincipalState, &id, now, &opts.max_age)
+            {
+                carried.insert(id);
+            } else {
+                let t = match kinds.get(&id).and_then(|v| v.as_str()) {
+                    Some("group") => "Group",
+                    Some("service_principal") => "ServicePrincipal",
+                    _ => "User",
+                };
+                recheck.id(&id, t);
+            }
+        }
     }
     // Shards checkpointed by an earlier, interrupted run saw principals this process never will.
     let resuming = done.iter().any(|k| k.starts_with("env:"));
@@ -241,6 +329,7 @@ pub async fn crawl(
         (opts.concurrency.max(1) / 4).max(1),
         carried.clone(),
     );
+    resolver.note(recheck);
     let mut ctx = Ctx {
         clients: clients.clone(),
         tx: writer.sender(),
@@ -251,6 +340,9 @@ pub async fn crawl(
         resolver,
         flow_listing: None,
         dropped: std::sync::atomic::AtomicU64::new(0),
+        max_age: opts.max_age,
+        marked,
+        facet_counts: freshness::Counts::default(),
     };
 
     // Tenant-wide data and the environment list. The list is read again on resume (one call) so the
@@ -275,7 +367,7 @@ pub async fn crawl(
         }
     };
     let (tenant, listing) = tokio::join!(
-        crawl_tenant(&ctx, tenant_id, !done.contains(shards::TENANT)),
+        tenant::crawl_tenant(&ctx, tenant_id, !done.contains(shards::TENANT)),
         listing
     );
     let envs = match tenant {
@@ -364,6 +456,7 @@ pub async fn crawl(
     ctx.progress.finish();
     let concurrency = ctx.concurrency;
     let dropped = ctx.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let mut facets = ctx.facet_counts.summary();
     drop(ctx);
     let (store, written) = writer.finish().await;
     written?;
@@ -375,13 +468,17 @@ pub async fn crawl(
             && !carried.is_empty()
         {
             let ids: Vec<String> = carried.iter().cloned().collect();
-            total += store.copy_unchanged(parent, &snapshot, StoreKind::Principal, &ids)? as u64;
+            let n = store.copy_unchanged(parent, &snapshot, StoreKind::Principal, &ids)?;
+            total += n as u64;
+            facets.entry(Facet::PrincipalState).or_default().carried += n as u64;
         }
+        facets.entry(Facet::PrincipalState).or_default().read += resolved_live;
+        // Principals read in this crawl are stamped with its time, so the next one knows their age.
+        store.stamp_unset_times(&snapshot, StoreKind::Principal, now)?;
         if resuming {
             // The principals of shards done before the interruption: read them from the store.
             let partial = store.load_snapshot(&snapshot)?;
-            let have: std::collections::BTreeSet<String> =
-                partial.principals.keys().cloned().collect();
+            let have: BTreeSet<String> = partial.principals.keys().cloned().collect();
             let (more, fail) =
                 principals::resolve(&clients.graph, &partial, concurrency, &have).await;
             total += more.len() as u64;
@@ -419,6 +516,22 @@ pub async fn crawl(
         "crawl: principals resolved"
     );
     store.finish_snapshot(&snapshot, SnapshotStatus::Complete)?;
+    // Role holders are read on every crawl (one or two queries per environment).
+    facets.entry(Facet::RoleHolders).or_default().read +=
+        counts.get("role_assignments").copied().unwrap_or(0);
+    // Marks honoured: everything when every environment was crawled, else those of the crawled
+    // environments and the tenant-wide kinds (principals).
+    let honoured: Vec<i64> = marks
+        .iter()
+        .filter(|m| match (&opts.environments, &m.environment_id) {
+            (None, _) => true,
+            (Some(_), _) if m.kind == ResourceKind::Principal => true,
+            (Some(only), Some(e)) => only.contains(e),
+            (Some(_), None) => false,
+        })
+        .map(|m| m.mark_id)
+        .collect();
+    let marks_cleared = store.clear_refresh_marks(&honoured)?;
 
     let collection = store.load_collection(&snapshot)?;
     let mut failures: Vec<String> = collection
@@ -450,153 +563,18 @@ pub async fn crawl(
         throttled: after.throttled.saturating_sub(counters_before.throttled),
         elapsed: started.elapsed(),
         dropped,
+        facets,
+        marks_cleared,
     };
     Ok((summary, store))
 }
 
-/// Tenant settings, isolation, DLP, connector metadata and the environment list.
-async fn crawl_tenant(
-    ctx: &Ctx,
-    tenant_id: &str,
-    write: bool,
-) -> Result<Vec<Environment>, CrawlError> {
-    let c = &ctx.clients;
-    let envs_f = c
-        .bap
-        .list_environments::<wire::bap::Environment>(&["properties.governanceConfiguration"])
-        .try_collect::<Vec<_>>();
-    if !write {
-        let envs = envs_f.await.map_err(CrawlError::Environments)?;
-        return Ok(envs.iter().map(map::environment).collect());
-    }
-    let (envs, settings, isolation, dlp, meta) = tokio::join!(
-        envs_f,
-        c.bap.list_tenant_settings::<wire::bap::TenantSettings>(),
-        c.bap
-            .tenant_isolation::<wire::bap::TenantIsolationPolicy>(tenant_id),
-        dlp_policies(c),
-        connector_metadata(c)
-    );
-    let t = CollectionScope::Tenant;
-    match settings {
-        Ok(s) => {
-            ctx.rows(&[map::tenant_settings(&s)]).await;
-            ctx.status(t.clone(), CollectionKind::TenantSettings, collected(1))
-                .await;
-        }
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::TenantSettings, failed(&e))
-                .await
-        }
-    }
-    match isolation {
-        Ok(p) => {
-            ctx.rows(&[map::tenant_isolation(p.as_ref())]).await;
-            ctx.status(
-                t.clone(),
-                CollectionKind::TenantIsolation,
-                collected(usize::from(p.is_some())),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::TenantIsolation, failed(&e))
-                .await
-        }
-    }
-    match dlp {
-        Ok(policies) => {
-            ctx.progress.add("dlp_policies", policies.len() as u64);
-            ctx.rows(&policies).await;
-            ctx.status(
-                t.clone(),
-                CollectionKind::DlpPolicies,
-                collected(policies.len()),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::DlpPolicies, failed(&e))
-                .await
-        }
-    }
-    match meta {
-        Ok(m) => {
-            ctx.rows(&[m]).await;
-            ctx.status(t.clone(), CollectionKind::ConnectorMetadata, collected(1))
-                .await;
-        }
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::ConnectorMetadata, failed(&e))
-                .await
-        }
-    }
-    let envs = match envs {
-        Ok(envs) => envs,
-        Err(e) => {
-            ctx.status(t.clone(), CollectionKind::Environments, failed(&e))
-                .await;
-            return Err(CrawlError::Environments(e));
-        }
-    };
-    let envs: Vec<Environment> = envs.iter().map(map::environment).collect();
-    ctx.note(&envs, principals::Refs::environment);
-    ctx.rows(&envs).await;
-    ctx.status(t, CollectionKind::Environments, collected(envs.len()))
-        .await;
-    Ok(envs)
-}
-
-/// Every DLP policy in full: GOV v2 (list, then each document); legacy `apiPolicies` only when v2
-/// has none, so a tenant on the old API is still judged.
-async fn dlp_policies(c: &Clients) -> Result<Vec<DlpPolicy>, ClientError> {
-    let list: Vec<wire::dlp::PolicyV2> = c.dlp.list_policies_v2().try_collect().await?;
-    let mut out = Vec::with_capacity(list.len());
-    for item in &list {
-        let full: wire::dlp::PolicyV2 = c.dlp.get_policy_v2(&item.policy_definition.name).await?;
-        out.push(map::dlp_policy_v2(&full));
-    }
-    if out.is_empty()
-        && let Ok(legacy) = c
-            .dlp
-            .list_api_policies::<wire::dlp::ApiPolicy>()
-            .try_collect::<Vec<_>>()
-            .await
-    {
-        out.extend(legacy.iter().map(map::dlp_policy_legacy));
-    }
-    out.sort_by(|a, b| a.id.cmp(&b.id));
-    Ok(out)
-}
-
-async fn connector_metadata(c: &Clients) -> Result<ConnectorMetadata, ClientError> {
-    let (u, v) = tokio::join!(
-        c.dlp
-            .unblockable_connectors::<wire::dlp::ConnectorMetadataEntry>(),
-        c.dlp
-            .virtual_connectors::<wire::dlp::ConnectorMetadataEntry>()
-    );
-    let mut unblockable: Vec<String> = u?
-        .iter()
-        .filter(|e| e.metadata.unblockable != Some(false))
-        .map(|e| connector_key(&e.id))
-        .collect();
-    let mut virtual_connectors: Vec<String> = v?.iter().map(|e| connector_key(&e.id)).collect();
-    unblockable.sort();
-    virtual_connectors.sort();
-    Ok(ConnectorMetadata {
-        collected: true,
-        unblockable,
-        virtual_connectors,
-    })
-}
-
 async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
     match kind {
-        ShardKind::Flows => crawl_flows(ctx, env).await,
-        ShardKind::Apps => crawl_apps(ctx, env).await,
+        ShardKind::Flows => flows::crawl_flows(ctx, env).await,
+        ShardKind::Apps => apps::crawl_apps(ctx, env).await,
         ShardKind::Connections => {
-            crawl_connections(ctx, env).await;
+            apps::crawl_connections(ctx, env).await;
             // Custom connectors and their hosts, for DLP URL patterns (custom_connectors.rs).
             let scope = CollectionScope::Environment(env.id.clone());
             let kind = CollectionKind::CustomConnectors;
@@ -610,432 +588,10 @@ async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
         }
         ShardKind::Roles => {
             if env.has_dataverse {
-                crawl_dataverse(ctx, env).await
+                roles::crawl_dataverse(ctx, env).await
             } else {
-                crawl_bap_roles(ctx, env).await
+                roles::crawl_bap_roles(ctx, env).await
             }
         }
     }
-}
-
-/// Whether a listed resource is the one the parent snapshot holds. `coarse` compares whole
-/// seconds: the inventory API may write times with another precision than the resource APIs.
-fn unchanged(
-    parent: Option<&BTreeMap<String, Option<DateTime<Utc>>>>,
-    id: &str,
-    modified: Option<DateTime<Utc>>,
-    coarse: bool,
-) -> bool {
-    let Some(modified) = modified else {
-        return false;
-    };
-    let Some(Some(prev)) = parent.and_then(|p| p.get(id)) else {
-        return false;
-    };
-    if coarse {
-        prev.timestamp() == modified.timestamp()
-    } else {
-        *prev == modified
-    }
-}
-
-async fn crawl_flows(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    let c = &ctx.clients;
-    let from_inventory = ctx.flow_listing.as_ref().and_then(|l| l.flows_of(&env.id));
-    let coarse = from_inventory.is_some();
-    let listed: Vec<wire::flow::Flow> = match from_inventory {
-        Some(l) => l,
-        None => match c.flow.list_flows(&env.id).try_collect().await {
-            Ok(l) => l,
-            Err(e) => {
-                ctx.status(scope, CollectionKind::Flows, failed(&e)).await;
-                return;
-            }
-        },
-    };
-    ctx.status(
-        scope.clone(),
-        CollectionKind::Flows,
-        collected(listed.len()),
-    )
-    .await;
-    let parent = ctx.parent.as_ref();
-    let (keep, fetch): (Vec<&wire::flow::Flow>, Vec<&wire::flow::Flow>) =
-        listed.iter().partition(|f| {
-            unchanged(
-                parent.map(|p| &p.flows),
-                &f.name,
-                map::time_of(&f.properties.last_modified_time),
-                coarse,
-            )
-        });
-    if let Some(Parent { id: from, .. }) = parent
-        && !keep.is_empty()
-    {
-        ctx.send(WriteOp::Copy {
-            from: from.clone(),
-            kind: StoreKind::Flow,
-            ids: keep.iter().map(|f| f.name.clone()).collect(),
-        })
-        .await;
-    }
-    let since = RunCounter::since(ctx.now).to_rfc3339_opts(SecondsFormat::Secs, true);
-    let filter = format!("startTime ge {since}");
-    let mut errors: BTreeMap<CollectionKind, ClientError> = BTreeMap::new();
-    // Written in chunks as they arrive, so a large environment's definitions are never all in
-    // memory at once.
-    let mut results = stream::iter(fetch)
-        .map(|f| {
-            let filter = filter.clone();
-            async move {
-                let (full, perms, runs) = tokio::join!(
-                    c.flow.get_flow::<wire::flow::Flow>(&env.id, &f.name),
-                    c.flow
-                        .flow_permissions::<wire::flow::FlowPermission>(&env.id, &f.name)
-                        .try_collect::<Vec<_>>(),
-                    count_runs(c, &env.id, &f.name, &filter, ctx.now)
-                );
-                (f, full, perms, runs)
-            }
-        })
-        .buffer_unordered(ctx.concurrency)
-        .chunks(WRITE_CHUNK);
-    let mut written = 0usize;
-    while let Some(chunk) = results.next().await {
-        let mut flows = Vec::with_capacity(chunk.len());
-        for (listed, full, perms, runs) in chunk {
-            let base = match full {
-                // The listing names the flow; a GET that answers with another id must not merge
-                // two flows into one row.
-                Ok(mut f) => {
-                    if !f.name.eq_ignore_ascii_case(&listed.name) {
-                        tracing::warn!(environment_id = %env.id, listed = %listed.name, returned = %f.name, "flow GET returned another flow's id; keeping the listed id");
-                        f.name = listed.name.clone();
-                    }
-                    f
-                }
-                // Deleted between list and get: it is gone, leave it out.
-                Err(e) if e.is_not_found() => continue,
-                Err(e) => {
-                    errors.entry(CollectionKind::FlowDefinitions).or_insert(e);
-                    listed.clone()
-                }
-            };
-            let perms = match perms {
-                Ok(p) => Some(map::flow_permissions(&p)),
-                Err(e) => {
-                    errors.entry(CollectionKind::FlowPermissions).or_insert(e);
-                    None
-                }
-            };
-            let runs = match runs {
-                Ok(r) => Some(r),
-                Err(e) => {
-                    errors.entry(CollectionKind::FlowRuns).or_insert(e);
-                    None
-                }
-            };
-            flows.push(map::flow(&env.id, &base, perms, runs));
-        }
-        written += flows.len();
-        ctx.note(&flows, principals::Refs::flow);
-        ctx.rows(&flows).await;
-    }
-    ctx.progress.add("flows", (written + keep.len()) as u64);
-    for kind in [
-        CollectionKind::FlowDefinitions,
-        CollectionKind::FlowPermissions,
-        CollectionKind::FlowRuns,
-    ] {
-        let state = match errors.get(&kind) {
-            Some(e) => failed(e),
-            None => collected(written + keep.len()),
-        };
-        ctx.status(scope.clone(), kind, state).await;
-    }
-}
-
-async fn count_runs(
-    c: &Clients,
-    env: &str,
-    flow: &str,
-    filter: &str,
-    now: DateTime<Utc>,
-) -> Result<ppgov_core::RunStats, ClientError> {
-    let mut counter = RunCounter::new(now);
-    let mut runs = c
-        .flow
-        .list_runs::<wire::flow::FlowRun>(env, flow, Some(filter));
-    while let Some(run) = runs.next().await {
-        let run = run?;
-        if let Some(start) = map::time_of(&run.properties.start_time) {
-            let failed = run
-                .properties
-                .status
-                .as_ref()
-                .is_some_and(|s| s.as_str().eq_ignore_ascii_case("Failed"));
-            counter.add(start, failed);
-        }
-    }
-    Ok(counter.finish())
-}
-
-async fn crawl_apps(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    let c = &ctx.clients;
-    let listed: Vec<wire::powerapps::App> = match c.powerapps.list_apps(&env.id).try_collect().await
-    {
-        Ok(l) => l,
-        Err(e) => {
-            ctx.status(scope, CollectionKind::Apps, failed(&e)).await;
-            return;
-        }
-    };
-    ctx.status(scope.clone(), CollectionKind::Apps, collected(listed.len()))
-        .await;
-    let parent = ctx.parent.as_ref();
-    let (keep, fetch): (Vec<&wire::powerapps::App>, Vec<&wire::powerapps::App>) =
-        listed.iter().partition(|a| {
-            unchanged(
-                parent.map(|p| &p.apps),
-                &a.name,
-                map::time_of(&a.properties.last_modified_time),
-                false,
-            )
-        });
-    if let Some(Parent { id: from, .. }) = parent
-        && !keep.is_empty()
-    {
-        ctx.send(WriteOp::Copy {
-            from: from.clone(),
-            kind: StoreKind::App,
-            ids: keep.iter().map(|a| a.name.clone()).collect(),
-        })
-        .await;
-    }
-    let results: Vec<(
-        &wire::powerapps::App,
-        Result<Vec<wire::powerapps::AppPermission>, ClientError>,
-    )> = stream::iter(fetch)
-        .map(|a| async move {
-            (
-                a,
-                c.powerapps
-                    .app_permissions(&env.id, &a.name)
-                    .try_collect::<Vec<_>>()
-                    .await,
-            )
-        })
-        .buffer_unordered(ctx.concurrency)
-        .collect()
-        .await;
-    let mut error = None;
-    let mut apps = Vec::with_capacity(results.len());
-    for (a, perms) in results {
-        let perms: Option<Vec<Permission>> = match perms {
-            Ok(p) => Some(map::app_permissions(&p)),
-            Err(e) => {
-                if error.is_none() {
-                    error = Some(e);
-                }
-                None
-            }
-        };
-        apps.push(map::app(&env.id, a, perms));
-    }
-    ctx.progress.add("apps", (apps.len() + keep.len()) as u64);
-    ctx.note(&apps, principals::Refs::app);
-    ctx.rows(&apps).await;
-    let state = error
-        .as_ref()
-        .map(failed)
-        .unwrap_or_else(|| collected(apps.len() + keep.len()));
-    ctx.status(scope, CollectionKind::AppPermissions, state)
-        .await;
-}
-
-async fn crawl_connections(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    match ctx
-        .clients
-        .powerapps
-        .list_connections::<wire::powerapps::Connection>(&env.id)
-        .try_collect::<Vec<_>>()
-        .await
-    {
-        Ok(list) => {
-            let conns: Vec<_> = list.iter().map(|c| map::connection(&env.id, c)).collect();
-            ctx.progress.add("connections", conns.len() as u64);
-            ctx.note(&conns, principals::Refs::connection);
-            ctx.rows(&conns).await;
-            ctx.status(scope, CollectionKind::Connections, collected(conns.len()))
-                .await;
-        }
-        Err(e) => {
-            ctx.status(scope, CollectionKind::Connections, failed(&e))
-                .await
-        }
-    }
-}
-
-async fn crawl_bap_roles(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    ctx.status(
-        scope.clone(),
-        CollectionKind::DataverseAdmins,
-        CollectionState::Skipped {
-            reason: "environment has no Dataverse".into(),
-        },
-    )
-    .await;
-    ctx.status(
-        scope.clone(),
-        CollectionKind::DataverseSettings,
-        CollectionState::Skipped {
-            reason: "environment has no Dataverse".into(),
-        },
-    )
-    .await;
-    match ctx
-        .clients
-        .bap
-        .list_role_assignments::<wire::bap::RoleAssignment>(&env.id)
-        .try_collect::<Vec<_>>()
-        .await
-    {
-        Ok(list) => {
-            let roles: Vec<RoleAssignment> = list
-                .iter()
-                .map(|r| map::bap_role_assignment(&env.id, r))
-                .collect();
-            ctx.progress.add("role_assignments", roles.len() as u64);
-            ctx.note(&roles, principals::Refs::role);
-            ctx.rows(&roles).await;
-            ctx.status(
-                scope,
-                CollectionKind::RoleAssignments,
-                collected(roles.len()),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(scope, CollectionKind::RoleAssignments, failed(&e))
-                .await
-        }
-    }
-}
-
-/// System Administrators in every business unit, and the `organizations` settings.
-async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
-    let scope = CollectionScope::Environment(env.id.clone());
-    ctx.status(
-        scope.clone(),
-        CollectionKind::RoleAssignments,
-        CollectionState::Skipped {
-            reason: "Dataverse environment: roles come from Dataverse".into(),
-        },
-    )
-    .await;
-    let url = env
-        .instance_api_url
-        .as_deref()
-        .or(env.instance_url.as_deref())
-        .and_then(|u| url::Url::parse(u).ok());
-    let url_present = url.is_some();
-    let client = match url {
-        // Checked against the cloud's Dataverse domains: a refused URL is recorded (code
-        // `UntrustedHost`, with the reason) and never contacted.
-        Some(u) => ctx.clients.dataverse(&u, 5000),
-        None => Err(ClientError::InvalidRequest(String::new())),
-    };
-    let client = match (client, url_present) {
-        (Ok(c), _) => c,
-        (Err(e), true) => {
-            ctx.status(scope.clone(), CollectionKind::DataverseAdmins, failed(&e))
-                .await;
-            ctx.status(scope, CollectionKind::DataverseSettings, failed(&e))
-                .await;
-            return;
-        }
-        (Err(_), false) => {
-            let state = CollectionState::Failed {
-                http_status: None,
-                code: None,
-                message: "the environment has Dataverse but no instance URL".into(),
-            };
-            ctx.status(
-                scope.clone(),
-                CollectionKind::DataverseAdmins,
-                state.clone(),
-            )
-            .await;
-            ctx.status(scope, CollectionKind::DataverseSettings, state)
-                .await;
-            return;
-        }
-    };
-    let (org, admins) = tokio::join!(
-        client.organization::<wire::dataverse::Organization>(),
-        dataverse_admins(&client, &env.id)
-    );
-    match org {
-        Ok(org) => {
-            let mut e = env.clone();
-            e.dataverse_settings = org.as_ref().map(map::dataverse_settings);
-            ctx.rows(&[e]).await;
-            ctx.status(
-                scope.clone(),
-                CollectionKind::DataverseSettings,
-                collected(usize::from(org.is_some())),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(scope.clone(), CollectionKind::DataverseSettings, failed(&e))
-                .await
-        }
-    }
-    match admins {
-        Ok(roles) => {
-            ctx.progress.add("role_assignments", roles.len() as u64);
-            ctx.note(&roles, principals::Refs::role);
-            ctx.rows(&roles).await;
-            ctx.status(
-                scope,
-                CollectionKind::DataverseAdmins,
-                collected(roles.len()),
-            )
-            .await;
-        }
-        Err(e) => {
-            ctx.status(scope, CollectionKind::DataverseAdmins, failed(&e))
-                .await
-        }
-    }
-}
-
-async fn dataverse_admins(
-    client: &DataverseClient,
-    env: &str,
-) -> Result<Vec<RoleAssignment>, ClientError> {
-    let roles: Vec<wire::dataverse::Role> = client
-        .roles_by_template(SYSTEM_ADMINISTRATOR_TEMPLATE_ID)
-        .try_collect()
-        .await?;
-    let mut out = Vec::new();
-    for role in roles {
-        let Some(role_id) = role.roleid.clone() else {
-            continue;
-        };
-        let members: Vec<wire::dataverse::SystemUser> =
-            client.role_members(&role_id).try_collect().await?;
-        out.extend(
-            members
-                .iter()
-                .filter(|m| m.azureactivedirectoryobjectid.is_some())
-                .map(|m| map::dataverse_admin(env, m, &role_id)),
-        );
-    }
-    Ok(out)
 }

@@ -6,18 +6,23 @@
 //! `--resume` continues an interrupted crawl, and an incremental crawl refetches details only for
 //! resources whose `lastModifiedTime` changed.
 
+mod apps;
 mod crawler;
 mod custom_connectors;
 mod error;
+mod flows;
+mod freshness;
 mod inventory;
 pub mod map;
 mod principals;
 mod progress;
+mod roles;
 mod runs;
 mod shards;
+mod tenant;
 mod writer;
 
-pub use crawler::{CrawlOptions, CrawlSummary, crawl};
+pub use crawler::{CrawlOptions, CrawlSummary, FacetCount, crawl};
 pub use error::CrawlError;
 pub use ppgov_client::Clients;
 pub use progress::ProgressMode;

@@ -83,6 +83,11 @@ impl Refs {
         self.add(&r.principal_id, &r.principal_type);
     }
 
+    /// One principal by id, referenced as `principal_type` (`User`, `Group`, ...).
+    pub fn id(&mut self, id: &str, principal_type: &str) {
+        self.add(id, principal_type);
+    }
+
     /// A developer environment's owner.
     pub fn environment(&mut self, e: &ppgov_core::Environment) {
         if let Some(u) = &e.used_by {

@@ -24,6 +24,13 @@ pub enum WriteOp {
         /// Ids to carry.
         ids: Vec<String>,
     },
+    /// Write resources that keep part of their parent row (facets carried forward).
+    Carry {
+        /// Parent snapshot.
+        from: SnapshotId,
+        /// What to write.
+        carries: Vec<ppgov_store::Carry>,
+    },
     /// Mark a shard done (after everything sent before it).
     ShardDone(String),
 }
@@ -144,6 +151,17 @@ fn apply(
             let n = batch.copy_unchanged(&from, kind, &ids)?;
             stats.copied += n;
             Ok(ids.len())
+        }
+        WriteOp::Carry { from, carries } => {
+            let (n, missing) = batch.carry(&from, &carries)?;
+            if missing > 0 {
+                tracing::warn!(
+                    missing,
+                    "crawl: parent rows missing for carried facets; those resources are left out"
+                );
+            }
+            stats.rows += n;
+            Ok(carries.len())
         }
         WriteOp::ShardDone(key) => {
             // Never mark a shard done when an earlier write failed.

@@ -8,6 +8,7 @@
 
 mod audit;
 pub mod catalog;
+mod check;
 mod content;
 mod directory;
 mod envs;
@@ -79,6 +80,8 @@ pub fn totals(size: Size) -> Totals {
 /// Builds the tenant-wide data of a scenario (directory, settings, DLP, environment documents
 /// and plans, audit, ground truth). Environment contents are built on demand by
 /// [`Tenant::env_content`]. Same config, same tenant.
+pub use check::check_plan;
+
 pub fn generate(cfg: &ScenarioConfig) -> Tenant {
     let tot = totals(cfg.size);
     let mut rng = rng_for(cfg.seed, 0);

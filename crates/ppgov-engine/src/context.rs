@@ -329,6 +329,7 @@ pub fn kind_name(k: CollectionKind) -> &'static str {
         CollectionKind::FlowPermissions => "flow_permissions",
         CollectionKind::FlowRuns => "flow_runs",
         CollectionKind::Connections => "connections",
+        CollectionKind::ConnectionPermissions => "connection_permissions",
         CollectionKind::RoleAssignments => "role_assignments",
         CollectionKind::DataverseAdmins => "dataverse_admins",
         CollectionKind::DataverseSettings => "dataverse_settings",

@@ -11,6 +11,7 @@ pub mod dlp;
 pub mod docs;
 pub mod error;
 pub mod flowdef;
+pub mod observed;
 pub mod registry;
 pub mod rego;
 pub mod rule;

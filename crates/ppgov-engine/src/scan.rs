@@ -92,6 +92,7 @@ pub fn scan(snapshot: &Snapshot, config: &PostureConfig, options: &ScanOptions) 
     let today = options
         .today
         .unwrap_or_else(|| snapshot.taken_at.date_naive());
+    crate::observed::attach(snapshot, &mut findings);
     for f in &mut findings {
         f.frameworks = index.refs(&f.rule_id);
         apply_suppressions(f, &config.suppressions, today);

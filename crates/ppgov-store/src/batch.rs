@@ -42,6 +42,16 @@ impl WriteBatch<'_> {
         copy_rows(&self.tx, from, &self.snapshot, kind, ids)
     }
 
+    /// Writes resources that keep part of their parent row (see [`crate::Carry`]); returns
+    /// (written, parent rows missing).
+    pub fn carry(
+        &mut self,
+        from: &SnapshotId,
+        carries: &[crate::Carry],
+    ) -> Result<(usize, usize), StoreError> {
+        crate::carry::carry_rows(&self.tx, from, &self.snapshot, carries)
+    }
+
     /// Records a collection outcome, as [`Store::record_collection`].
     pub fn record_collection(&mut self, entry: &CollectionEntry) -> Result<(), StoreError> {
         record(&self.tx, &self.snapshot, entry)

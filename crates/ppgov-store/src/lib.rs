@@ -14,12 +14,14 @@
 //! ([`write_snapshot_file`], [`read_snapshot_file`]), so it can be evaluated offline.
 
 mod batch;
+mod carry;
 mod checkpoints;
 mod error;
 mod file;
 #[cfg(test)]
 mod fuzz_tests;
 mod kinds;
+mod marks;
 mod migrations;
 mod private;
 mod resources;
@@ -29,6 +31,7 @@ mod store;
 mod time;
 
 pub use batch::WriteBatch;
+pub use carry::Carry;
 pub use checkpoints::{Shard, ShardState};
 pub use error::StoreError;
 pub use file::{
@@ -36,6 +39,7 @@ pub use file::{
 };
 pub use kinds::{StoreKind, StoredResource};
 pub use private::{create_private_dir, create_private_file, restrict_file, write_private_file};
+pub use marks::RefreshMark;
 pub use resources::ResourceRow;
 pub use scans::{ScanId, ScanInfo};
 pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};

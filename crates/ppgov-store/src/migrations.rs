@@ -83,6 +83,20 @@ const MIGRATIONS: &[&str] = &[
     DROP TABLE resources;
     ALTER TABLE resources_v2 RENAME TO resources;
     "#,
+    // 3: resources marked for refresh (e.g. by audit ingestion): the next incremental crawl reads
+    // them again in full, whatever their facets' age, then clears the marks it honoured.
+    r#"
+    -- incremental: refresh marks
+    CREATE TABLE refresh_marks (
+        mark_id   INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind      TEXT NOT NULL,
+        id        TEXT NOT NULL,
+        environment_id TEXT,
+        reason    TEXT NOT NULL,
+        marked_at TEXT NOT NULL
+    );
+    CREATE INDEX refresh_marks_by_resource ON refresh_marks (kind, id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -149,14 +149,16 @@ async fn check(size: Size, seed: u64) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn small_tenants_precision_and_recall_are_100_percent() {
-    for seed in [1, 2, 3, 4, 5] {
+    // A sweep, not a handful: a ground truth that is wrong on one seed in twenty shows here.
+    for seed in 1..=25 {
         check(Size::Small, seed).await;
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn medium_tenants_precision_and_recall_are_100_percent() {
-    for seed in [1, 2] {
+    // 90210: the default environment once had no security group without PPG-DEF-001 planted.
+    for seed in [1, 2, 90210] {
         check(Size::Medium, seed).await;
     }
 }

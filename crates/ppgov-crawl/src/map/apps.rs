@@ -53,6 +53,7 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
             .get("isQuarantined")
             .and_then(|v| v.as_bool())
             .unwrap_or(false),
+        observed: Default::default(),
     }
 }
 

@@ -28,7 +28,9 @@ fn is_service_principal(p: &powerapps::ConnectionProperties) -> bool {
         || creator_sp
 }
 
-/// Maps a connection list item, including its inline permissions.
+/// Maps a connection list item. The admin list does not carry sharing: inline permissions are
+/// kept when a source includes them, otherwise `permissions` is `None` (not collected) until the
+/// crawler reads the connection's `/permissions`.
 pub fn connection(environment_id: &str, c: &powerapps::Connection) -> Connection {
     let p = &c.properties;
     let api_id = p.api_id.clone().unwrap_or_default();
@@ -60,6 +62,20 @@ pub fn connection(environment_id: &str, c: &powerapps::Connection) -> Connection
             .filter_map(|s| s.error.as_ref().and_then(|e| e.code.clone()))
             .collect(),
         service_principal: is_service_principal(p),
-        permissions: Some(permissions),
+        permissions: (!permissions.is_empty()).then_some(permissions),
+        observed: Default::default(),
     }
+}
+
+/// Maps a connection's `/permissions` entries (C3).
+pub fn connection_permissions(items: &[powerapps::ConnectionPermission]) -> Vec<Permission> {
+    items
+        .iter()
+        .filter_map(|perm| {
+            super::permission(
+                &perm.properties.principal,
+                perm.properties.role_name.as_ref(),
+            )
+        })
+        .collect()
 }

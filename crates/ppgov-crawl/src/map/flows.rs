@@ -142,6 +142,7 @@ pub fn flow(
         permissions,
         runs,
         solution_aware: p.is_managed.unwrap_or(false),
+        observed: Default::default(),
     }
 }
 

@@ -8,7 +8,9 @@ use serde_json::{Value, json};
 use super::catalog::{self, BACKGROUND, api_id, app_api_id};
 use super::flowdef::{DefBuilder, params, summary};
 use super::plan::{EnvPlan, Plant, PlantKind};
-use super::util::{ENV_STREAM_BASE, days_ago, guid, iso, pick, resource_name, rng_for, skewed};
+use super::util::{
+    ENV_STREAM_BASE, days_ago, guid, iso, iso_secs, pick, resource_name, rng_for, skewed,
+};
 use super::wellknown as wk;
 use crate::tenant::{
     AppRecord, ConnectionRecord, DataverseData, EnvContent, FlowRecord, RunPlan, Tenant, User,
@@ -98,7 +100,15 @@ fn connection(
                 );
             }
         }
-        if let Some(e) = expiration {
+        // `expirationTime` is when the token is next refreshed: routinely in the past on a
+        // healthy connection. Most connections carry one (fixed per name, no draw from `rng`).
+        let refresh = expiration.or_else(|| {
+            let h = name
+                .bytes()
+                .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b)));
+            (h % 4 != 0).then(|| c.now - Duration::hours(i64::from(h % 72) + 1))
+        });
+        if let Some(e) = refresh {
             obj.insert("expirationTime".into(), json!(iso(e)));
         }
     }
@@ -157,8 +167,8 @@ fn flow_record(
             "userType": "Owner",
             "state": "Started",
             "flowSuspensionReason": "None",
-            "createdTime": iso(created),
-            "lastModifiedTime": iso(modified),
+            "createdTime": iso_secs(created),
+            "lastModifiedTime": iso_secs(modified),
             "environment": {"name": c.env, "type": "Microsoft.ProcessSimple/environments",
                             "id": format!("/providers/Microsoft.ProcessSimple/environments/{}", c.env)},
             "connectionReferences": cr,

@@ -127,7 +127,13 @@ pub fn plan(
             sku: sku.to_string(),
             dataverse,
             managed: matches!(sku, "Production" | "Developer") || rng.random_bool(0.4),
-            security_group: if matches!(sku, "Production") || rng.random_bool(0.5) {
+            // The default and production environments always get one (the rules that judge its
+            // absence, PPG-DEF-001 and PPG-ENV-002, are planted by removing it below); the draws
+            // are the same as before, so every other environment's plan stays as it was.
+            security_group: if matches!(sku, "Production")
+                || rng.random_bool(0.5)
+                || sku == "Default"
+            {
                 sg
             } else {
                 None

@@ -556,14 +556,12 @@ fn evaluate(t: &Tenant, contents: &[EnvContent]) -> BTreeSet<(String, String)> {
             if gone(s(p, "/createdBy/id")) {
                 add("PPG-CON-001", id);
             }
-            let bad = p["statuses"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .any(|st| st["status"] == "Error" || st["status"] == "Expired")
-                || p.get("expirationTime").is_some_and(|e| {
-                    DateTime::parse_from_rfc3339(e.as_str().unwrap()).unwrap() < now
-                });
+            let bad = p["statuses"].as_array().unwrap().iter().any(|st| {
+                st["status"] == "Error"
+                    || st["status"] == "Expired"
+                    || st["status"] == "Unauthenticated"
+                    || st.pointer("/error/code").is_some()
+            });
             if bad {
                 add("PPG-CON-002", id);
             }
@@ -685,6 +683,30 @@ fn small_ground_truth_is_exactly_what_the_rules_find() {
         let t = generate(&cfg(seed, Size::Small));
         assert_matches(&t, &all_content(&t));
     }
+}
+
+#[test]
+fn the_plan_agrees_with_what_is_served_over_a_seed_sweep() {
+    for seed in 1..=25 {
+        let t = generate(&cfg(seed, Size::Small));
+        assert_eq!(
+            super::check_plan(&t),
+            Vec::<String>::new(),
+            "small seed {seed}"
+        );
+        assert_matches(&t, &all_content(&t));
+    }
+    for seed in [1, 2, 11, 90210] {
+        let t = generate(&cfg(seed, Size::Medium));
+        assert_eq!(
+            super::check_plan(&t),
+            Vec::<String>::new(),
+            "medium seed {seed}"
+        );
+    }
+    // Medium seed 90210 in full: its default environment keeps its security group.
+    let t = generate(&cfg(90210, Size::Medium));
+    assert_matches(&t, &all_content(&t));
 }
 
 #[test]

@@ -56,6 +56,12 @@ pub fn iso(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string()
 }
 
+/// RFC 3339 in whole seconds with `Z`, as the flow list writes times (the single-flow GET adds
+/// seven fractional digits).
+pub fn iso_secs(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// Audit `CreationTime`: no fraction, no zone suffix.
 pub fn audit_time(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()

@@ -131,7 +131,42 @@ async fn get_flow(
     let doc = with_flow(&state, idx, &flow, |r| {
         r.doc.with_property("definition", r.definition.raw())
     })?;
-    ok_serialized(&doc)
+    state
+        .flow_definition_reads
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    // The list writes whole seconds; the single-flow GET writes seven fractional digits (as the
+    // CLI for Microsoft 365's recorded responses show), the same instant at a finer precision.
+    let mut v = doc.value();
+    if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
+        for key in ["createdTime", "lastModifiedTime"] {
+            if let Some(t) = props.get(key).and_then(Value::as_str) {
+                let t = seven_digits(t, &flow, key);
+                props.insert(key.into(), json!(t));
+            }
+        }
+    }
+    ok_serialized(&v)
+}
+
+/// `2026-01-02T03:04:05Z` -> `2026-01-02T03:04:05.1234567Z`, the fraction fixed per flow and
+/// field (a time that already has a fraction is padded or cut to seven digits).
+pub fn seven_digits(t: &str, flow: &str, field: &str) -> String {
+    let Some(body) = t.strip_suffix('Z') else {
+        return t.to_string();
+    };
+    let (secs, frac) = body.split_once('.').unwrap_or((body, ""));
+    let digits = if frac.is_empty() {
+        let h = flow
+            .bytes()
+            .chain(field.bytes())
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        format!("{:07}", h % 10_000_000)
+    } else {
+        format!("{frac:0<7}").chars().take(7).collect()
+    };
+    format!("{secs}.{digits}Z")
 }
 
 async fn delete_flow(
@@ -150,9 +185,10 @@ async fn delete_flow(
 
 fn set_state(state: &State, idx: usize, flow: &str, to: &str) -> ApiResult {
     with_flow(state, idx, flow, |_| ())?;
+    // Lists write whole seconds (the GET adds the fraction).
     let now = state
         .now()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     state.env_content_mut(idx, |c| {
         if let Some(r) = c.flow_mut(flow) {
             r.doc.update(|doc| {

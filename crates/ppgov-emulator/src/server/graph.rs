@@ -31,7 +31,10 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/v1.0/$batch", post(batch))
         .route("/v1.0/users", get(single))
-        .route("/v1.0/users/{id}", get(single))
+        .route(
+            "/v1.0/users/{id}",
+            get(single).patch(super::graph_write::patch_user),
+        )
         .route("/v1.0/groups/{id}", get(single))
         .route("/v1.0/groups/{id}/members", get(single))
         .route("/v1.0/groups/{id}/transitiveMembers", get(single))

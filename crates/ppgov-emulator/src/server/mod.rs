@@ -24,12 +24,14 @@ pub mod bap;
 pub mod bind;
 pub mod common;
 pub mod custom_apis;
+mod control;
 pub mod dataverse;
 pub mod dlp;
 pub mod errors;
 pub mod faults;
 pub mod flow;
 pub mod graph;
+pub mod graph_write;
 pub mod inventory;
 pub mod management;
 pub mod paging;
@@ -76,6 +78,11 @@ pub enum EmulatorError {
     /// No app registration with that client id.
     #[error("no app registration with client id '{0}'; use one of the tenant's apps")]
     UnknownApp(String),
+    /// The generated tenant's ground truth disagrees with what it would serve.
+    #[error(
+        "the generated tenant's ground truth is wrong ({0}); this is an emulator bug, report it with the seed and size"
+    )]
+    GroundTruth(String),
 }
 
 /// How to run the emulator.
@@ -177,6 +184,10 @@ impl Emulator {
             now: opts.now.unwrap_or_else(Utc::now),
         };
         let (tenant, content) = generate(&cfg);
+        let wrong = crate::scenario::check_plan(&tenant);
+        if !wrong.is_empty() {
+            return Err(EmulatorError::GroundTruth(wrong.join("; ")));
+        }
         Emulator::start_with_tenant(listener, tenant, content, opts).await
     }
 

@@ -465,7 +465,24 @@ fn list_conns(
             slice(&docs, p)
         }
     };
+    // The admin list does not carry sharing: permissions come from each connection's
+    // `/permissions` call.
+    let stripped = without_permissions(&items);
+    let items: Vec<&RawValue> = stripped.iter().map(|b| b.as_ref()).collect();
     bap_page_raw(&state.base_url, uri.path(), &q, &items, next)
+}
+
+/// Connection documents as the list and GET serve them: without `properties.permissions`.
+fn without_permissions(docs: &[&RawValue]) -> Vec<Box<RawValue>> {
+    docs.iter()
+        .map(|raw| {
+            let mut v: Value = serde_json::from_str(raw.get()).unwrap_or(Value::Null);
+            if let Some(props) = v.get_mut("properties").and_then(Value::as_object_mut) {
+                props.remove("permissions");
+            }
+            serde_json::value::to_raw_value(&v).unwrap_or_else(|_| (*raw).to_owned())
+        })
+        .collect()
 }
 
 async fn list_connections(
@@ -511,7 +528,8 @@ async fn get_connection(
     Path((env, api, conn)): Path<(String, String, String)>,
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
-    ok_serialized(&find_conn(&state, idx, &api, &conn)?)
+    let doc = find_conn(&state, idx, &api, &conn)?;
+    ok_serialized(&without_permissions(&[doc.raw()]).pop())
 }
 
 async fn delete_connection(

@@ -109,6 +109,8 @@ pub struct State {
     /// When set, every API call but the BAP environment list answers 403 (a sign-in that may
     /// list environments and read nothing else; tests of fail-closed scans).
     pub forbid_all_but_environment_list: AtomicBool,
+    /// Single-flow GETs answered (each returns a definition), so tests can see refetches.
+    pub flow_definition_reads: AtomicU64,
 }
 
 impl std::fmt::Debug for State {
@@ -291,6 +293,7 @@ impl State {
             refresh_tokens: Mutex::new(HashMap::new()),
             operations: Mutex::new(BTreeMap::new()),
             forbid_all_but_environment_list: AtomicBool::new(false),
+            flow_definition_reads: AtomicU64::new(0),
         }
     }
 

@@ -229,6 +229,12 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
             "incremental_wall_s": (incremental_wall * 10.0).round() / 10.0,
             "incremental_requests": incremental_requests,
             "incremental_share": ((incremental_wall / wall) * 1000.0).round() / 1000.0,
+            // Per facet, resources read again vs carried forward by the incremental crawl.
+            "incremental_facets": inc
+                .facets
+                .iter()
+                .map(|(f, c)| (f.as_str().to_string(), json!({"read": c.read, "carried": c.carried})))
+                .collect::<serde_json::Map<_, _>>(),
             "rate_limit": rate.round(),
             "latency_ms": a.latency_ms,
             "concurrency": a.concurrency,

@@ -32,6 +32,10 @@ pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow:
         inventory: !args.no_inventory,
         ..Default::default()
     };
+    let opts = CrawlOptions {
+        max_age: config.crawl.max_age,
+        ..opts
+    };
     let (summary, _store) =
         ppgov_crawl::crawl(conn.clients, store, &config.tenant.id, opts).await?;
     println!(

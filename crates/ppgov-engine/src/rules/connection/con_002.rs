@@ -1,6 +1,8 @@
 //! PPG-CON-002: Connection in error or expired.
 //!
-//! What it checks: any status is `Error` or `Expired`, or `expirationTime` is before the snapshot.
+//! What it checks: any status is `Error`, `Expired` or `Unauthenticated`, or carries an error
+//! code. `expirationTime` is not used: it is when the token is next refreshed, routinely in the
+//! past on a healthy connection (it stays in the evidence, for information).
 //! Why it matters: flows and apps using it fail; stale connections clutter the estate.
 //! Remediation: re-authenticate the connection or remove it.
 //! References: CATALOGUE.md PPG-CON-002; seed 002.
@@ -21,7 +23,6 @@ pub const META: RuleMeta = RuleMeta {
 
 /// Evaluates the rule.
 pub fn evaluate(ctx: &Context) -> RuleOutput {
-    let now = ctx.snapshot.taken_at;
     per_connection(
         ctx,
         |_| true,
@@ -30,17 +31,24 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
                 .statuses
                 .iter()
                 .map(String::as_str)
-                .filter(|s| s.eq_ignore_ascii_case("Error") || s.eq_ignore_ascii_case("Expired"))
+                .filter(|s| {
+                    ["Error", "Expired", "Unauthenticated"]
+                        .iter()
+                        .any(|b| s.eq_ignore_ascii_case(b))
+                })
                 .collect();
-            let expired = c.expiration_time.is_some_and(|t| t < now);
-            (!bad.is_empty() || expired).then(|| {
-            let what = if bad.is_empty() { "has expired".to_string() } else { format!("has status {}", bad.join(", ")) };
-            META.finding(
-                connection_ref(c),
-                format!("Connection '{}' ({}) {what}.", c.display_name, c.id),
-                json!({ "statuses": c.statuses, "errors": c.status_errors, "expiration_time": c.expiration_time, "expired": expired }),
-            )
-        })
+            (!bad.is_empty() || !c.status_errors.is_empty()).then(|| {
+                let what = if bad.is_empty() {
+                    format!("reports error {}", c.status_errors.join(", "))
+                } else {
+                    format!("has status {}", bad.join(", "))
+                };
+                META.finding(
+                    connection_ref(c),
+                    format!("Connection '{}' ({}) {what}.", c.display_name, c.id),
+                    json!({ "statuses": c.statuses, "errors": c.status_errors, "expiration_time": c.expiration_time }),
+                )
+            })
         },
     )
 }
@@ -56,12 +64,24 @@ mod tests {
         let mut err = connection("c-err", PROD_ENV, "shared_sql");
         err.statuses = vec!["Error".into()];
         let mut exp = connection("c-exp", PROD_ENV, "shared_sql");
-        exp.expiration_time = Some(ago(1));
+        exp.statuses = vec!["Expired".into()];
+        let mut unauth = connection("c-unauth", PROD_ENV, "shared_sql");
+        unauth.statuses = vec!["Connected".into()];
+        unauth.status_errors = vec!["Unauthenticated".into()];
+        // A token refresh time in the past is how a healthy connection looks.
+        let mut refresh_past = connection("c-refresh", PROD_ENV, "shared_sql");
+        refresh_past.expiration_time = Some(ago(1));
         let mut none = connection("c-noexp", PROD_ENV, "shared_sql");
         none.expiration_time = None;
-        s.connections
-            .extend([connection("c-ok", PROD_ENV, "shared_sql"), err, exp, none]);
-        assert_eq!(ids(&run(evaluate, &s)), vec!["c-err", "c-exp"]);
+        s.connections.extend([
+            connection("c-ok", PROD_ENV, "shared_sql"),
+            err,
+            exp,
+            unauth,
+            refresh_past,
+            none,
+        ]);
+        assert_eq!(ids(&run(evaluate, &s)), vec!["c-err", "c-exp", "c-unauth"]);
         fail(&mut s, Some(PROD_ENV), CollectionKind::Connections);
         assert!(is_error(&run(evaluate, &s)));
     }
