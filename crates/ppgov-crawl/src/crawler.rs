@@ -578,7 +578,8 @@ async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
         ShardKind::Apps => crawl_apps(ctx, env).await,
         ShardKind::Connections => crawl_connections(ctx, env).await,
         ShardKind::Roles => {
-            if env.has_dataverse {
+            // While Dataverse is provisioned there is no instance to ask: BAP still answers.
+            if env.has_dataverse && !env.dataverse_provisioning() {
                 crawl_dataverse(ctx, env).await
             } else {
                 crawl_bap_roles(ctx, env).await
@@ -850,22 +851,24 @@ async fn crawl_connections(ctx: &Ctx, env: &Environment) {
 
 async fn crawl_bap_roles(ctx: &Ctx, env: &Environment) {
     let scope = CollectionScope::Environment(env.id.clone());
-    ctx.status(
-        scope.clone(),
+    let reason = if env.dataverse_provisioning() {
+        crate::PROVISIONING_REASON
+    } else {
+        "environment has no Dataverse"
+    };
+    for kind in [
         CollectionKind::DataverseAdmins,
-        CollectionState::Skipped {
-            reason: "environment has no Dataverse".into(),
-        },
-    )
-    .await;
-    ctx.status(
-        scope.clone(),
         CollectionKind::DataverseSettings,
-        CollectionState::Skipped {
-            reason: "environment has no Dataverse".into(),
-        },
-    )
-    .await;
+    ] {
+        ctx.status(
+            scope.clone(),
+            kind,
+            CollectionState::Skipped {
+                reason: reason.into(),
+            },
+        )
+        .await;
+    }
     match ctx
         .clients
         .bap
@@ -944,7 +947,7 @@ async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
     };
     let (org, admins) = tokio::join!(
         client.organization::<wire::dataverse::Organization>(),
-        dataverse_admins(&client, &env.id)
+        dataverse_admins(&client, &ctx.clients.graph, &env.id)
     );
     match org {
         Ok(org) => {
@@ -984,6 +987,7 @@ async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
 
 async fn dataverse_admins(
     client: &DataverseClient,
+    graph: &ppgov_client::GraphClient,
     env: &str,
 ) -> Result<Vec<RoleAssignment>, ClientError> {
     let roles: Vec<wire::dataverse::Role> = client
@@ -991,10 +995,12 @@ async fn dataverse_admins(
         .try_collect()
         .await?;
     let mut out = Vec::new();
+    let mut role_ids = Vec::new();
     for role in roles {
         let Some(role_id) = role.roleid.clone() else {
             continue;
         };
+        role_ids.push(role_id.clone());
         let members: Vec<wire::dataverse::SystemUser> =
             client.role_members(&role_id).try_collect().await?;
         out.extend(
@@ -1004,5 +1010,6 @@ async fn dataverse_admins(
                 .map(|m| map::dataverse_admin(env, m, &role_id)),
         );
     }
+    out.extend(crate::teams::group_team_admins(client, graph, env, &role_ids).await?);
     Ok(out)
 }

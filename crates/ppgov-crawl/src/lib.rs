@@ -14,6 +14,12 @@ mod principals;
 mod progress;
 mod runs;
 mod shards;
+mod teams;
+
+/// The collection status reason of an environment whose Dataverse is still being provisioned
+/// (`databaseType: CommonDataService`, `linkedEnvironmentMetadata: null`).
+pub const PROVISIONING_REASON: &str =
+    "not yet available: Dataverse is still being provisioned (linkedEnvironmentMetadata is null)";
 mod writer;
 
 pub use crawler::{CrawlOptions, CrawlSummary, crawl};

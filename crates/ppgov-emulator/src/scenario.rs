@@ -12,6 +12,7 @@ mod content;
 mod directory;
 mod envs;
 mod flowdef;
+pub mod identity;
 pub mod plan;
 mod policy;
 mod util;
@@ -186,6 +187,7 @@ pub fn generate(cfg: &ScenarioConfig) -> Tenant {
     };
     let (items, mut detections, config) = audit::build(&tenant, cfg.seed, tot.audit);
     detections.sort();
+    identity::plant_group_teams(&mut tenant, tot.plants_per_kind as usize);
     tenant.audit = items;
     tenant.ground_truth.detections = detections;
     tenant.ground_truth.detection_config = config;

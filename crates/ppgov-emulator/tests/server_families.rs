@@ -109,6 +109,7 @@ fn dataverse() -> DataverseData {
             "d0000000-0000-4000-8000-000000000000".into(),
             ROOT_ROLE.into(),
         )],
+        ..DataverseData::default()
     }
 }
 

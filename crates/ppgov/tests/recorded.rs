@@ -272,8 +272,11 @@ async fn inventory(cfg: &Path, view: &str) -> Vec<Value> {
     );
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("inventory {view} is not JSON ({e}): {}", text(&out)));
-    v.as_array()
-        .unwrap_or_else(|| panic!("inventory {view} is not an array: {v}"))
+    assert_eq!(v["schema_version"], "1.0", "inventory {view}: {v}");
+    assert_eq!(v["view"], view);
+    v["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("inventory {view} has no rows array: {v}"))
         .clone()
 }
 
