@@ -106,6 +106,7 @@ fn answer(s: &Recorded, method: &Method, path: &str, query: &str, body: &[u8]) -
             };
         }
         ["v1.0", "$batch" | "%24batch"] if post => return batch(body),
+        ["v1.0", "directoryObjects", "getByIds"] if post => return get_by_ids(body),
         _ => {}
     }
     if !get {
@@ -170,6 +171,23 @@ fn page(s: &Recorded, rel: &str, env: &str, path: &str, query: &str) -> Value {
         );
     }
     doc
+}
+
+/// Graph `directoryObjects/getByIds`: every id asked is the recorded user (the default subset).
+fn get_by_ids(body: &[u8]) -> Option<Value> {
+    let req: Value = serde_json::from_slice(body).ok()?;
+    let user = fixture("graph/get_by_ids_response.json")["value"][0].clone();
+    let value: Vec<Value> = req
+        .get("ids")?
+        .as_array()?
+        .iter()
+        .map(|id| {
+            let mut u = user.clone();
+            u["id"] = id.clone();
+            u
+        })
+        .collect();
+    Some(json!({ "value": value }))
 }
 
 /// Graph `$batch`: every request answered 200 with the recorded user.
