@@ -276,6 +276,8 @@ pub struct Environment {
     /// `states.runtime.id`: Enabled, Disabled, AdminMode.
     pub runtime_state: Option<String>,
     /// True when `databaseType` is CommonDataService or `linkedEnvironmentMetadata` is present.
+    /// With `databaseType: CommonDataService` and `linkedEnvironmentMetadata: null` Dataverse
+    /// is still being provisioned: see [`Environment::dataverse_provisioning`].
     pub has_dataverse: bool,
     /// Dataverse instance URL (`linkedEnvironmentMetadata.instanceUrl`).
     pub instance_url: Option<String>,
@@ -296,6 +298,12 @@ pub struct Environment {
 }
 
 impl Environment {
+    /// True while Dataverse is being provisioned: the environment has Dataverse but no instance
+    /// yet (`linkedEnvironmentMetadata: null`). Its Dataverse facets are not yet available.
+    pub fn dataverse_provisioning(&self) -> bool {
+        self.has_dataverse && self.instance_url.is_none() && self.instance_api_url.is_none()
+    }
+
     /// True when a security group is assigned: present and not the all-zero GUID.
     pub fn has_security_group(&self) -> bool {
         match &self.security_group_id {
@@ -393,8 +401,6 @@ pub struct App {
     pub permissions: Option<Vec<Permission>>,
     /// App type (`tags.primaryDeviceWidth`-style hints or inventory `appType`), informative.
     pub app_type: Option<String>,
-    /// Quarantined (admin quarantine).
-    pub quarantined: bool,
     /// When each facet (definition, permissions) was observed.
     #[serde(default, skip_serializing_if = "crate::Observations::is_empty")]
     pub observed: crate::Observations,
@@ -442,8 +448,10 @@ pub struct Flow {
     pub permissions: Option<Vec<Permission>>,
     /// Run statistics, `None` when not collected.
     pub runs: Option<RunStats>,
-    /// In a solution (`isManaged`/solution-aware), informative.
-    pub solution_aware: bool,
+    /// `isManaged`: the flow is part of a managed solution (not merely solution-aware),
+    /// informative.
+    #[serde(alias = "solution_aware")]
+    pub in_managed_solution: bool,
     /// When each facet (definition, permissions, runs) was observed.
     #[serde(default, skip_serializing_if = "crate::Observations::is_empty")]
     pub observed: crate::Observations,
@@ -536,6 +544,11 @@ pub struct RoleAssignment {
     pub assignment_id: Option<String>,
     /// Dataverse `isdisabled` on the system user.
     pub disabled_in_environment: bool,
+    /// The Microsoft Entra group through whose Dataverse group team the role is held (the
+    /// holder is a transitive member of it); `None` for a direct assignment. Role assignments
+    /// through groups cannot be elevated just in time (seed 003): such holders are standing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via_group: Option<String>,
 }
 
 /// Whether a principal exists and can sign in, as Graph said.

@@ -587,7 +587,8 @@ async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
             }
         }
         ShardKind::Roles => {
-            if env.has_dataverse {
+            // While Dataverse is provisioned there is no instance to ask: BAP still answers.
+            if env.has_dataverse && !env.dataverse_provisioning() {
                 roles::crawl_dataverse(ctx, env).await
             } else {
                 roles::crawl_bap_roles(ctx, env).await

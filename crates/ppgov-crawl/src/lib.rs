@@ -20,6 +20,12 @@ mod roles;
 mod runs;
 mod shards;
 mod tenant;
+mod teams;
+
+/// The collection status reason of an environment whose Dataverse is still being provisioned
+/// (`databaseType: CommonDataService`, `linkedEnvironmentMetadata: null`).
+pub const PROVISIONING_REASON: &str =
+    "not yet available: Dataverse is still being provisioned (linkedEnvironmentMetadata is null)";
 mod writer;
 
 pub use crawler::{CrawlOptions, CrawlSummary, FacetCount, crawl};

@@ -1,5 +1,6 @@
 //! Resolves every principal a snapshot references (owners, creators, sharers, role holders)
-//! through Graph `$batch`: user or group, enabled or disabled, member or guest, or deleted (404).
+//! through Graph `directoryObjects/getByIds` (user, group or service principal, or deleted when
+//! absent), then the users' state through `$batch`: enabled or disabled, member or guest.
 
 use crate::map;
 use futures::{StreamExt, stream};
@@ -108,7 +109,7 @@ fn referenced(s: &Snapshot) -> BTreeMap<String, Kind> {
 }
 
 /// Resolves principals while the crawl is still running: shards hand it the ids they see, it asks
-/// Graph in `$batch`es of 20 as they fill, and sends each resolved principal to the store writer.
+/// Graph in chunks of up to [`CHUNK`] ids as they fill, and sends each resolved principal to the store writer.
 /// Resolution thus overlaps the environment shards instead of following them, and never needs the
 /// whole snapshot in memory.
 pub struct Resolver {
@@ -145,7 +146,7 @@ impl Resolver {
                             None => open = false,
                         }
                     }
-                    while chunk.len() < 20 {
+                    while chunk.len() < CHUNK {
                         match rx.try_recv() {
                             Ok(x) => chunk.push(x),
                             Err(tokio::sync::mpsc::error::TryRecvError::Empty) => break,
@@ -174,7 +175,7 @@ impl Resolver {
                             match x {
                                 Some(x) => {
                                     let mut chunk = vec![x];
-                                    while chunk.len() < 20 {
+                                    while chunk.len() < CHUNK {
                                         match rx.try_recv() {
                                             Ok(x) => chunk.push(x),
                                             Err(_) => break,
@@ -256,52 +257,103 @@ async fn owned_chunk(
     resolve_chunk(&graph, &chunk).await
 }
 
-/// Resolves one batch of at most 20 ids; failures other than 404 leave principals unresolved.
+/// Ids resolved together: one `getByIds` call, then the users among them in `$batch`es of 20.
+pub(crate) const CHUNK: usize = 200;
+
+/// The directory object types a referenced id may be.
+const TYPES: &[&str] = &["user", "group", "servicePrincipal"];
+
+/// Resolves one chunk of ids by what they are: `directoryObjects/getByIds` says which exist and
+/// whether each is a user, a group or a service principal (an id it leaves out is deleted); the
+/// users are then read in `$batch`es for `accountEnabled` and `userType`, which getByIds does not
+/// return by default. A payload's (often missing) principal type is never trusted for the path.
+/// Failures leave principals unresolved, never deleted.
 async fn resolve_chunk(
     graph: &GraphClient,
     chunk: &[(String, Kind)],
 ) -> (Vec<Principal>, Option<String>) {
-    let urls: Vec<String> = chunk.iter().map(|(id, k)| url(id, *k)).collect();
-    let mut out = Vec::with_capacity(chunk.len());
+    let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
+    let found: Vec<graph::DirectoryObject> = match graph.get_by_ids(&ids, TYPES).await {
+        Ok(f) => f,
+        Err(e) => {
+            let out = ids
+                .iter()
+                .map(|id| map::unresolved_principal(id, false))
+                .collect();
+            return (out, Some(e.to_string()));
+        }
+    };
+    let found: BTreeMap<String, graph::DirectoryObject> = found
+        .into_iter()
+        .map(|o| (o.id.to_ascii_lowercase(), o))
+        .collect();
+    let users: Vec<&String> = ids
+        .iter()
+        .filter(|id| {
+            found
+                .get(*id)
+                .is_some_and(|o| o.kind().is_some_and(|k| k.eq_ignore_ascii_case("user")))
+        })
+        .collect();
+    let urls: Vec<String> = users
+        .iter()
+        .map(|id| format!("/users/{}?$select={USER_SELECT}", ppgov_client::path_segment(id)))
+        .collect();
+    let batches = futures::future::join_all(
+        urls.chunks(ppgov_client::clients::graph::BATCH_LIMIT)
+            .map(|c| graph.batch_get(c)),
+    )
+    .await;
     let mut failure = None;
-    match graph.batch_get(&urls).await {
-        Ok(items) => {
-            for ((id, kind), item) in chunk.iter().zip(items) {
-                out.push(match item.status {
-                    200..=299 => from_body(id, *kind, &item.body),
-                    404 => map::unresolved_principal(id, true),
-                    other => {
-                        failure.get_or_insert_with(|| {
-                            format!("graph answered {other} for {}", item.url)
-                        });
-                        map::unresolved_principal(id, false)
-                    }
-                });
+    let mut details: BTreeMap<String, Result<serde_json::Value, bool>> = BTreeMap::new();
+    for (batch, ids) in batches
+        .into_iter()
+        .zip(users.chunks(ppgov_client::clients::graph::BATCH_LIMIT))
+    {
+        match batch {
+            Ok(items) => {
+                for (id, item) in ids.iter().zip(items) {
+                    let v = match item.status {
+                        200..=299 => Ok(item.body),
+                        // Deleted between the two calls.
+                        404 => Err(true),
+                        other => {
+                            failure.get_or_insert_with(|| {
+                                format!("graph answered {other} for {}", item.url)
+                            });
+                            Err(false)
+                        }
+                    };
+                    details.insert((*id).clone(), v);
+                }
+            }
+            Err(e) => {
+                failure.get_or_insert_with(|| e.to_string());
+                for id in ids {
+                    details.insert((*id).clone(), Err(false));
+                }
             }
         }
-        Err(e) => {
-            failure = Some(e.to_string());
-            out.extend(
-                chunk
-                    .iter()
-                    .map(|(id, _)| map::unresolved_principal(id, false)),
-            );
-        }
     }
+    let out = ids
+        .iter()
+        .map(|id| match found.get(id) {
+            None => map::unresolved_principal(id, true),
+            Some(obj) => match details.get(id) {
+                None => map::graph_principal(obj, None),
+                Some(Ok(body)) => {
+                    let user: Option<graph::User> = serde_json::from_value(body.clone()).ok();
+                    map::graph_principal(obj, user.as_ref())
+                }
+                Some(Err(true)) => map::unresolved_principal(id, true),
+                Some(Err(false)) => map::unreadable_user(obj),
+            },
+        })
+        .collect();
     (out, failure)
 }
 
 const USER_SELECT: &str = "id,displayName,userPrincipalName,mail,accountEnabled,userType";
-
-fn url(id: &str, k: Kind) -> String {
-    // One path segment whatever the id holds (`/`, `?`, `#`, `%`, quotes, spaces).
-    let id = ppgov_client::path_segment(id);
-    match k {
-        Kind::User => format!("/users/{id}?$select={USER_SELECT}"),
-        Kind::Group => format!("/groups/{id}?$select=id,displayName,mail,securityEnabled"),
-        Kind::ServicePrincipal => format!("/servicePrincipals/{id}?$select=id,displayName,appId"),
-    }
-}
 
 /// Resolves every principal the snapshot references except those in `known`, all at once: the
 /// path for a resumed crawl, whose earlier shards' principals were not seen by this process.
@@ -315,7 +367,7 @@ pub async fn resolve(
         .into_iter()
         .filter(|(id, _)| !known.contains(id))
         .collect();
-    let chunks: Vec<Vec<(String, Kind)>> = wanted.chunks(20).map(<[_]>::to_vec).collect();
+    let chunks: Vec<Vec<(String, Kind)>> = wanted.chunks(CHUNK).map(<[_]>::to_vec).collect();
     let results: Vec<_> = stream::iter(chunks)
         .map(|chunk| async move { resolve_chunk(graph, &chunk).await })
         .buffer_unordered(concurrency.max(1))
@@ -331,27 +383,4 @@ pub async fn resolve(
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
     (out, failure)
-}
-
-fn from_body(id: &str, kind: Kind, body: &serde_json::Value) -> Principal {
-    let odata = match kind {
-        Kind::User => "#microsoft.graph.user",
-        Kind::Group => "#microsoft.graph.group",
-        Kind::ServicePrincipal => "#microsoft.graph.servicePrincipal",
-    };
-    let mut obj: graph::DirectoryObject =
-        serde_json::from_value(body.clone()).unwrap_or_else(|_| graph::DirectoryObject {
-            id: id.to_string(),
-            ..Default::default()
-        });
-    if obj.odata_type.is_none() {
-        obj.odata_type = Some(odata.to_string());
-    }
-    if obj.id.is_empty() {
-        obj.id = id.to_string();
-    }
-    let user: Option<graph::User> = (kind == Kind::User)
-        .then(|| serde_json::from_value(body.clone()).ok())
-        .flatten();
-    map::graph_principal(&obj, user.as_ref())
 }

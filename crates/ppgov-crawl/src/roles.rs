@@ -13,22 +13,24 @@ use ppgov_model as wire;
 
 pub(crate) async fn crawl_bap_roles(ctx: &Ctx, env: &Environment) {
     let scope = CollectionScope::Environment(env.id.clone());
-    ctx.status(
-        scope.clone(),
+    let reason = if env.dataverse_provisioning() {
+        crate::PROVISIONING_REASON
+    } else {
+        "environment has no Dataverse"
+    };
+    for kind in [
         CollectionKind::DataverseAdmins,
-        CollectionState::Skipped {
-            reason: "environment has no Dataverse".into(),
-        },
-    )
-    .await;
-    ctx.status(
-        scope.clone(),
         CollectionKind::DataverseSettings,
-        CollectionState::Skipped {
-            reason: "environment has no Dataverse".into(),
-        },
-    )
-    .await;
+    ] {
+        ctx.status(
+            scope.clone(),
+            kind,
+            CollectionState::Skipped {
+                reason: reason.into(),
+            },
+        )
+        .await;
+    }
     match ctx
         .clients
         .bap
@@ -109,7 +111,7 @@ pub(crate) async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
     };
     let (org, admins) = tokio::join!(
         client.organization::<wire::dataverse::Organization>(),
-        dataverse_admins(&client, &env.id)
+        dataverse_admins(&client, &ctx.clients.graph, &env.id)
     );
     match org {
         Ok(org) => {
@@ -149,6 +151,7 @@ pub(crate) async fn crawl_dataverse(ctx: &Ctx, env: &Environment) {
 
 async fn dataverse_admins(
     client: &DataverseClient,
+    graph: &ppgov_client::GraphClient,
     env: &str,
 ) -> Result<Vec<RoleAssignment>, ClientError> {
     let roles: Vec<wire::dataverse::Role> = client
@@ -156,10 +159,12 @@ async fn dataverse_admins(
         .try_collect()
         .await?;
     let mut out = Vec::new();
+    let mut role_ids = Vec::new();
     for role in roles {
         let Some(role_id) = role.roleid.clone() else {
             continue;
         };
+        role_ids.push(role_id.clone());
         let members: Vec<wire::dataverse::SystemUser> =
             client.role_members(&role_id).try_collect().await?;
         out.extend(
@@ -169,5 +174,6 @@ async fn dataverse_admins(
                 .map(|m| map::dataverse_admin(env, m, &role_id)),
         );
     }
+    out.extend(crate::teams::group_team_admins(client, graph, env, &role_ids).await?);
     Ok(out)
 }

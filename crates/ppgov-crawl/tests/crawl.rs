@@ -386,3 +386,209 @@ fn fast() -> TransportConfig {
         ..TransportConfig::default()
     }
 }
+
+/// Issue 9 item 2: ids are resolved by what Graph says they are, whatever type (if any) the
+/// payload recorded; nothing is deleted that Graph still has; empty strings are absent values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn principals_resolve_by_what_graph_says_they_are() {
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 1,
+        ..Default::default()
+    })
+    .await;
+    let (snap, _) = crawl_into(
+        &emu,
+        Store::open_in_memory().unwrap(),
+        CrawlOptions::default(),
+    )
+    .await;
+    let dir = emu.tenant().directory.clone();
+    // The emulator serves BAP role assignments without a type, a group among them.
+    let typeless: Vec<_> = snap
+        .role_assignments
+        .iter()
+        .filter(|r| r.principal_type.is_empty())
+        .collect();
+    assert!(!typeless.is_empty(), "typeless role holders are served");
+    let group_admins: Vec<_> = typeless
+        .iter()
+        .filter(|r| dir.groups.iter().any(|g| g.id == r.principal_id))
+        .collect();
+    assert!(
+        !group_admins.is_empty(),
+        "a typeless group holds a BAP role"
+    );
+    for r in &group_admins {
+        let p = snap.principal(&r.principal_id).unwrap();
+        assert_eq!(
+            p.kind,
+            ppgov_core::PrincipalKind::Group,
+            "{}",
+            r.principal_id
+        );
+        assert_eq!(p.status, PrincipalStatus::Active, "{}", r.principal_id);
+        assert_eq!(r.principal_name, None, "an empty displayName is no name");
+        assert_eq!(r.principal_upn, None, "an empty email is no e-mail");
+    }
+    // Every principal Graph has is resolved as what it is; only ids Graph lacks are deleted.
+    for (id, p) in &snap.principals {
+        let user = dir.users.iter().find(|u| &u.id == id);
+        let group = dir.groups.iter().any(|g| &g.id == id);
+        let app = dir.apps.iter().any(|a| &a.object_id == id);
+        let want = match (user, group, app) {
+            (Some(u), _, _) if !u.deleted => ppgov_core::PrincipalKind::User,
+            (_, true, _) => ppgov_core::PrincipalKind::Group,
+            (_, _, true) => ppgov_core::PrincipalKind::ServicePrincipal,
+            _ => {
+                assert_eq!(
+                    p.status,
+                    PrincipalStatus::Deleted,
+                    "{id} is not in the directory"
+                );
+                continue;
+            }
+        };
+        assert_eq!(p.kind, want, "{id}");
+        assert_ne!(p.status, PrincipalStatus::Deleted, "{id} exists");
+        assert_ne!(p.display_name.as_deref(), Some(""), "{id}");
+    }
+    // Typeless owners of flows are users Graph knows.
+    assert!(snap.flows.iter().any(|f| {
+        f.permissions
+            .iter()
+            .flatten()
+            .any(|p| p.principal.principal_type.is_empty())
+    }));
+    emu.shutdown().await.unwrap();
+}
+
+/// Issue 9 item 3: System Administrators through Microsoft Entra group teams are collected,
+/// the group and each transitive member (nested groups included) with `via_group`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_team_admins_are_collected_with_their_transitive_members() {
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 2,
+        ..Default::default()
+    })
+    .await;
+    let (snap, _) = crawl_into(
+        &emu,
+        Store::open_in_memory().unwrap(),
+        CrawlOptions::default(),
+    )
+    .await;
+    let t = emu.tenant().clone();
+    let planted: Vec<_> = t
+        .environments
+        .iter()
+        .filter_map(|e| {
+            e.plan
+                .group_team
+                .as_ref()
+                .map(|g| (e.name.clone(), g.clone()))
+        })
+        .collect();
+    assert!(!planted.is_empty(), "the scenario plants a group team");
+    for (env, team) in &planted {
+        let via: BTreeSet<String> = snap
+            .role_assignments
+            .iter()
+            .filter(|r| {
+                r.environment_id == *env
+                    && r.via_group.as_deref() == Some(team.group_id.as_str())
+                    && r.role == "SystemAdministrator"
+            })
+            .map(|r| r.principal_id.clone())
+            .collect();
+        let want: BTreeSet<String> = team
+            .holders
+            .iter()
+            .map(|&u| t.directory.users[u].id.clone())
+            .collect();
+        assert_eq!(via, want, "holders through {} in {env}", team.group_id);
+        assert!(
+            snap.role_assignments
+                .iter()
+                .any(|r| r.environment_id == *env
+                    && r.principal_id == team.group_id
+                    && r.principal_type == "Group"
+                    && r.via_group.is_none()),
+            "the group itself holds the role"
+        );
+        let g = snap.principal(&team.group_id).unwrap();
+        assert_eq!(g.kind, ppgov_core::PrincipalKind::Group);
+    }
+    // Owner teams (type 0) carry no group: nothing else holds the role through a group.
+    let groups: BTreeSet<&str> = planted.iter().map(|(_, g)| g.group_id.as_str()).collect();
+    assert!(
+        snap.role_assignments
+            .iter()
+            .filter_map(|r| r.via_group.as_deref())
+            .all(|g| groups.contains(g))
+    );
+    emu.shutdown().await.unwrap();
+}
+
+/// Issue 9 item 5: an environment still provisioning Dataverse (`linkedEnvironmentMetadata:
+/// null`) has its BAP role assignments collected and its Dataverse facets recorded as not yet
+/// available, never failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioning_environment_keeps_bap_roles_and_marks_dataverse_not_yet_available() {
+    use ppgov_core::{CollectionKind, CollectionScope, CollectionState};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    // The first small seed with a Dataverse environment whose plants do not need Dataverse.
+    let (tenant, index) = (1..40)
+        .find_map(|seed| {
+            let cfg = ppgov_emulator::tenant::ScenarioConfig {
+                seed,
+                size: Size::Small,
+                base_url: format!("http://{}", listener.local_addr().unwrap()),
+                now: chrono::Utc::now(),
+            };
+            let mut tenant = ppgov_emulator::scenario::generate(&cfg);
+            (1..tenant.environments.len())
+                .find(|&i| ppgov_emulator::scenario::identity::make_provisioning(&mut tenant, i))
+                .map(|i| (tenant, i))
+        })
+        .expect("a Dataverse environment without planted admins");
+    let env = tenant.environments[index].name.clone();
+    let content: ppgov_emulator::server::ContentFn =
+        Arc::new(|t: &ppgov_emulator::tenant::Tenant, i: usize| t.env_content(i));
+    let emu = Emulator::start_with_tenant(listener, tenant, content, ServeOptions::default())
+        .await
+        .unwrap();
+    let (snap, _) = crawl_into(
+        &emu,
+        Store::open_in_memory().unwrap(),
+        CrawlOptions::default(),
+    )
+    .await;
+    let e = snap.environment(&env).unwrap();
+    assert!(e.has_dataverse && e.dataverse_provisioning());
+    let scope = CollectionScope::Environment(env.clone());
+    for kind in [
+        CollectionKind::DataverseAdmins,
+        CollectionKind::DataverseSettings,
+    ] {
+        assert_eq!(
+            snap.collection.get(&scope, kind),
+            Some(&CollectionState::Skipped {
+                reason: ppgov_crawl::PROVISIONING_REASON.into()
+            }),
+            "{kind:?}"
+        );
+    }
+    assert!(
+        snap.collection
+            .collected(&scope, CollectionKind::RoleAssignments)
+    );
+    let bap: Vec<_> = snap
+        .role_assignments
+        .iter()
+        .filter(|r| r.environment_id == env)
+        .collect();
+    assert!(bap.iter().any(|r| r.role == "EnvironmentAdmin"), "{bap:?}");
+    emu.shutdown().await.unwrap();
+}

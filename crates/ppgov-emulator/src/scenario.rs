@@ -14,6 +14,7 @@ mod directory;
 mod envs;
 mod flowdef;
 pub mod hostile;
+pub mod identity;
 pub mod plan;
 mod policy;
 mod util;
@@ -190,6 +191,7 @@ pub fn generate(cfg: &ScenarioConfig) -> Tenant {
     };
     let (items, mut detections, config) = audit::build(&tenant, cfg.seed, tot.audit);
     detections.sort();
+    identity::plant_group_teams(&mut tenant, tot.plants_per_kind as usize);
     tenant.audit = items;
     tenant.ground_truth.detections = detections;
     tenant.ground_truth.detection_config = config;

@@ -262,6 +262,12 @@ pub struct DataverseData {
     pub system_users: Vec<Value>,
     /// Role membership: (`systemuserid`, `roleid`).
     pub user_roles: Vec<(String, String)>,
+    /// `teams` rows (owner teams, Microsoft Entra group teams with `azureactivedirectoryobjectid`).
+    #[serde(default)]
+    pub teams: Vec<Value>,
+    /// Team role membership (`teamroles_association`): (`teamid`, `roleid`).
+    #[serde(default)]
+    pub team_roles: Vec<(String, String)>,
 }
 
 /// Everything inside one environment.

@@ -109,6 +109,7 @@ fn dataverse() -> DataverseData {
             "d0000000-0000-4000-8000-000000000000".into(),
             ROOT_ROLE.into(),
         )],
+        ..DataverseData::default()
     }
 }
 
@@ -1147,4 +1148,92 @@ async fn generated_small_tenant_is_served_by_every_family() {
         .unwrap();
     assert!(blob[0]["Id"].is_string(), "{blob}");
     emu.shutdown().await.unwrap();
+}
+
+/// `POST /v1.0/directoryObjects/getByIds`: objects of the asked types, deleted and unknown ids
+/// left out, users with the default property subset, at most 1000 ids, Directory.Read.All.
+#[tokio::test]
+async fn graph_get_by_ids_answers_what_each_object_is() {
+    let emu = start(ServeOptions::default()).await;
+    let c = reqwest::Client::new();
+    let base = emu.ready().url.clone();
+    let url = format!("{base}/v1.0/directoryObjects/getByIds");
+    let tok = app_token(&emu, AUD_GRAPH, ADMIN_APP, &["Directory.Read.All"]);
+    let ids = json!([
+        U_PLAIN,
+        U_GONE,
+        "g-outer",
+        "ffffffff-0000-4000-8000-000000000000"
+    ]);
+    let body: Value = c
+        .post(&url)
+        .bearer_auth(&tok)
+        .json(&json!({"ids": ids, "types": ["user", "group", "servicePrincipal"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        body["@odata.context"]
+            .as_str()
+            .unwrap()
+            .ends_with("$metadata#directoryObjects")
+    );
+    let got: Vec<(&str, &str)> = body["value"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| {
+            (
+                o["id"].as_str().unwrap(),
+                o["@odata.type"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (U_PLAIN, "#microsoft.graph.user"),
+            ("g-outer", "#microsoft.graph.group")
+        ]
+    );
+    let user = &body["value"][0];
+    assert!(
+        user.get("accountEnabled").is_none(),
+        "the default subset: {user}"
+    );
+    assert!(user.get("userPrincipalName").is_some());
+    // Types filter: only users asked, the group is left out.
+    let body: Value = c
+        .post(&url)
+        .bearer_auth(&tok)
+        .json(&json!({"ids": [U_PLAIN, "g-outer"], "types": ["User"]}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["value"].as_array().unwrap().len(), 1);
+    // Limits and permissions.
+    let too_many: Vec<String> = (0..1001).map(|i| format!("id-{i}")).collect();
+    let r = c
+        .post(&url)
+        .bearer_auth(&tok)
+        .json(&json!({"ids": too_many}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let weak = app_token(&emu, AUD_GRAPH, ADMIN_APP, &["User.Read.All"]);
+    let r = c
+        .post(&url)
+        .bearer_auth(&weak)
+        .json(&json!({"ids": [U_PLAIN]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
 }

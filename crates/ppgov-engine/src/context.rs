@@ -217,6 +217,25 @@ impl<'a> Context<'a> {
                 .is_some_and(|p| p.kind == PrincipalKind::ServicePrincipal)
     }
 
+    /// What a referenced principal is: what Graph resolved it as, else the type the payload
+    /// recorded (which BAP role assignments and permissions often omit); `Unknown` when neither
+    /// says. Never a guess.
+    pub fn principal_kind(&self, principal_id: &str, recorded_type: &str) -> PrincipalKind {
+        if let Some(p) = self.snapshot.principal(principal_id)
+            && p.kind != PrincipalKind::Unknown
+        {
+            return p.kind;
+        }
+        match recorded_type.trim().to_ascii_lowercase().as_str() {
+            "user" => PrincipalKind::User,
+            "group" => PrincipalKind::Group,
+            "serviceprincipal" | "application" | "applicationuser" => {
+                PrincipalKind::ServicePrincipal
+            }
+            _ => PrincipalKind::Unknown,
+        }
+    }
+
     /// The instant `days` days before the snapshot was taken.
     pub fn days_ago(&self, days: i64) -> DateTime<Utc> {
         self.snapshot.taken_at - Duration::days(days)

@@ -253,3 +253,38 @@ mod tests {
         );
     }
 }
+
+/// A `teams` row. Microsoft Entra group teams (`teamtype` 2: security group, 3: Office group)
+/// carry `azureactivedirectoryobjectid`, the group whose members hold the team's roles.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Team {
+    /// Row id.
+    #[serde(default)]
+    pub teamid: Option<String>,
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// 0 owner, 1 access, 2 Entra security group, 3 Entra Office group.
+    #[serde(default, deserialize_with = "crate::common::lenient::opt_i64")]
+    pub teamtype: Option<i64>,
+    /// The Entra group's object id (group teams only).
+    #[serde(default)]
+    pub azureactivedirectoryobjectid: Option<String>,
+    /// Business unit.
+    #[serde(rename = "_businessunitid_value", default)]
+    pub businessunitid: Option<String>,
+    /// Anything else the service sent.
+    #[serde(flatten)]
+    pub extra: JsonMap,
+}
+
+impl Team {
+    /// True for a Microsoft Entra group team (security or Office group) with its group id.
+    pub fn is_group_team(&self) -> bool {
+        matches!(self.teamtype, Some(2 | 3))
+            && self
+                .azureactivedirectoryobjectid
+                .as_deref()
+                .is_some_and(|g| !g.trim().is_empty())
+    }
+}

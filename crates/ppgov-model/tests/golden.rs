@@ -102,6 +102,7 @@ const TABLE: &[(&str, Check)] = &[
     ("graph/batch_request.json", graph_batch_request),
     ("graph/batch_response.json", graph_batch_response),
     ("graph/error_not_found.json", graph_404),
+    ("graph/get_by_ids_response.json", graph_get_by_ids),
     ("graph/group.json", graph_group),
     ("graph/group_members.json", graph_members),
     ("graph/user.json", graph_user),
@@ -772,6 +773,16 @@ fn graph_group(raw: &str) {
     let g: Group = load(raw);
     assert_eq!(g.security_enabled, Some(true));
     assert_eq!(g.group_types, vec!["Unified"]);
+}
+
+/// `directoryObjects/getByIds`: each object says what it is; users carry the default subset
+/// (no `accountEnabled`).
+fn graph_get_by_ids(raw: &str) {
+    let page: ListPage<DirectoryObject> = load(raw);
+    let kinds: Vec<_> = page.value.iter().map(|m| m.kind().unwrap()).collect();
+    assert_eq!(kinds, vec!["user", "group", "servicePrincipal"]);
+    assert!(!page.value[0].extra.contains_key("accountEnabled"));
+    assert!(page.next_link().is_none());
 }
 
 fn graph_members(raw: &str) {

@@ -26,7 +26,9 @@ impl Table {
         crate::grid::grid(&self.columns, &self.rows, width)
     }
 
-    /// An array of objects, keys in column order.
+    /// An array of objects, keys in column order, each value typed by its column
+    /// ([`column_type`]): booleans, numbers, arrays, RFC 3339 strings, and `null` for what the
+    /// snapshot does not know (docs/inventory-json.md).
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::Value::Array(
             self.rows
@@ -36,12 +38,22 @@ impl Table {
                         self.columns
                             .iter()
                             .zip(r)
-                            .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.clone())))
+                            .map(|(k, v)| (k.to_string(), typed(column_type(k), v)))
                             .collect(),
                     )
                 })
                 .collect(),
         )
+    }
+
+    /// The versioned JSON document of `ppgov inventory <view> --format json`:
+    /// `{"schema_version", "view", "rows"}` (docs/inventory-json.md).
+    pub fn to_json_document(&self, view: &str) -> serde_json::Value {
+        serde_json::json!({
+            "schema_version": INVENTORY_JSON_VERSION,
+            "view": view,
+            "rows": self.to_json(),
+        })
     }
 
     /// CSV (header row, RFC 4180 quoting, CRLF), plain UTF-8.
@@ -59,6 +71,77 @@ impl Table {
     fn sorted(mut self) -> Table {
         self.rows.sort();
         self
+    }
+}
+
+/// Version of the inventory JSON contract (docs/inventory-json.md).
+pub const INVENTORY_JSON_VERSION: &str = "1.0";
+
+/// The JSON type of an inventory column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// A string; `null` when empty (not known).
+    Text,
+    /// `true` / `false`.
+    Bool,
+    /// A non-negative integer; `null` when not collected.
+    Count,
+    /// An RFC 3339 UTC time; `null` when not known.
+    Time,
+    /// An array of strings (`;`-separated in text and CSV).
+    List,
+}
+
+/// The JSON type of a column, by its name (one vocabulary across the views).
+pub fn column_type(column: &str) -> ColumnType {
+    match column {
+        "default"
+        | "managed"
+        | "dataverse"
+        | "dataverse_provisioning"
+        | "bypass_consent"
+        | "service_principal"
+        | "disabled_in_environment"
+        | "guest"
+        | "in_managed_solution" => ColumnType::Bool,
+        "shared_users" | "shared_groups" | "runs_30d" | "failed_30d" | "runs_90d"
+        | "failed_90d" | "flows_using" => ColumnType::Count,
+        "created_time" | "last_modified_time" | "last_run" | "created" | "last_used" => {
+            ColumnType::Time
+        }
+        "connectors" | "connection_status" => ColumnType::List,
+        _ => ColumnType::Text,
+    }
+}
+
+/// A cell as the JSON value of its column type. Cells are written by the views from typed
+/// data, so the parse cannot fail on their own output; anything unreadable becomes `null`
+/// rather than a wrong value.
+fn typed(t: ColumnType, v: &str) -> serde_json::Value {
+    use serde_json::Value;
+    if v.is_empty() {
+        return match t {
+            ColumnType::List => Value::Array(vec![]),
+            _ => Value::Null,
+        };
+    }
+    match t {
+        ColumnType::Text | ColumnType::Time => Value::String(v.to_string()),
+        ColumnType::Bool => match v {
+            "true" => Value::Bool(true),
+            "false" => Value::Bool(false),
+            _ => Value::Null,
+        },
+        ColumnType::Count => v
+            .parse::<u64>()
+            .map(|n| Value::Number(n.into()))
+            .unwrap_or(Value::Null),
+        ColumnType::List => Value::Array(
+            v.split(';')
+                .filter(|x| !x.is_empty())
+                .map(|x| Value::String(x.to_string()))
+                .collect(),
+        ),
     }
 }
 
@@ -105,6 +188,7 @@ pub fn environments(s: &Snapshot, env: Option<&str>) -> Table {
             "default",
             "managed",
             "dataverse",
+            "dataverse_provisioning",
             "security_group",
             "region",
             "state",
@@ -120,6 +204,7 @@ pub fn environments(s: &Snapshot, env: Option<&str>) -> Table {
             e.is_default.to_string(),
             e.managed.to_string(),
             e.has_dataverse.to_string(),
+            e.dataverse_provisioning().to_string(),
             if e.has_security_group() {
                 opt(e.security_group_id.as_deref())
             } else {
@@ -336,7 +421,8 @@ pub fn connections(s: &Snapshot, env: Option<&str>) -> Table {
     t.sorted()
 }
 
-/// Admin role assignments with the holder's status as Graph reported it, sorted.
+/// Admin role assignments with the holder's status as Graph reported it, sorted. A holder
+/// through a Microsoft Entra group team names the group (`via_group`, `via_group_name`).
 pub fn roles(s: &Snapshot, env: Option<&str>) -> Table {
     let mut t = Table {
         columns: vec![
@@ -350,6 +436,8 @@ pub fn roles(s: &Snapshot, env: Option<&str>) -> Table {
             "source",
             "principal_status",
             "disabled_in_environment",
+            "via_group",
+            "via_group_name",
         ],
         rows: vec![],
     };
@@ -375,6 +463,12 @@ pub fn roles(s: &Snapshot, env: Option<&str>) -> Table {
             },
             snake(status),
             r.disabled_in_environment.to_string(),
+            opt(r.via_group.as_deref()),
+            r.via_group
+                .as_deref()
+                .and_then(|g| s.principal(g))
+                .and_then(|p| p.display_name.clone())
+                .unwrap_or_default(),
         ]);
     }
     t.sorted()

@@ -759,6 +759,17 @@ fn inventory_views_render_as_text_json_and_csv() {
     assert!(!text.contains('\u{1b}'));
     let j = t.to_json();
     assert_eq!(j[1]["flow_id"], "f2");
+    // Typed values (docs/inventory-json.md): runs not collected are null, no connectors is [].
+    assert!(j[0]["runs_30d"].is_null() && j[0]["last_run"].is_null());
+    assert_eq!(j[0]["connectors"], serde_json::json!([]));
+    let doc = t.to_json_document("flows");
+    assert_eq!(doc["schema_version"], views::INVENTORY_JSON_VERSION);
+    assert_eq!(doc["view"], "flows");
+    assert_eq!(doc["rows"], j);
+    let envs = views::environments(&snap, None).to_json();
+    assert_eq!(envs[0]["managed"], false);
+    assert_eq!(envs[0]["dataverse_provisioning"], false);
+    assert!(envs[0]["security_group"].is_null());
     let csv_bytes = t.to_csv().unwrap();
     let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv_bytes.as_slice())
         .records()

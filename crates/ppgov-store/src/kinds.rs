@@ -212,10 +212,15 @@ impl StoredResource for RoleAssignment {
             .as_deref()
             .or(self.assignment_id.as_deref())
             .unwrap_or_default();
-        format!(
+        let id = format!(
             "{}/{}/{}/{source}/{which}",
             self.environment_id, self.principal_id, self.role
-        )
+        );
+        // The same role copy can be held directly and through a group team.
+        match &self.via_group {
+            Some(g) => format!("{id}/via/{g}"),
+            None => id,
+        }
     }
     fn environment_id(&self) -> Option<&str> {
         Some(&self.environment_id)

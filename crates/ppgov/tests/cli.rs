@@ -367,7 +367,8 @@ async fn doctor_explains_an_expired_certificate() {
 
 fn ids(json: &[u8], key: &str) -> std::collections::BTreeSet<String> {
     let v: serde_json::Value = serde_json::from_slice(json).unwrap();
-    v.as_array()
+    v["rows"]
+        .as_array()
         .unwrap()
         .iter()
         .map(|r| r[key].as_str().unwrap().to_string())
@@ -471,8 +472,27 @@ async fn views_formats_exit_codes_and_offline_snapshots() {
     ] {
         let json = ppgov(&cfg, &["inventory", view, "--format", "json"]).await;
         assert!(json.status.success(), "{view}: {}", text(&json));
-        let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        let doc: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+        // The versioned inventory document (docs/inventory-json.md), values typed.
+        assert_eq!(doc["schema_version"], "1.0", "{view}");
+        assert_eq!(doc["view"], view);
+        let rows = &doc["rows"];
         let n = rows.as_array().unwrap().len();
+        for r in rows.as_array().unwrap() {
+            for (k, v) in r.as_object().unwrap() {
+                let ok = match ppgov_report::views::column_type(k) {
+                    ppgov_report::views::ColumnType::Bool => v.is_boolean(),
+                    ppgov_report::views::ColumnType::Count => v.is_u64() || v.is_null(),
+                    ppgov_report::views::ColumnType::List => v.is_array(),
+                    _ => v.is_string() || v.is_null(),
+                };
+                assert!(ok, "{view}.{k} = {v}");
+                assert_ne!(v, "", "{view}.{k}: empty strings are null");
+            }
+        }
+        if view == "environments" {
+            assert!(rows[0]["managed"].is_boolean(), "{}", rows[0]);
+        }
         assert!(n > 0, "{view} has rows");
         let csv = ppgov(&cfg, &["inventory", view, "--format", "csv"]).await;
         let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
@@ -495,6 +515,7 @@ async fn views_formats_exit_codes_and_offline_snapshots() {
     // Seed 002's connection report: Active or Orphaned, and flows using each.
     let conns = ppgov(&cfg, &["inventory", "connections", "--format", "json"]).await;
     let rows: serde_json::Value = serde_json::from_slice(&conns.stdout).unwrap();
+    let rows = &rows["rows"];
     assert!(
         rows.as_array()
             .unwrap()

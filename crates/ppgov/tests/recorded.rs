@@ -106,6 +106,7 @@ fn answer(s: &Recorded, method: &Method, path: &str, query: &str, body: &[u8]) -
             };
         }
         ["v1.0", "$batch" | "%24batch"] if post => return batch(body),
+        ["v1.0", "directoryObjects", "getByIds"] if post => return get_by_ids(body),
         _ => {}
     }
     if !get {
@@ -170,6 +171,23 @@ fn page(s: &Recorded, rel: &str, env: &str, path: &str, query: &str) -> Value {
         );
     }
     doc
+}
+
+/// Graph `directoryObjects/getByIds`: every id asked is the recorded user (the default subset).
+fn get_by_ids(body: &[u8]) -> Option<Value> {
+    let req: Value = serde_json::from_slice(body).ok()?;
+    let user = fixture("graph/get_by_ids_response.json")["value"][0].clone();
+    let value: Vec<Value> = req
+        .get("ids")?
+        .as_array()?
+        .iter()
+        .map(|id| {
+            let mut u = user.clone();
+            u["id"] = id.clone();
+            u
+        })
+        .collect();
+    Some(json!({ "value": value }))
 }
 
 /// Graph `$batch`: every request answered 200 with the recorded user.
@@ -272,8 +290,11 @@ async fn inventory(cfg: &Path, view: &str) -> Vec<Value> {
     );
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("inventory {view} is not JSON ({e}): {}", text(&out)));
-    v.as_array()
-        .unwrap_or_else(|| panic!("inventory {view} is not an array: {v}"))
+    assert_eq!(v["schema_version"], "1.0", "inventory {view}: {v}");
+    assert_eq!(v["view"], view);
+    v["rows"]
+        .as_array()
+        .unwrap_or_else(|| panic!("inventory {view} has no rows array: {v}"))
         .clone()
 }
 

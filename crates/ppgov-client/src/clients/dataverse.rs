@@ -21,6 +21,7 @@ pub struct DataverseClient {
 }
 
 /// Columns read for role members.
+const TEAM_SELECT: &str = "teamid,name,teamtype,azureactivedirectoryobjectid,_businessunitid_value";
 const MEMBER_SELECT: &str = "systemuserid,domainname,azureactivedirectoryobjectid,isdisabled,accessmode,applicationid,fullname";
 
 impl DataverseClient {
@@ -110,6 +111,14 @@ impl DataverseClient {
         self.list(self.url(
             &format!("/roles({})/systemuserroles_association", guid(role_id)),
             &[("$select", MEMBER_SELECT)],
+        ))
+    }
+
+    /// Teams holding a role (one business unit's copy), through `teamroles_association`.
+    pub fn role_teams<T: DeserializeOwned + Send + 'static>(&self, role_id: &str) -> ItemStream<T> {
+        self.list(self.url(
+            &format!("/roles({})/teamroles_association", guid(role_id)),
+            &[("$select", TEAM_SELECT)],
         ))
     }
 

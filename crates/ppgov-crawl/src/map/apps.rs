@@ -48,11 +48,6 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
             .get("primaryFormFactor")
             .and_then(|v| v.as_str())
             .map(str::to_string),
-        quarantined: p
-            .extra
-            .get("isQuarantined")
-            .and_then(|v| v.as_bool())
-            .unwrap_or(false),
         observed: Default::default(),
     }
 }

@@ -141,7 +141,7 @@ pub fn flow(
         definition: p.definition.clone(),
         permissions,
         runs,
-        solution_aware: p.is_managed.unwrap_or(false),
+        in_managed_solution: p.is_managed.unwrap_or(false),
         observed: Default::default(),
     }
 }

@@ -19,8 +19,8 @@ pub use connections::{connection, connection_permissions};
 pub use dlp::{dlp_policy_legacy, dlp_policy_v1, dlp_policy_v2};
 pub use environments::{dataverse_settings, environment};
 pub use flows::{flow, flow_permissions};
-pub use principals::{graph_principal, unresolved_principal};
-pub use roles::{bap_role_assignment, dataverse_admin};
+pub use principals::{graph_principal, unreadable_user, unresolved_principal};
+pub use roles::{bap_role_assignment, dataverse_admin, group_member_admin, group_team_admin};
 pub use tenant::{tenant_isolation, tenant_settings};
 
 use chrono::{DateTime, Utc};
@@ -34,19 +34,30 @@ pub(crate) fn time(s: &Option<String>) -> Option<DateTime<Utc>> {
         .and_then(|s| ppgov_model::common::parse_timestamp(s).ok())
 }
 
+/// An API's empty string (`displayName: ""`, `email: ""`, recorded in the Terraform provider's
+/// fixtures) is an absent value, never a name.
+pub(crate) fn present(s: &Option<String>) -> Option<String> {
+    s.as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+/// A principal type as the payload gave it; empty when it gave none (BAP role assignments and
+/// permissions often omit it). Graph says what the object is; the crawl never guesses "User".
+pub(crate) fn principal_type(t: Option<&str>) -> String {
+    t.map(str::trim).unwrap_or_default().to_string()
+}
+
 /// Maps a wire principal reference; `None` when it carries no id.
 pub(crate) fn principal_ref(p: &Option<ppgov_model::common::PrincipalRef>) -> Option<PrincipalRef> {
     let p = p.as_ref()?;
     let id = p.id.as_deref().filter(|s| !s.is_empty())?;
     Some(PrincipalRef {
         id: id.to_ascii_lowercase(),
-        principal_type: p
-            .principal_type
-            .as_ref()
-            .map(|t| t.as_str().to_string())
-            .unwrap_or_else(|| "User".into()),
-        display_name: p.display_name.clone(),
-        email: p.email.clone().or_else(|| p.user_principal_name.clone()),
+        principal_type: principal_type(p.principal_type.as_ref().map(|t| t.as_str())),
+        display_name: present(&p.display_name),
+        email: present(&p.email).or_else(|| present(&p.user_principal_name)),
     })
 }
 

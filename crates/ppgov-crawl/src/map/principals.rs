@@ -25,13 +25,20 @@ pub fn graph_principal(o: &graph::DirectoryObject, user: Option<&graph::User>) -
         },
         guest: user.is_some_and(|u| u.is_guest()),
         upn: user
-            .and_then(|u| u.user_principal_name.clone())
-            .or_else(|| o.user_principal_name.clone()),
-        mail: user.and_then(|u| u.mail.clone()),
-        display_name: o
-            .display_name
-            .clone()
-            .or_else(|| user.and_then(|u| u.display_name.clone())),
+            .and_then(|u| super::present(&u.user_principal_name))
+            .or_else(|| super::present(&o.user_principal_name)),
+        mail: user.and_then(|u| super::present(&u.mail)),
+        display_name: super::present(&o.display_name)
+            .or_else(|| user.and_then(|u| super::present(&u.display_name))),
+    }
+}
+
+/// A user Graph says exists whose state could not be read: its kind and names are known, its
+/// status is unresolved (never active, never deleted).
+pub fn unreadable_user(o: &graph::DirectoryObject) -> Principal {
+    Principal {
+        status: PrincipalStatus::Unresolved,
+        ..graph_principal(o, None)
     }
 }
 

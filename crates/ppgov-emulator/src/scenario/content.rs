@@ -503,6 +503,7 @@ impl Tenant {
         } else {
             out.role_assignments = role_assignments(&c, &mut rng);
         }
+        super::identity::adjust_content(self, index, &mut out);
         out
     }
 }

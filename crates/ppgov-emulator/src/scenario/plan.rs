@@ -282,6 +282,27 @@ pub struct EnvPlan {
     pub plants: Vec<Plant>,
     /// Rules firing on the environment itself (ENV-*, RTE-003/004, DLP-003, DEF-001..004).
     pub env_rules: Vec<String>,
+    /// Dataverse still being provisioned: `databaseType: CommonDataService` with
+    /// `linkedEnvironmentMetadata: null`; BAP role assignments, no Dataverse yet.
+    #[serde(default)]
+    pub provisioning: bool,
+    /// A Microsoft Entra group team holding System Administrator, when planted.
+    #[serde(default)]
+    pub group_team: Option<GroupTeamPlan>,
+}
+
+/// A Microsoft Entra security group team (`teamtype` 2) holding a System Administrator copy:
+/// every transitive member of the group is a standing System Administrator (ADM-001).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct GroupTeamPlan {
+    /// The group's object id (`azureactivedirectoryobjectid` of the team).
+    pub group_id: String,
+    /// The team's name.
+    pub team_name: String,
+    /// Which business unit's copy of System Administrator the team holds (index, clamped).
+    pub business_unit: usize,
+    /// Directory indices of the users who hold the role through the group (transitively).
+    pub holders: Vec<usize>,
 }
 
 impl EnvPlan {

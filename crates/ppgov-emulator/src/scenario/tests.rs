@@ -250,6 +250,15 @@ fn evaluate(t: &Tenant, contents: &[EnvContent]) -> BTreeSet<(String, String)> {
         .map(|u| (u.id.as_str(), u))
         .collect();
     let gone = |id: &str| users.get(id).is_none_or(|u| u.deleted || !u.enabled);
+    // A principal is a user when the payload says so or, typeless, when the directory has it as
+    // one (what Graph would say).
+    let is_user = |p: &Value| match p.get("type").and_then(Value::as_str) {
+        Some(t) => t == "User",
+        None => p
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|id| users.contains_key(id)),
+    };
     let ts = &t.tenant_settings;
     let b = |p: &str| ts.pointer(p).and_then(Value::as_bool);
     let tid = t.tenant_id.as_str();
@@ -468,7 +477,7 @@ fn evaluate(t: &Tenant, contents: &[EnvContent]) -> BTreeSet<(String, String)> {
                 .collect();
             if gone(creator)
                 && !owner_entries.iter().any(|p| {
-                    p["properties"]["principal"]["type"] == "User"
+                    is_user(&p["properties"]["principal"])
                         && !gone(s(p, "/properties/principal/id"))
                 })
             {
@@ -595,10 +604,40 @@ fn evaluate(t: &Tenant, contents: &[EnvContent]) -> BTreeSet<(String, String)> {
                     ));
                 }
             }
+            // Microsoft Entra group teams holding a System Administrator copy: every transitive
+            // member of the group that is a user Graph still has.
+            for team in &d.teams {
+                let tid = team["teamid"].as_str().unwrap();
+                if !matches!(team["teamtype"].as_i64(), Some(2 | 3))
+                    || !d
+                        .team_roles
+                        .iter()
+                        .any(|(x, r)| x == tid && sa.contains(r.as_str()))
+                {
+                    continue;
+                }
+                let mut queue = vec![
+                    team["azureactivedirectoryobjectid"]
+                        .as_str()
+                        .unwrap()
+                        .to_string(),
+                ];
+                let mut seen = BTreeSet::new();
+                while let Some(id) = queue.pop() {
+                    if !seen.insert(id.clone()) {
+                        continue;
+                    }
+                    if let Some(g) = t.directory.groups.iter().find(|g| g.id == id) {
+                        queue.extend(g.members.iter().cloned());
+                    } else if users.get(id.as_str()).is_some_and(|u| !u.deleted) {
+                        holders.push((id, true));
+                    }
+                }
+            }
         }
         for ra in &c.role_assignments {
             if s(ra, "/properties/roleDefinition/name") == "EnvironmentAdmin"
-                && s(ra, "/properties/principal/type") == "User"
+                && is_user(&ra["properties"]["principal"])
             {
                 holders.push((s(ra, "/properties/principal/id").to_string(), false));
             }
@@ -892,6 +931,14 @@ fn ground_truth_resources_exist() {
                 .iter()
                 .map(|r| format!("{}/{}", e.name, s(r, "/properties/principal/id"))),
         );
+        // Holders through a group team are members of the team's group.
+        if let Some(g) = &e.plan.group_team {
+            ids.extend(
+                g.holders
+                    .iter()
+                    .map(|&u| format!("{}/{}", e.name, t.directory.users[u].id)),
+            );
+        }
     }
     for f in &t.ground_truth.findings {
         assert!(ids.contains(&f.resource_id), "{f:?}");

@@ -1,6 +1,8 @@
 //! The Dataverse Web API of every Dataverse environment, under
 //! `/dataverse/{domainName}/api/data/v9.2/` (REFERENCE §4.7): `systemusers`, `roles`,
-//! `businessunits`, `organizations`, role association through `systemuserroles_association/$ref`,
+//! `businessunits`, `organizations`, `teams` (owner and Microsoft Entra group teams, their roles
+//! through `teamroles_association`, read-only), role association through
+//! `systemuserroles_association/$ref`,
 //! OData paging with `Prefer: odata.maxpagesize`. Writes go to the server's pinned env content.
 
 pub(crate) mod odata;
@@ -24,6 +26,18 @@ use super::state::{AppState, State, read};
 pub const SYSTEM_ADMIN_TEMPLATE_ID: &str = "627090ff-40a3-4053-8790-584edc5be201";
 /// The association between users and roles.
 const USER_ROLES: &str = "systemuserroles_association";
+/// The association between teams and roles.
+const TEAM_ROLES: &str = "teamroles_association";
+
+/// The entity set a navigation property of `set` leads to, when it is served.
+fn nav_target(set: &str, nav: &str) -> Option<&'static str> {
+    match (set, nav) {
+        ("systemusers", USER_ROLES) | ("teams", TEAM_ROLES) => Some("roles"),
+        ("roles", USER_ROLES) => Some("systemusers"),
+        ("roles", TEAM_ROLES) => Some("teams"),
+        _ => None,
+    }
+}
 /// Largest page Dataverse serves.
 const MAX_PAGE: usize = 5000;
 
@@ -42,6 +56,7 @@ fn key_of(set: &str) -> Option<&'static str> {
         "roles" => Some("roleid"),
         "businessunits" => Some("businessunitid"),
         "organizations" => Some("organizationid"),
+        "teams" => Some("teamid"),
         _ => None,
     }
 }
@@ -52,6 +67,7 @@ fn entity_name(set: &str) -> &str {
         "roles" => "role",
         "businessunits" => "businessunit",
         "organizations" => "organization",
+        "teams" => "team",
         other => other,
     }
 }
@@ -62,6 +78,7 @@ fn rows_of<'a>(d: &'a DataverseData, set: &str) -> Vec<&'a Value> {
         "roles" => d.roles.iter().collect(),
         "businessunits" => d.business_units.iter().collect(),
         "organizations" => vec![&d.organization],
+        "teams" => d.teams.iter().collect(),
         _ => Vec::new(),
     }
 }
@@ -72,6 +89,7 @@ fn rows_of_mut<'a>(d: &'a mut DataverseData, set: &str) -> Vec<&'a mut Value> {
         "roles" => d.roles.iter_mut().collect(),
         "businessunits" => d.business_units.iter_mut().collect(),
         "organizations" => vec![&mut d.organization],
+        "teams" => d.teams.iter_mut().collect(),
         _ => Vec::new(),
     }
 }
@@ -89,6 +107,9 @@ fn same_id(a: &str, b: &str) -> bool {
 
 /// Rows related to `row` of `set` through navigation property `nav`.
 fn related(d: &DataverseData, set: &str, row: &Value, nav: &str) -> Vec<Value> {
+    if nav == TEAM_ROLES {
+        return team_related(d, set, row);
+    }
     if nav != USER_ROLES {
         return Vec::new();
     }
@@ -117,6 +138,32 @@ fn related(d: &DataverseData, set: &str, row: &Value, nav: &str) -> Vec<Value> {
                         .find(|x| same_id(&id_of(x, "systemuserid"), u))
                         .cloned()
                 })
+                .collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Rows related through `teamroles_association`: a team's roles, or a role's teams.
+fn team_related(d: &DataverseData, set: &str, row: &Value) -> Vec<Value> {
+    let find_in = |rows: &[Value], key: &str, id: &str| {
+        rows.iter().find(|x| same_id(&id_of(x, key), id)).cloned()
+    };
+    match set {
+        "teams" => {
+            let tid = id_of(row, "teamid");
+            d.team_roles
+                .iter()
+                .filter(|(t, _)| same_id(t, &tid))
+                .filter_map(|(_, r)| find_in(&d.roles, "roleid", r))
+                .collect()
+        }
+        "roles" => {
+            let rid = id_of(row, "roleid");
+            d.team_roles
+                .iter()
+                .filter(|(_, r)| same_id(r, &rid))
+                .filter_map(|(t, _)| find_in(&d.teams, "teamid", t))
                 .collect()
         }
         _ => Vec::new(),
@@ -312,16 +359,11 @@ fn present(
     let select = odata::select_list(paging::param(&ctx.query, "$select"));
     let mut out = odata::project(row, select.as_deref(), key);
     for (nav, nav_select) in expand {
-        if nav != USER_ROLES || !matches!(set, "systemusers" | "roles") {
+        let Some(target) = nav_target(set, nav) else {
             return Err(odata::bad(format!(
                 "Could not find a property named '{nav}' on type 'Microsoft.Dynamics.CRM.{}'.",
                 entity_name(set)
             )));
-        }
-        let target = if set == "systemusers" {
-            "roles"
-        } else {
-            "systemusers"
         };
         let tkey = key_of(target).unwrap_or("id");
         let items: Vec<Value> = related(d, set, row, nav)
@@ -500,13 +542,8 @@ fn list_related(ctx: &Ctx, first: &Segment, nav: &Segment) -> Result<Response, A
         .key
         .clone()
         .ok_or_else(|| not_found_segment(&nav.name))?;
-    if nav.name != USER_ROLES || !matches!(first.name.as_str(), "systemusers" | "roles") {
+    let Some(target) = nav_target(&first.name, &nav.name) else {
         return Err(not_found_segment(&nav.name));
-    }
-    let target = if first.name == "systemusers" {
-        "roles"
-    } else {
-        "systemusers"
     };
     with_data(ctx, |d| {
         let row = find(d, &first.name, &id).ok_or_else(|| not_found_row(&first.name, &id))?;

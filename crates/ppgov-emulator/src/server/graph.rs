@@ -1,5 +1,7 @@
 //! Microsoft Graph v1.0 (REFERENCE §4.8): users, groups and their (transitive) members,
-//! directory objects, and JSON batching (`POST /v1.0/$batch`, at most 20 requests, per-item
+//! directory objects and `directoryObjects/getByIds` (at most 1000 ids; an id that is not
+//! there, or not of the asked types, is left out; users with the default property subset), and
+//! JSON batching (`POST /v1.0/$batch`, at most 20 requests, per-item
 //! status, per-item 429 when the caller is over its rate limit).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -38,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1.0/groups/{id}", get(single))
         .route("/v1.0/groups/{id}/members", get(single))
         .route("/v1.0/groups/{id}/transitiveMembers", get(single))
+        .route("/v1.0/directoryObjects/getByIds", post(get_by_ids))
         .route("/v1.0/directoryObjects/{id}", get(single))
         .route("/v1.0/servicePrincipals/{id}", get(single))
 }
@@ -434,6 +437,83 @@ async fn single(AxState(state): AxState<AppState>, uri: Uri, headers: HeaderMap)
         Ok(v) => Json(v).into_response(),
         Err(e) => e.family(Family::Graph).into_response(),
     }
+}
+
+/// Most ids one `getByIds` call may carry.
+const MAX_GET_BY_IDS: usize = 1000;
+
+async fn get_by_ids(
+    AxState(state): AxState<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    match run_get_by_ids(&state, &headers, &body) {
+        Ok(v) => Json(v).into_response(),
+        Err(e) => e.family(Family::Graph).into_response(),
+    }
+}
+
+fn run_get_by_ids(state: &State, headers: &HeaderMap, body: &Bytes) -> Result<Value, ApiError> {
+    let id = require(state, headers, AUD_GRAPH).map_err(|e| e.family(Family::Graph))?;
+    check_roles(&id, &["Directory.Read.All", "Directory.ReadWrite.All"])?;
+    let key = identity_key(state, headers);
+    throttle::check(state, key.as_deref(), Family::Graph)?;
+    let v: Value = super::errors::parse_json(body).map_err(|e| e.family(Family::Graph))?;
+    let Some(ids) = v.get("ids").and_then(Value::as_array) else {
+        return Err(gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            "The request body must contain an 'ids' collection.",
+        ));
+    };
+    if ids.len() > MAX_GET_BY_IDS {
+        return Err(gerr(
+            StatusCode::BAD_REQUEST,
+            "Request_BadRequest",
+            format!("Too many ids: at most {MAX_GET_BY_IDS} may be given."),
+        ));
+    }
+    // Types are case-insensitive; absent means every directory object type.
+    let types: Option<Vec<String>> = v.get("types").and_then(Value::as_array).map(|t| {
+        t.iter()
+            .filter_map(Value::as_str)
+            .map(|s| format!("#microsoft.graph.{}", s.to_ascii_lowercase()))
+            .collect()
+    });
+    let t = state.tenant();
+    let mut value = Vec::new();
+    for raw in ids {
+        let Some(oid) = raw.as_str() else {
+            return Err(gerr(
+                StatusCode::BAD_REQUEST,
+                "Request_BadRequest",
+                "Every id must be a string.",
+            ));
+        };
+        let Some(m) = object_json(state, &t, oid) else {
+            continue;
+        };
+        let kind = m
+            .get("@odata.type")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if types.as_ref().is_some_and(|ts| !ts.contains(&kind)) {
+            continue;
+        }
+        let m = if kind == "#microsoft.graph.user" {
+            // v1.0 returns a user's default property subset here (no accountEnabled, userType).
+            select(m, &QueryMap::default(), Some(USER_DEFAULT))
+        } else {
+            m
+        };
+        value.push(Value::Object(m));
+    }
+    let base = state.base_url.trim_end_matches('/');
+    Ok(json!({
+        "@odata.context": format!("{base}/v1.0/$metadata#directoryObjects"),
+        "value": value,
+    }))
 }
 
 fn item_headers(extra: &[(String, String)]) -> Value {

@@ -34,6 +34,20 @@ pub fn run(file: Option<PathBuf>, args: InventoryArgs) -> anyhow::Result<Outcome
         InventoryView::Roles => inventory::roles(&s, env),
         InventoryView::Principals => inventory::principals(&s),
     };
+    if args.format == TabularFormat::Json {
+        let view = match args.view {
+            InventoryView::Environments => "environments",
+            InventoryView::Apps => "apps",
+            InventoryView::Flows => "flows",
+            InventoryView::Connections => "connections",
+            InventoryView::Roles => "roles",
+            InventoryView::Principals => "principals",
+        };
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer_pretty(&mut out, &table.to_json_document(view))?;
+        out.write_all(b"\n")?;
+        return Ok(Outcome::Clean);
+    }
     print_table(&table, args.format)?;
     Ok(Outcome::Clean)
 }

@@ -72,4 +72,45 @@ mod tests {
         fail(&mut s, Some(PROD_ENV), CollectionKind::DataverseAdmins);
         assert!(is_error(&run(evaluate, &s)));
     }
+
+    /// Seed 003: role assignments through groups cannot be elevated just in time, so a member of
+    /// a group team holding System Administrator is a standing admin; the group is no person.
+    #[test]
+    fn group_team_members_are_standing_admins_and_the_group_is_not_a_person() {
+        use ppgov_core::{PrincipalKind, PrincipalStatus};
+        let mut s = base();
+        let group = "00000000-0000-0000-0000-00000000a001";
+        s.principals.insert(
+            group.into(),
+            principal(group, PrincipalKind::Group, PrincipalStatus::Active, false),
+        );
+        // Recorded without a type, as BAP and some payloads do: Graph's kind decides.
+        s.role_assignments.push(sysadmin(PROD_ENV, group, ""));
+        let mut member = sysadmin(PROD_ENV, USER_2, "User");
+        member.via_group = Some(group.into());
+        s.role_assignments.push(member);
+        let out = run(evaluate, &s);
+        assert_eq!(ids(&out), vec![format!("{PROD_ENV}/{USER_2}")]);
+        assert_eq!(out.findings[0].evidence["via_group"], group);
+    }
+
+    /// An environment still provisioning Dataverse is neither passed nor failed: the error says
+    /// its admins are not yet available.
+    #[test]
+    fn provisioning_environment_says_not_yet_available() {
+        let mut s = base();
+        s.collection.record(
+            ppgov_core::CollectionScope::Environment(PROD_ENV.into()),
+            CollectionKind::DataverseAdmins,
+            ppgov_core::CollectionState::Skipped {
+                reason: "not yet available: Dataverse is still being provisioned".into(),
+            },
+        );
+        let out = run(evaluate, &s);
+        let message = match &out.status {
+            ppgov_core::RuleStatus::Error { message } => message.clone(),
+            _ => String::new(),
+        };
+        assert!(message.contains("not yet available"), "{:?}", out.status);
+    }
 }

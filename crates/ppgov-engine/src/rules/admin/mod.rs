@@ -69,14 +69,14 @@ pub(crate) fn holders<'a>(
             if ctx.env_collected(&e.id, CollectionKind::DataverseAdmins) {
                 ok_dv.insert(id.clone());
             } else {
-                missing.push(format!("dataverse_admins in environment {}", e.id));
+                missing.push(not_collected(ctx, &e.id, CollectionKind::DataverseAdmins));
             }
         }
         if roles == Roles::SysAdminOrEnvAdmin && !e.has_dataverse {
             if ctx.env_collected(&e.id, CollectionKind::RoleAssignments) {
                 ok_bap.insert(id);
             } else {
-                missing.push(format!("role_assignments in environment {}", e.id));
+                missing.push(not_collected(ctx, &e.id, CollectionKind::RoleAssignments));
             }
         } else if roles == Roles::SysAdminOrEnvAdmin
             && ctx.env_collected(&e.id, CollectionKind::RoleAssignments)
@@ -105,6 +105,22 @@ pub(crate) fn holders<'a>(
         }
     }
     (out, missing)
+}
+
+/// What was not collected in an environment, with the collector's reason when it gave one
+/// (e.g. Dataverse still being provisioned: not yet available, neither passed nor failed).
+fn not_collected(ctx: &Context, env: &str, kind: CollectionKind) -> String {
+    let name = match kind {
+        CollectionKind::DataverseAdmins => "dataverse_admins",
+        _ => "role_assignments",
+    };
+    let scope = ppgov_core::CollectionScope::Environment(env.to_string());
+    match ctx.snapshot.collection.get(&scope, kind) {
+        Some(ppgov_core::CollectionState::Skipped { reason }) => {
+            format!("{name} in environment {env} ({reason})")
+        }
+        _ => format!("{name} in environment {env}"),
+    }
 }
 
 /// Reference to a role holder: `<environment>/<principal object id>`.
@@ -144,6 +160,10 @@ pub(crate) fn holder_findings(
         .map(|(r, roles)| {
             let who = r.principal_upn.clone().or_else(|| r.principal_name.clone()).unwrap_or_else(|| r.principal_id.clone());
             let mut evidence = json!({ "principal_id": r.principal_id, "principal_type": r.principal_type, "roles": roles, "environment_id": r.environment_id });
+            // Held through a group team: a standing assignment that cannot be elevated just in time.
+            if let (Some(g), Some(obj)) = (&r.via_group, evidence.as_object_mut()) {
+                obj.insert("via_group".into(), json!(g));
+            }
             if let (Some(obj), serde_json::Value::Object(more)) = (evidence.as_object_mut(), extra(r)) {
                 obj.extend(more);
             }

@@ -31,7 +31,10 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
             .any(|p| p.principal.principal_type.eq_ignore_ascii_case("Tenant"));
         let groups: Vec<&str> = perms
             .iter()
-            .filter(|p| p.principal.principal_type.eq_ignore_ascii_case("Group"))
+            .filter(|p| {
+                ctx.principal_kind(&p.principal.id, &p.principal.principal_type)
+                    == ppgov_core::PrincipalKind::Group
+            })
             .map(|p| p.principal.id.as_str())
             .collect();
         let users = a.shared_users_count.unwrap_or(0);

@@ -38,7 +38,8 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
             }
             let active_owner = f.permissions.iter().flatten().any(|p| {
                 p.role_name.eq_ignore_ascii_case("Owner")
-                    && p.principal.principal_type.eq_ignore_ascii_case("User")
+                    && ctx.principal_kind(&p.principal.id, &p.principal.principal_type)
+                        == ppgov_core::PrincipalKind::User
                     && ctx.is_active(&p.principal.id)
             });
             if active_owner {
