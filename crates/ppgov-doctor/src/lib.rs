@@ -231,14 +231,13 @@ pub async fn run(
     });
     match dataverse {
         // The instance URL comes from BAP: checked against the cloud's Dataverse domains first.
-        Some((env, url)) => match endpoints
-            .check_dataverse_url(&url)
-            .map_err(|reason| ppgov_client::ClientError::UntrustedHost {
+        Some((env, url)) => match match endpoints.check_dataverse_url(&url) {
+            Ok(()) => DataverseClient::new(transport.clone(), &url, 1),
+            Err(reason) => Err(ppgov_client::ClientError::UntrustedHost {
                 url: url.to_string(),
                 reason,
-            })
-            .and_then(|()| DataverseClient::new(transport.clone(), &url, 1))
-        {
+            }),
+        } {
             Ok(c) => match c.organization::<Value>().await {
                 Ok(_) => out.push(check(
                     "Dataverse",
