@@ -16,6 +16,7 @@
 mod batch;
 mod checkpoints;
 mod error;
+mod events;
 mod file;
 mod kinds;
 mod migrations;
@@ -28,6 +29,10 @@ mod time;
 pub use batch::WriteBatch;
 pub use checkpoints::{Shard, ShardState};
 pub use error::StoreError;
+pub use events::{
+    AlertRow, AppendOutcome, EventFilter, EventRow, EventStats, EventStore, PruneOutcome,
+    VerifyProblem, VerifyReport, month_of,
+};
 pub use file::{
     SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
 };

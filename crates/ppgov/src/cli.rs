@@ -71,6 +71,9 @@ pub enum Command {
     /// Whole-system benchmarks; they print their figures.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Audit log: ingest, tamper-evident store, detections, search, export, daily report.
+    #[command(subcommand)]
+    Audit(crate::commands::audit::AuditCommand),
 }
 
 /// Emulated tenant sizes.
@@ -327,6 +330,8 @@ pub enum BenchCommand {
     Dlp(BenchScanArgs),
     /// Time emulator start-up and measure its memory.
     Emulator(BenchScanArgs),
+    /// Generate audit events with planted attacks; ingest and detection throughput, memory, bytes per event.
+    Audit(crate::commands::audit::BenchAuditArgs),
 }
 
 /// Benchmark output format.

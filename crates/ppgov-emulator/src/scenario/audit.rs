@@ -245,6 +245,7 @@ impl Builder<'_> {
         op: &str,
         a: &Actor,
         target: &str,
+        target_ids: &[String],
         modified: Value,
     ) -> String {
         let mut r = self.common(at, 8, op, "AzureActiveDirectory", a, "", target);
@@ -252,7 +253,12 @@ impl Builder<'_> {
             o.insert("ClientIP".into(), Value::Null);
             o.insert("AzureActiveDirectoryEventType".into(), json!(1));
             o.insert("ModifiedProperties".into(), modified);
-            o.insert("Target".into(), json!([{"Type": 1, "ID": target}]));
+            // Entra targets name the object by id (`User_<oid>`, `<oid>`) and by UPN (type 5).
+            let mut targets = vec![json!({"Type": 1, "ID": target})];
+            for id in target_ids {
+                targets.insert(0, json!({"Type": 2, "ID": id}));
+            }
+            o.insert("Target".into(), Value::Array(targets));
             o.insert("Actor".into(), json!([{"Type": 5, "ID": a.upn}]));
         }
         self.push(at, r)
@@ -442,7 +448,8 @@ pub fn build(
         let u = &users[g];
         if let Some(inv) = u.invited {
             let m = json!([{"Name": "UserPrincipalName", "NewValue": u.upn, "OldValue": ""}]);
-            b.entra_event(inv, "Invite external user.", &sharer, &u.upn, m);
+            let ids = [format!("User_{}", u.id), u.id.clone()];
+            b.entra_event(inv, "Invite external user.", &sharer, &u.upn, &ids, m);
         }
     }
 
@@ -726,6 +733,7 @@ pub fn build(
         "Consent to application.",
         &consenter,
         "Mail Helper Pro",
+        &[],
         m,
     );
     plant("PPG-DET-015", &consenter, vec![id]);

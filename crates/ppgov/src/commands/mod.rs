@@ -1,5 +1,6 @@
 //! One module per command: each turns parsed arguments into calls on the library crates.
 
+pub mod audit;
 mod auth;
 mod bench;
 mod config;
@@ -56,5 +57,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Policy(PolicyCommand::Test { dir }) => policy::test(&dir),
         Command::Evidence(args) => evidence::run(file, args),
         Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Audit(cmd) => audit::run(file, cmd).await,
     }
 }
