@@ -129,7 +129,7 @@ pub fn generate(path: &Path, n: u64, seed: u64) -> Result<usize, AuditError> {
     let mut written = 0u64;
     while written < n {
         id += 1;
-        if id % attack_every == 0 && written + 12 <= n {
+        if id.is_multiple_of(attack_every) && written + 12 <= n {
             // A planted attack: 12 flow deletions by a fresh actor within 45 minutes, by day.
             let t0 = END_MS - span + (rng.below(13) as i64) * 86_400_000 + 10 * 3_600_000;
             let who = format!("deleter{id}@{TENANT}");

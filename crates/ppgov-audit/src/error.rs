@@ -7,12 +7,12 @@ use std::path::PathBuf;
 pub enum AuditError {
     /// The event store failed.
     #[error("audit store: {0}")]
-    Store(#[from] ppgov_store::StoreError),
+    Store(Box<ppgov_store::StoreError>),
     /// An API call failed.
     #[error(
         "Management Activity API: {0}; check `ppgov doctor` and the ActivityFeed.Read permission"
     )]
-    Client(#[from] ppgov_client::ClientError),
+    Client(Box<ppgov_client::ClientError>),
     /// A file could not be read.
     #[error("cannot read {path}: {source}")]
     Io {
@@ -42,4 +42,16 @@ pub enum AuditError {
     /// Writing output failed.
     #[error("cannot write output: {0}")]
     Output(String),
+}
+
+impl From<ppgov_client::ClientError> for AuditError {
+    fn from(e: ppgov_client::ClientError) -> Self {
+        AuditError::Client(Box::new(e))
+    }
+}
+
+impl From<ppgov_store::StoreError> for AuditError {
+    fn from(e: ppgov_store::StoreError) -> Self {
+        AuditError::Store(Box::new(e))
+    }
 }

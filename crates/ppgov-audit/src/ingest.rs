@@ -43,6 +43,9 @@ impl IngestOutcome {
     }
 }
 
+/// A callback on newly stored events.
+type OnStored<'s> = Box<dyn FnMut(&[EventRow]) -> Result<(), AuditError> + 's>;
+
 /// Collects records into batches and writes them; a bad record is counted, never fatal.
 pub struct Ingestor<'s, S: EventStore + ?Sized> {
     store: &'s mut S,
@@ -50,7 +53,7 @@ pub struct Ingestor<'s, S: EventStore + ?Sized> {
     /// Counts so far.
     pub outcome: IngestOutcome,
     /// Called with every batch of newly stored events (detection on arrival).
-    on_stored: Option<Box<dyn FnMut(&[EventRow]) -> Result<(), AuditError> + 's>>,
+    on_stored: Option<OnStored<'s>>,
 }
 
 impl<'s, S: EventStore + ?Sized> Ingestor<'s, S> {

@@ -8,6 +8,7 @@
 //!   records with their positions.
 //! - [`management`]: the Office 365 Management Activity API source (subscription, 24-hour windows
 //!   within the last 7 days, paging, bounded blob concurrency, cursor advanced only after store).
+//! - [`graph`]: Microsoft Graph audit log queries (create, poll, read records), for history.
 //! - [`detect`]: PPG-DET-001..017, one file each, streaming and stateful, state persisted.
 //! - [`export`], [`report`]: SIEM formats (NDJSON, CSV, CEF, OCSF) and the daily report.
 //! - [`refresh`]: which inventory resources an event marks for refresh.
@@ -18,6 +19,7 @@ mod error;
 pub mod event;
 pub mod export;
 pub mod files;
+pub mod graph;
 pub mod ingest;
 pub mod management;
 pub mod refresh;

@@ -69,15 +69,11 @@ pub fn marks(e: &EventRow) -> Vec<RefreshMark> {
                 out.push(mark("environment_connections", env));
             }
         }
-        (79, _) => {
-            if !e.resource_id.is_empty() {
-                out.push(mark("connection", &e.resource_id));
-            }
+        (79, _) if !e.resource_id.is_empty() => {
+            out.push(mark("connection", &e.resource_id));
         }
-        (187, _) | (_, "GovernanceApiPolicyOperation") => {
-            if !e.resource_id.is_empty() {
-                out.push(mark("dlp_policy", &e.resource_id));
-            }
+        (187, _) | (_, "GovernanceApiPolicyOperation") if !e.resource_id.is_empty() => {
+            out.push(mark("dlp_policy", &e.resource_id));
         }
         (_, "EnvironmentPropertyChange" | "TenantIsolationOperation" | "ApplyAdminRole") => {
             if let Some(env) = &env {

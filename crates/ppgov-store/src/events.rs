@@ -165,7 +165,8 @@ pub trait EventStore {
     /// Events matching `filter`, ordered by time then id.
     fn search(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError>;
     /// Calls `f` for every event with a sequence number above `after_seq`, month by month, in
-    /// time order within a month; returns how many were visited.
+    /// time order within a month, without its raw JSON (`raw` is empty); returns how many were
+    /// visited.
     fn scan_after(
         &self,
         after_seq: i64,
@@ -287,6 +288,10 @@ fn batch_hash(
 const COLS: &str = "seq, id, time_ms, record_type, operation, workload, actor, environment_id, \
                     resource_kind, resource_id, client_ip, risk, attrs, raw";
 
+/// The columns without the raw record (detection never reads it; it is most of the bytes).
+const LIGHT_COLS: &str = "seq, id, time_ms, record_type, operation, workload, actor, \
+                          environment_id, resource_kind, resource_id, client_ip, risk, attrs, ''";
+
 fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         seq: r.get(0)?,
@@ -376,13 +381,13 @@ impl EventStore for Store {
                 if pruned.is_none() {
                     tx.execute_batch(&format!(
                         "CREATE TABLE IF NOT EXISTS {t} (
-                            seq INTEGER NOT NULL UNIQUE, id TEXT PRIMARY KEY, time_ms INTEGER NOT NULL,
+                            seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, time_ms INTEGER NOT NULL,
                             record_type INTEGER NOT NULL, operation TEXT NOT NULL, workload TEXT NOT NULL,
                             actor TEXT NOT NULL, environment_id TEXT NOT NULL, resource_kind TEXT NOT NULL,
                             resource_id TEXT NOT NULL, client_ip TEXT NOT NULL, risk TEXT NOT NULL,
                             attrs TEXT NOT NULL, raw TEXT NOT NULL, batch INTEGER NOT NULL
-                         ) WITHOUT ROWID;
-                         CREATE INDEX IF NOT EXISTS {t}_time ON {t} (time_ms);
+                         );
+                         CREATE INDEX IF NOT EXISTS {t}_time ON {t} (time_ms, id);
                          INSERT OR IGNORE INTO audit_months (month) VALUES ('{month}');"
                     ))?;
                 } else {
@@ -516,7 +521,7 @@ impl EventStore for Store {
         for month in self.live_months()? {
             let t = table(&month)?;
             let mut st = self.conn.prepare(&format!(
-                "SELECT {COLS} FROM {t} WHERE seq > ?1 ORDER BY time_ms, id"
+                "SELECT {LIGHT_COLS} FROM {t} WHERE seq > ?1 ORDER BY time_ms, id"
             ))?;
             let mut rows = st.query([after_seq])?;
             while let Some(r) = rows.next()? {

@@ -13,7 +13,6 @@ static META: Meta = Meta {
     source: "Sentinel",
 };
 
-#[derive(Default)]
 pub(crate) struct DepartingUserFlows;
 
 impl Detection for DepartingUserFlows {

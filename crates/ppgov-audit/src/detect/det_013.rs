@@ -46,7 +46,12 @@ impl Detection for ActivitySpike {
         }
         let c = &cfg.activity_spike;
         let h = e.t().div_euclid(HOUR);
-        let a = self.actors.entry(e.row.actor.clone()).or_default();
+        if !self.actors.contains_key(&e.row.actor) {
+            self.actors.insert(e.row.actor.clone(), Actor::default());
+        }
+        let Some(a) = self.actors.get_mut(&e.row.actor) else {
+            return;
+        };
         *a.hours.entry(h).or_default() += 1;
         if h < a.cur {
             // A late event of an hour already judged: counted in the baseline only.

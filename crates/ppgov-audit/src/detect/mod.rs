@@ -172,7 +172,7 @@ pub fn all() -> Vec<Box<dyn Detection>> {
     vec![
         Box::new(det_001::BulkFlowDeletion::default()),
         Box::new(det_002::BulkAppDeletion::default()),
-        Box::new(det_003::DepartingUserFlows::default()),
+        Box::new(det_003::DepartingUserFlows),
         Box::new(det_004::GuestBulkSharing::default()),
         Box::new(det_005::SensitiveConnection),
         Box::new(det_006::DlpChanged::default()),

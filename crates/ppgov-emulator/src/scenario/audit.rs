@@ -482,8 +482,11 @@ pub fn build(
 
     // DET-002: 26 app deletions across environments in one hour; baseline of ~3 events per
     // active hour keeps it below the spike threshold.
+    // Each active hour's four launches fall in one clock hour, so the actor's hourly baseline
+    // is four whatever minute `now` has.
+    let hour0 = start - Duration::seconds(start.timestamp().rem_euclid(3600));
     for h in 0..40 {
-        let at = start + Duration::hours(6 + h * 7);
+        let at = hour0 + Duration::hours(6 + h * 7);
         for k in 0..4 {
             let i = ip(&mut b);
             let app = guid(&mut b.rng);

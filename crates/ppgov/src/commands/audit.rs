@@ -89,6 +89,13 @@ pub struct IngestArgs {
     /// PublisherIdentifier (your tenant GUID) for a dedicated throttling quota.
     #[arg(long)]
     pub publisher: Option<String>,
+    /// Read history through a Microsoft Graph audit log query instead (Purview keeps more than
+    /// the Management API's 7 days).
+    #[arg(long)]
+    pub graph: bool,
+    /// With --graph: the query's start (`30d`, `2026-01-01`).
+    #[arg(long, default_value = "7d")]
+    pub since: String,
     /// Run the detections on what arrived.
     #[arg(long)]
     pub detect: bool,
@@ -568,6 +575,31 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
     }
     let conf = super::context::config(config)?;
     let conn = super::context::connect(&conf, ppgov_client::TransportConfig::default())?;
+    if a.graph {
+        let endpoints = conf.endpoints();
+        let now = chrono::Utc::now();
+        let from = parse_since(&a.since, now.timestamp_millis()).map_err(anyhow::Error::msg)?;
+        let from = chrono::DateTime::from_timestamp_millis(from).unwrap_or(now);
+        let out = ppgov_audit::graph::ingest(
+            &conn.clients.transport,
+            &endpoints.graph,
+            &endpoints.scopes.graph,
+            &mut store,
+            from,
+            now,
+            &ppgov_audit::graph::GraphOptions::default(),
+        )
+        .await?;
+        print_outcome(&out.ingest);
+        eprintln!(
+            "graph query {}: {} polls, {} pages",
+            out.query_id, out.polls, out.pages
+        );
+        if a.detect {
+            detect_now(&mut store, &cfg)?;
+        }
+        return Ok(Outcome::Clean);
+    }
     let client = conn
         .clients
         .management(&conf.tenant.id, a.publisher.clone())?;
