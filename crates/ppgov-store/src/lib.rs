@@ -17,6 +17,7 @@ mod batch;
 mod carry;
 mod checkpoints;
 mod error;
+mod events;
 mod file;
 #[cfg(test)]
 mod fuzz_tests;
@@ -34,6 +35,10 @@ pub use batch::WriteBatch;
 pub use carry::Carry;
 pub use checkpoints::{Shard, ShardState};
 pub use error::StoreError;
+pub use events::{
+    AlertRow, AppendOutcome, EventFilter, EventRow, EventStats, EventStore, PruneOutcome,
+    VerifyProblem, VerifyReport, month_of,
+};
 pub use file::{
     SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
 };

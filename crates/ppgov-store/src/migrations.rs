@@ -97,6 +97,46 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX refresh_marks_by_resource ON refresh_marks (kind, id);
     "#,
+    // 4: audit event store (month partitions are created on demand as audit_events_YYYYMM).
+    r#"
+    -- audit: events
+    CREATE TABLE audit_batches (
+        seq        INTEGER PRIMARY KEY,
+        kind       TEXT NOT NULL CHECK (kind IN ('append', 'prune')),
+        at         TEXT NOT NULL,
+        count      INTEGER NOT NULL,
+        detail     TEXT NOT NULL,
+        prev_hash  TEXT NOT NULL,
+        hash       TEXT NOT NULL
+    );
+    CREATE TABLE audit_batch_parts (
+        batch   INTEGER NOT NULL REFERENCES audit_batches(seq),
+        month   TEXT NOT NULL,
+        count   INTEGER NOT NULL,
+        digest  TEXT NOT NULL,
+        PRIMARY KEY (batch, month)
+    );
+    CREATE TABLE audit_months (
+        month   TEXT PRIMARY KEY,
+        pruned  INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE audit_state (
+        key    TEXT PRIMARY KEY,
+        value  TEXT NOT NULL
+    );
+    CREATE TABLE audit_alerts (
+        key            TEXT PRIMARY KEY,
+        detection_id   TEXT NOT NULL,
+        severity       TEXT NOT NULL,
+        actor          TEXT NOT NULL,
+        environment_id TEXT,
+        first_seen     INTEGER NOT NULL,
+        last_seen      INTEGER NOT NULL,
+        event_ids      TEXT NOT NULL,
+        reason         TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -77,6 +77,9 @@ pub enum Command {
     /// List the built-in rules, or print one rule's documentation (what, why, remediation,
     /// references, frameworks).
     Rules(RulesArgs),
+    /// Audit log: ingest, tamper-evident store, detections, search, export, daily report.
+    #[command(subcommand)]
+    Audit(crate::commands::audit::AuditCommand),
 }
 
 /// Emulated tenant sizes.
@@ -340,6 +343,8 @@ pub enum BenchCommand {
     Dlp(BenchScanArgs),
     /// Time emulator start-up and measure its memory.
     Emulator(BenchScanArgs),
+    /// Generate audit events with planted attacks; ingest and detection throughput, memory, bytes per event.
+    Audit(crate::commands::audit::BenchAuditArgs),
 }
 
 /// Benchmark output format.

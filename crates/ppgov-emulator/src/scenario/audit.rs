@@ -245,6 +245,7 @@ impl Builder<'_> {
         op: &str,
         a: &Actor,
         target: &str,
+        target_ids: &[String],
         modified: Value,
     ) -> String {
         let mut r = self.common(at, 8, op, "AzureActiveDirectory", a, "", target);
@@ -252,7 +253,12 @@ impl Builder<'_> {
             o.insert("ClientIP".into(), Value::Null);
             o.insert("AzureActiveDirectoryEventType".into(), json!(1));
             o.insert("ModifiedProperties".into(), modified);
-            o.insert("Target".into(), json!([{"Type": 1, "ID": target}]));
+            // Entra targets name the object by id (`User_<oid>`, `<oid>`) and by UPN (type 5).
+            let mut targets = vec![json!({"Type": 1, "ID": target})];
+            for id in target_ids {
+                targets.insert(0, json!({"Type": 2, "ID": id}));
+            }
+            o.insert("Target".into(), Value::Array(targets));
             o.insert("Actor".into(), json!([{"Type": 5, "ID": a.upn}]));
         }
         self.push(at, r)
@@ -442,7 +448,8 @@ pub fn build(
         let u = &users[g];
         if let Some(inv) = u.invited {
             let m = json!([{"Name": "UserPrincipalName", "NewValue": u.upn, "OldValue": ""}]);
-            b.entra_event(inv, "Invite external user.", &sharer, &u.upn, m);
+            let ids = [format!("User_{}", u.id), u.id.clone()];
+            b.entra_event(inv, "Invite external user.", &sharer, &u.upn, &ids, m);
         }
     }
 
@@ -475,8 +482,11 @@ pub fn build(
 
     // DET-002: 26 app deletions across environments in one hour; baseline of ~3 events per
     // active hour keeps it below the spike threshold.
+    // Each active hour's four launches fall in one clock hour, so the actor's hourly baseline
+    // is four whatever minute `now` has.
+    let hour0 = start - Duration::seconds(start.timestamp().rem_euclid(3600));
     for h in 0..40 {
-        let at = start + Duration::hours(6 + h * 7);
+        let at = hour0 + Duration::hours(6 + h * 7);
         for k in 0..4 {
             let i = ip(&mut b);
             let app = guid(&mut b.rng);
@@ -726,6 +736,7 @@ pub fn build(
         "Consent to application.",
         &consenter,
         "Mail Helper Pro",
+        &[],
         m,
     );
     plant("PPG-DET-015", &consenter, vec![id]);

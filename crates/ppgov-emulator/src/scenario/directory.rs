@@ -169,6 +169,7 @@ pub fn build(
     a.management_app = true;
     a.app_roles = [
         "ActivityFeed.Read",
+        "AuditLogsQuery.Read.All",
         "User.Read.All",
         "Group.Read.All",
         "GroupMember.Read.All",

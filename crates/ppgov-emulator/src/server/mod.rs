@@ -19,6 +19,7 @@
 //! Request counting, latency, throttling (per token `oid`), fault injection, 404 and 405 answers
 //! are applied here for every API path, never for the Entra token endpoint.
 
+pub mod auditlog;
 pub mod auth;
 pub mod bap;
 pub mod bind;
@@ -330,6 +331,7 @@ pub fn router(state: AppState) -> Router {
         .merge(dataverse::routes())
         .merge(graph::routes())
         .merge(management::routes())
+        .merge(auditlog::routes())
         .merge(ppapi::routes())
         .merge(inventory::routes());
     Router::new()

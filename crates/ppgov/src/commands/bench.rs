@@ -19,6 +19,7 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::Scan(a) => scan(a),
         BenchCommand::Dlp(a) => dlp(a),
         BenchCommand::Emulator(a) => emulator(a).await,
+        BenchCommand::Audit(a) => super::audit::bench(a),
     }
 }
 

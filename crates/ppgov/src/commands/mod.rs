@@ -1,5 +1,6 @@
 //! One module per command: each turns parsed arguments into calls on the library crates.
 
+pub mod audit;
 mod auth;
 mod bench;
 mod config;
@@ -62,5 +63,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Evidence(args) => evidence::run(file, args),
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Rules(args) => rules::run(args),
+        Command::Audit(cmd) => audit::run(file, cmd).await,
     }
 }

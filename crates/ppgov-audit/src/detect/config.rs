@@ -1,0 +1,333 @@
+//! Detection thresholds and lists. Read from a TOML or JSON file (`--detections FILE`); the
+//! emulator's ground-truth `detection_config` has the same shape. Every threshold has the
+//! catalogue's default; lists are empty (and their detections off) until configured.
+
+use crate::AuditError;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+
+/// Business hours: days, start and end (local `HH:MM`) in a time zone given as `UTC` or a fixed
+/// offset (`+01:00`, `-05:00`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BusinessHours {
+    /// `UTC` or `±HH:MM`.
+    pub time_zone: String,
+    /// `Mon` .. `Sun`.
+    pub days: Vec<String>,
+    /// `HH:MM`.
+    pub start: String,
+    /// `HH:MM` (exclusive).
+    pub end: String,
+}
+
+impl Default for BusinessHours {
+    fn default() -> Self {
+        BusinessHours {
+            time_zone: "UTC".into(),
+            days: ["Mon", "Tue", "Wed", "Thu", "Fri"]
+                .map(String::from)
+                .to_vec(),
+            start: "08:00".into(),
+            end: "18:00".into(),
+        }
+    }
+}
+
+/// A CIDR range and the country it is in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IpRange {
+    /// `a.b.c.d/n` or IPv6 `x::/n`.
+    pub cidr: String,
+    /// ISO 3166 alpha-2 country code.
+    pub country: String,
+}
+
+/// A blocked connector: its id and display name (`FlowConnectorNames` has display names).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Connector {
+    /// `/providers/Microsoft.PowerApps/apis/shared_ftp` or `shared_ftp`.
+    #[serde(default)]
+    pub id: String,
+    /// Display name (`FTP`).
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A count within a window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Window {
+    /// Minimum count.
+    pub min: u32,
+    /// Distinct environments that also fire (bulk app deletion).
+    pub min_environments: u32,
+    /// Guest age (days) for new-guest sharing.
+    pub guest_age_days: i64,
+    /// Window length.
+    pub window_minutes: i64,
+}
+
+impl Default for Window {
+    fn default() -> Self {
+        Window {
+            min: 10,
+            min_environments: 0,
+            guest_age_days: 14,
+            window_minutes: 60,
+        }
+    }
+}
+
+/// Activity spike settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Spike {
+    /// Count must exceed this many times the median.
+    pub factor: f64,
+    /// And be at least this.
+    pub min_events: u32,
+    /// Free text (ignored).
+    pub baseline: Option<String>,
+}
+
+impl Default for Spike {
+    fn default() -> Self {
+        Spike {
+            factor: 10.0,
+            min_events: 20,
+            baseline: None,
+        }
+    }
+}
+
+/// Mass Dataverse record operations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Mass {
+    /// More than this many per user per UTC day.
+    pub min: u64,
+    /// Free text (ignored).
+    pub per: Option<String>,
+}
+
+impl Default for Mass {
+    fn default() -> Self {
+        Mass {
+            min: 10_000,
+            per: None,
+        }
+    }
+}
+
+/// Every detection setting.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DetectionConfig {
+    /// UPNs of departing users (DET-003).
+    pub departing_users: Vec<String>,
+    /// Environment ids that are sensitive (DET-005).
+    pub sensitive_environments: Vec<String>,
+    /// Who may share (DET-010; off when empty).
+    pub authorised_sharers: Vec<String>,
+    /// Business hours (DET-011).
+    pub business_hours: BusinessHours,
+    /// Operations judged high-risk outside business hours (DET-011).
+    pub high_risk_operations: Vec<String>,
+    /// Denied countries (DET-012).
+    pub country_deny_list: Vec<String>,
+    /// IP ranges to countries (DET-012).
+    pub ip_ranges: Vec<IpRange>,
+    /// Who may self-elevate (DET-014).
+    pub elevation_allow_list: Vec<String>,
+    /// Blocked connectors (DET-009).
+    pub blocked_connectors: Vec<Connector>,
+    /// The tenant's domains (DET-008; off when empty).
+    pub tenant_domains: Vec<String>,
+    /// DET-001.
+    pub bulk_flow_delete: Window,
+    /// DET-002.
+    pub bulk_app_delete: Window,
+    /// DET-004.
+    pub new_guest_sharing: Window,
+    /// DET-006: an update this soon after creation is not alerted.
+    pub dlp_update_grace_minutes: i64,
+    /// DET-007: the chain's span.
+    pub impairment_chain_days: i64,
+    /// DET-013.
+    pub activity_spike: Spike,
+    /// DET-017.
+    pub mass_record_operations: Mass,
+}
+
+impl Default for DetectionConfig {
+    fn default() -> Self {
+        DetectionConfig {
+            departing_users: Vec::new(),
+            sensitive_environments: Vec::new(),
+            authorised_sharers: Vec::new(),
+            business_hours: BusinessHours::default(),
+            high_risk_operations: [
+                "PutConnection",
+                "PutPermissions",
+                "PowerAppPermissionEdited",
+                "RecordScopesConsent",
+                "Consent to application.",
+            ]
+            .map(String::from)
+            .to_vec(),
+            country_deny_list: Vec::new(),
+            ip_ranges: Vec::new(),
+            elevation_allow_list: Vec::new(),
+            blocked_connectors: Vec::new(),
+            tenant_domains: Vec::new(),
+            bulk_flow_delete: Window::default(),
+            bulk_app_delete: Window {
+                min: 25,
+                min_environments: 10,
+                ..Window::default()
+            },
+            new_guest_sharing: Window {
+                min: 5,
+                ..Window::default()
+            },
+            dlp_update_grace_minutes: 10,
+            impairment_chain_days: 14,
+            activity_spike: Spike::default(),
+            mass_record_operations: Mass::default(),
+        }
+    }
+}
+
+/// Parsed CIDR.
+#[derive(Debug, Clone)]
+pub(crate) struct Cidr {
+    net: u128,
+    mask: u128,
+    v4: bool,
+    pub country: String,
+}
+
+fn bits(ip: IpAddr) -> (u128, bool) {
+    match ip {
+        IpAddr::V4(a) => (u128::from(u32::from(a)), true),
+        IpAddr::V6(a) => match a.to_ipv4_mapped() {
+            Some(v4) => (u128::from(u32::from(v4)), true),
+            None => (u128::from(a), false),
+        },
+    }
+}
+
+impl Cidr {
+    pub(crate) fn parse(r: &IpRange) -> Result<Cidr, String> {
+        let (a, n) = r
+            .cidr
+            .split_once('/')
+            .ok_or_else(|| format!("ip range `{}` is not a CIDR (a.b.c.d/n)", r.cidr))?;
+        let ip: IpAddr = a
+            .parse()
+            .map_err(|_| format!("ip range `{}`: `{a}` is not an IP address", r.cidr))?;
+        let (net, v4) = bits(ip);
+        let width = if v4 { 32 } else { 128 };
+        let n: u32 = n
+            .parse()
+            .ok()
+            .filter(|n| *n <= width)
+            .ok_or_else(|| format!("ip range `{}`: prefix must be 0..={width}", r.cidr))?;
+        let mask = if n == 0 {
+            0
+        } else {
+            (u128::MAX << (128 - n)) >> (128 - width)
+        };
+        Ok(Cidr {
+            net: net & mask,
+            mask,
+            v4,
+            country: r.country.to_ascii_uppercase(),
+        })
+    }
+
+    pub(crate) fn contains(&self, ip: IpAddr) -> bool {
+        let (b, v4) = bits(ip);
+        v4 == self.v4 && b & self.mask == self.net
+    }
+}
+
+impl DetectionConfig {
+    /// Reads a TOML (`.toml`) or JSON file; a TOML file may keep the settings under `[detections]`.
+    pub fn from_file(path: &std::path::Path) -> Result<Self, AuditError> {
+        let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let cfg: DetectionConfig = if path.extension().is_some_and(|e| e == "toml") {
+            let v: toml::Value = toml::from_str(&text)
+                .map_err(|e| AuditError::Config(format!("{}: {e}", path.display())))?;
+            let v = v.get("detections").cloned().unwrap_or(v);
+            v.try_into()
+                .map_err(|e| AuditError::Config(format!("{}: {e}", path.display())))?
+        } else {
+            let v: serde_json::Value = serde_json::from_str(&text)
+                .map_err(|e| AuditError::Config(format!("{}: {e}", path.display())))?;
+            let v = v.get("detection_config").cloned().unwrap_or(v);
+            serde_json::from_value(v)
+                .map_err(|e| AuditError::Config(format!("{}: {e}", path.display())))?
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks every value, reporting all problems.
+    pub fn validate(&self) -> Result<(), AuditError> {
+        let mut errs = Vec::new();
+        for r in &self.ip_ranges {
+            if let Err(e) = Cidr::parse(r) {
+                errs.push(e);
+            }
+        }
+        if crate::detect::det_011::Hours::parse(&self.business_hours).is_err() {
+            errs.push(format!(
+                "business_hours: time_zone `{}` must be UTC or ±HH:MM, start/end HH:MM, days Mon..Sun",
+                self.business_hours.time_zone
+            ));
+        }
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(AuditError::Config(errs.join("; ")))
+        }
+    }
+
+    /// Adds departing users from a CSV whose first column (or `UserPrincipalName`/`upn` column)
+    /// holds UPNs.
+    pub fn add_departing_csv(&mut self, path: &std::path::Path) -> Result<(), AuditError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_path(path)
+            .map_err(|e| AuditError::Config(format!("{}: {e}", path.display())))?;
+        let col = rdr
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .position(|c| {
+                        let c = c.trim().to_ascii_lowercase();
+                        c == "userprincipalname" || c == "upn" || c == "user"
+                    })
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        for r in rdr.records() {
+            let r = r.map_err(|e| AuditError::Config(format!("{}: {e}", path.display())))?;
+            if let Some(u) = r.get(col).map(str::trim).filter(|u| u.contains('@')) {
+                self.departing_users.push(u.to_lowercase());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Case-insensitive membership.
+pub(crate) fn has(list: &[String], v: &str) -> bool {
+    list.iter().any(|x| x.eq_ignore_ascii_case(v))
+}
