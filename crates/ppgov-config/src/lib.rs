@@ -25,6 +25,7 @@ pub mod endpoints;
 pub mod error;
 mod file;
 pub mod posture;
+pub mod remediation;
 mod schema;
 
 pub use config::{
@@ -33,4 +34,5 @@ pub use config::{
 };
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use remediation::RemediationConfig;
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};

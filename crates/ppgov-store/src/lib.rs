@@ -17,6 +17,7 @@ mod batch;
 mod checkpoints;
 mod error;
 mod file;
+mod journal;
 mod kinds;
 mod migrations;
 mod resources;
@@ -30,6 +31,9 @@ pub use checkpoints::{Shard, ShardState};
 pub use error::StoreError;
 pub use file::{
     SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
+};
+pub use journal::{
+    ChainBreak, ChainReport, DueAction, GENESIS, JournalEntry, JournalPhase, NewJournalEntry,
 };
 pub use kinds::{StoreKind, StoredResource};
 pub use resources::ResourceRow;

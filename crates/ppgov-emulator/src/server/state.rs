@@ -106,6 +106,8 @@ pub struct State {
     pub refresh_tokens: Mutex<HashMap<String, RefreshGrant>>,
     /// BAP lifecycle operations by id.
     pub operations: Mutex<BTreeMap<String, LifecycleOp>>,
+    /// Accepted writes per target (tests read it to prove no write was repeated).
+    pub writes: super::writes::WriteLog,
 }
 
 impl std::fmt::Debug for State {
@@ -287,6 +289,7 @@ impl State {
             device_codes: Mutex::new(HashMap::new()),
             refresh_tokens: Mutex::new(HashMap::new()),
             operations: Mutex::new(BTreeMap::new()),
+            writes: Default::default(),
         }
     }
 

@@ -1,5 +1,6 @@
 //! One module per command: each turns parsed arguments into calls on the library crates.
 
+mod act;
 mod auth;
 mod bench;
 mod config;
@@ -56,5 +57,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Policy(PolicyCommand::Test { dir }) => policy::test(&dir),
         Command::Evidence(args) => evidence::run(file, args),
         Command::Bench(cmd) => bench::run(cmd).await,
+        Command::Plan(args) => act::plan(file, args).await,
+        Command::Apply(args) => act::apply(file, args).await,
+        Command::Journal(cmd) => act::journal(file, cmd),
+        Command::Revert(args) => act::revert(file, args).await,
+        Command::Roles(crate::cli_act::RolesCommand::Remove(args)) => act::roles_remove(file, args).await,
+        Command::Elevate(args) => act::elevate(file, args).await,
     }
 }
