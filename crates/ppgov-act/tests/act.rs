@@ -4,7 +4,7 @@
 //! a hundred environments touches exactly the listed users; elevation works delegated.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ppgov_act::actions::{self, act_001, act_002};
+use ppgov_act::actions::{self, act_001};
 use ppgov_act::{ApplyOptions, Ctx, Identity, Plan, StepOutcome, planner};
 use ppgov_auth::{Credential, EntraTokenSource, SourceOptions};
 use ppgov_client::{Clients, LifecycleConfig, LimiterConfig, Transport, TransportConfig};
@@ -185,9 +185,10 @@ async fn revert_restores_the_before_state_from_the_journal() {
     let tenant = emu.ready().tenant_id.clone();
     let env = dataverse_env(&emu);
     let ctx = Ctx::new(clients(&emu, false));
-    // Solutions by default on a non-default environment, then the same for a flow's state.
-    let org_before = actions::read(&ctx, &probe("PPG-ACT-002", &env)).await.unwrap().state;
-    let planned = planner::single(&ctx, &RemediationConfig::default(), &tenant, "PPG-ACT-002", &env, None).await.unwrap();
+    // A security group on a non-default environment, and a flow stopped.
+    let sg = |doc: &Value| act_001::state_of(doc);
+    let env_before: Value = ctx.clients.bap.get_environment(&env, &[]).await.unwrap();
+    let planned = planner::single(&ctx, &RemediationConfig::default(), &tenant, "PPG-ACT-001", &env, Some(GROUP)).await.unwrap();
     let flow = {
         let t = emu.tenant();
         let i = t.environments.iter().find(|e| e.name == env).unwrap().index;
@@ -199,18 +200,21 @@ async fn revert_restores_the_before_state_from_the_journal() {
     let flow_step = planner::single(&ctx, &RemediationConfig::default(), &tenant, "PPG-ACT-007", &format!("{env}/{flow}"), None).await.unwrap();
     let mut steps = planned.steps;
     steps.extend(flow_step.steps);
-    assert_eq!(steps.len(), 2, "org flags off and flow started in seed 3");
+    assert_eq!(steps.len(), 2, "another group and a started flow in seed 3");
     let plan = Plan::new(&tenant, author(), "single", steps).unwrap();
     let (report, store) = ppgov_act::apply(Ctx::new(clients(&emu, false)), Store::open_in_memory().unwrap(), plan, opts()).await.unwrap();
     assert!(report.steps.iter().all(|s| s.outcome == StepOutcome::Applied), "{}", report.to_text());
-    assert_eq!(actions::read(&ctx, &probe("PPG-ACT-002", &env)).await.unwrap().state, act_002::desired());
+    let env_now: Value = ctx.clients.bap.get_environment(&env, &[]).await.unwrap();
+    assert_eq!(sg(&env_now), act_001::desired(GROUP));
 
     let undo = planner::revert_steps(&store.journal(Some(&report.apply_id)).unwrap());
     assert_eq!(undo.steps.len(), 2, "{:?}", undo.notes);
     let revert = Plan::new(&tenant, author(), "revert", undo.steps).unwrap();
     let (r2, _store) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, revert, opts()).await.unwrap();
     assert!(r2.steps.iter().all(|s| s.outcome == StepOutcome::Applied), "{}", r2.to_text());
-    assert_eq!(actions::read(&ctx, &probe("PPG-ACT-002", &env)).await.unwrap().state, org_before);
+    let env_after: Value = ctx.clients.bap.get_environment(&env, &[]).await.unwrap();
+    assert_eq!(sg(&env_after), sg(&env_before));
+    assert_eq!(actions::read(&ctx, &probe("PPG-ACT-001", &env)).await.unwrap().state, sg(&env_before));
     let f: Value = ctx.clients.flow.get_flow(&env, &flow).await.unwrap();
     assert_eq!(f.pointer("/properties/state").and_then(Value::as_str), Some("Started"));
     assert_eq!(writes(&emu, &format!("{flow}/stop")), 1);
