@@ -3,9 +3,9 @@
 //! every step ("started" before the write, "done" after), so a rerun after a crash never repeats
 //! a side effect.
 
+use crate::ActError;
 use crate::actions::{self, Ctx, Observed, same};
 use crate::plan::{Plan, Step};
-use crate::ActError;
 use futures::StreamExt;
 use ppgov_store::{JournalEntry, JournalPhase, NewJournalEntry, Store};
 use serde::Serialize;
@@ -117,7 +117,14 @@ impl ApplyReport {
     pub fn to_text(&self) -> String {
         let mut out = format!("apply {} of plan {}\n", self.apply_id, self.plan_id);
         for s in &self.steps {
-            out.push_str(&format!("{:>3}  {:<15}  {}  {}: {}\n", s.index, s.outcome.as_str(), s.action, s.target, s.detail));
+            out.push_str(&format!(
+                "{:>3}  {:<15}  {}  {}: {}\n",
+                s.index,
+                s.outcome.as_str(),
+                s.action,
+                s.target,
+                s.detail
+            ));
         }
         out
     }
@@ -134,7 +141,15 @@ struct Shared {
 }
 
 impl Shared {
-    fn journal(&self, step: &Step, phase: JournalPhase, request_id: Option<String>, before: Option<Value>, after: Option<Value>, result: &str) -> Result<JournalEntry, ActError> {
+    fn journal(
+        &self,
+        step: &Step,
+        phase: JournalPhase,
+        request_id: Option<String>,
+        before: Option<Value>,
+        after: Option<Value>,
+        result: &str,
+    ) -> Result<JournalEntry, ActError> {
         let e = NewJournalEntry {
             tenant_id: self.plan.tenant_id.clone(),
             actor: self.opts.actor.clone(),
@@ -150,7 +165,9 @@ impl Shared {
             after,
             result: result.into(),
         };
-        let mut store = self.store.lock().map_err(|_| ActError::Invalid("the store lock was poisoned by an earlier failure".into()))?;
+        let mut store = self.store.lock().map_err(|_| {
+            ActError::Invalid("the store lock was poisoned by an earlier failure".into())
+        })?;
         Ok(store.append_journal(&e)?)
     }
 }
@@ -168,7 +185,12 @@ pub fn last_phases(store: &Store, digest: &str) -> Result<HashMap<u32, JournalPh
 }
 
 /// Applies an admitted plan (see [`crate::plan::admit`]); the store receives the journal.
-pub async fn apply(ctx: Ctx, store: Store, plan: Plan, opts: ApplyOptions) -> Result<(ApplyReport, Store), ActError> {
+pub async fn apply(
+    ctx: Ctx,
+    store: Store,
+    plan: Plan,
+    opts: ApplyOptions,
+) -> Result<(ApplyReport, Store), ActError> {
     let last_phase = last_phases(&store, &plan.digest)?;
     let shared = Arc::new(Shared {
         ctx,
@@ -185,21 +207,22 @@ pub async fn apply(ctx: Ctx, store: Store, plan: Plan, opts: ApplyOptions) -> Re
         lanes.entry(s.target.lane()).or_default().push(i);
     }
     let concurrency = shared.opts.concurrency.max(1);
-    let results: Vec<Vec<(usize, StepResult)>> = futures::stream::iter(lanes.into_values().map(|idx| {
-        let shared = shared.clone();
-        async move {
-            let mut out = Vec::new();
-            for i in idx {
-                let step = &shared.plan.steps[i];
-                let r = run_step(&shared, step).await;
-                out.push((i, r));
+    let results: Vec<Vec<(usize, StepResult)>> =
+        futures::stream::iter(lanes.into_values().map(|idx| {
+            let shared = shared.clone();
+            async move {
+                let mut out = Vec::new();
+                for i in idx {
+                    let step = &shared.plan.steps[i];
+                    let r = run_step(&shared, step).await;
+                    out.push((i, r));
+                }
+                out
             }
-            out
-        }
-    }))
-    .buffer_unordered(concurrency)
-    .collect()
-    .await;
+        }))
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
     let mut flat: Vec<(usize, StepResult)> = results.into_iter().flatten().collect();
     flat.sort_by_key(|(i, _)| *i);
     let report = ApplyReport {
@@ -208,8 +231,12 @@ pub async fn apply(ctx: Ctx, store: Store, plan: Plan, opts: ApplyOptions) -> Re
         plan_digest: shared.plan.digest.clone(),
         steps: flat.into_iter().map(|(_, r)| r).collect(),
     };
-    let shared = Arc::try_unwrap(shared).map_err(|_| ActError::Invalid("apply tasks still hold the store".into()))?;
-    let store = shared.store.into_inner().map_err(|_| ActError::Invalid("the store lock was poisoned".into()))?;
+    let shared = Arc::try_unwrap(shared)
+        .map_err(|_| ActError::Invalid("apply tasks still hold the store".into()))?;
+    let store = shared
+        .store
+        .into_inner()
+        .map_err(|_| ActError::Invalid("the store lock was poisoned".into()))?;
     Ok((report, store))
 }
 
@@ -257,7 +284,10 @@ async fn settled_read(shared: &Shared, step: &Step) -> Result<Observed, ActError
 async fn step_inner(shared: &Shared, step: &Step) -> Result<(StepOutcome, String), ActError> {
     let last = shared.last_phase.get(&step.index).copied();
     if last == Some(JournalPhase::Done) {
-        return Ok((StepOutcome::AlreadyDone, "journaled as done by an earlier apply of this plan".into()));
+        return Ok((
+            StepOutcome::AlreadyDone,
+            "journaled as done by an earlier apply of this plan".into(),
+        ));
     }
     let before = settled_read(shared, step).await?;
     if same(&before.state, &step.change) {
@@ -266,40 +296,103 @@ async fn step_inner(shared: &Shared, step: &Step) -> Result<(StepOutcome, String
         } else {
             "already in the desired state; nothing written"
         };
-        let phase = if last == Some(JournalPhase::Started) { JournalPhase::Done } else { JournalPhase::Skipped };
-        shared.journal(step, phase, None, Some(before.state.clone()), Some(before.state), why)?;
-        let outcome = if phase == JournalPhase::Done { StepOutcome::Applied } else { StepOutcome::AlreadyInDesiredState };
+        let phase = if last == Some(JournalPhase::Started) {
+            JournalPhase::Done
+        } else {
+            JournalPhase::Skipped
+        };
+        shared.journal(
+            step,
+            phase,
+            None,
+            Some(before.state.clone()),
+            Some(before.state),
+            why,
+        )?;
+        let outcome = if phase == JournalPhase::Done {
+            StepOutcome::Applied
+        } else {
+            StepOutcome::AlreadyInDesiredState
+        };
         return Ok((outcome, why.into()));
     }
     if !same(&before.state, &step.expected) {
-        let why = format!("drifted since the plan: expected {}, found {}; skipped", step.expected, before.state);
-        shared.journal(step, JournalPhase::Skipped, None, Some(before.state), None, &why)?;
+        let why = format!(
+            "drifted since the plan: expected {}, found {}; skipped",
+            step.expected, before.state
+        );
+        shared.journal(
+            step,
+            JournalPhase::Skipped,
+            None,
+            Some(before.state),
+            None,
+            &why,
+        )?;
         return Ok((StepOutcome::Drifted, why));
     }
     if let Some(max) = shared.opts.max_changes {
         if shared.changes.fetch_add(1, Ordering::SeqCst) >= max {
             let why = format!("not written: --max-changes {max} reached");
-            shared.journal(step, JournalPhase::Skipped, None, Some(before.state), None, &why)?;
+            shared.journal(
+                step,
+                JournalPhase::Skipped,
+                None,
+                Some(before.state),
+                None,
+                &why,
+            )?;
             return Ok((StepOutcome::Capped, why));
         }
     }
-    shared.journal(step, JournalPhase::Started, None, Some(before.state.clone()), None, "writing")?;
+    shared.journal(
+        step,
+        JournalPhase::Started,
+        None,
+        Some(before.state.clone()),
+        None,
+        "writing",
+    )?;
     let request_id = match actions::write(&shared.ctx, step, &before).await {
         Ok(id) => id,
         Err(e) => {
             let after = actions::read(&shared.ctx, step).await.ok().map(|o| o.state);
             let why = format!("write failed: {e}");
-            shared.journal(step, JournalPhase::Failed, None, Some(before.state), after, &why)?;
+            shared.journal(
+                step,
+                JournalPhase::Failed,
+                None,
+                Some(before.state),
+                after,
+                &why,
+            )?;
             return Ok((StepOutcome::Failed, why));
         }
     };
     let after = settled_read(shared, step).await?;
     if same(&after.state, &step.change) {
-        shared.journal(step, JournalPhase::Done, Some(request_id), Some(before.state), Some(after.state), "applied and verified")?;
+        shared.journal(
+            step,
+            JournalPhase::Done,
+            Some(request_id),
+            Some(before.state),
+            Some(after.state),
+            "applied and verified",
+        )?;
         Ok((StepOutcome::Applied, "applied and verified".into()))
     } else {
-        let why = format!("written, but the target reads {} instead of {}", after.state, step.change);
-        shared.journal(step, JournalPhase::Failed, Some(request_id), Some(before.state), Some(after.state), &why)?;
+        let why = format!(
+            "written, but the target reads {} instead of {}",
+            after.state, step.change
+        );
+        shared.journal(
+            step,
+            JournalPhase::Failed,
+            Some(request_id),
+            Some(before.state),
+            Some(after.state),
+            &why,
+        )?;
         Ok((StepOutcome::Failed, why))
     }
 }

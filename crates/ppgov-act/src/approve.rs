@@ -9,12 +9,21 @@ use ppgov_store::{JournalPhase, NewJournalEntry, Store};
 pub const APPROVE_ACTION: &str = "approve";
 
 /// Records `approver`'s approval of `plan`; refuses the plan's own author.
-pub fn approve(store: &mut Store, plan: &mut Plan, approver: &Identity) -> Result<Approval, ActError> {
+pub fn approve(
+    store: &mut Store,
+    plan: &mut Plan,
+    approver: &Identity,
+) -> Result<Approval, ActError> {
     if approver.same_as(&plan.author) {
-        return Err(ActError::SelfApproved { author: plan.author.to_string() });
+        return Err(ActError::SelfApproved {
+            author: plan.author.to_string(),
+        });
     }
     if !approver.tenant.is_empty() && !approver.tenant.eq_ignore_ascii_case(&plan.tenant_id) {
-        return Err(ActError::OtherTenant { plan: plan.tenant_id.clone(), configured: approver.tenant.clone() });
+        return Err(ActError::OtherTenant {
+            plan: plan.tenant_id.clone(),
+            configured: approver.tenant.clone(),
+        });
     }
     let entry = store.append_journal(&NewJournalEntry {
         tenant_id: plan.tenant_id.clone(),
@@ -31,7 +40,11 @@ pub fn approve(store: &mut Store, plan: &mut Plan, approver: &Identity) -> Resul
         after: None,
         result: format!("approved by {approver}"),
     })?;
-    let approval = Approval { approver: approver.clone(), at: entry.at, digest: plan.digest.clone() };
+    let approval = Approval {
+        approver: approver.clone(),
+        at: entry.at,
+        digest: plan.digest.clone(),
+    };
     plan.approvals.push(approval.clone());
     Ok(approval)
 }

@@ -1,9 +1,9 @@
 //! `ppgov elevate` (PPG-ACT-012, seed 003): `applyAdminRole` as the signed-in admin, journaled;
 //! with `--for`, the removal at expiry is recorded as a due plan that `ppgov apply --due` runs.
 
+use crate::ActError;
 use crate::actions::{Ctx, act_011, act_012};
 use crate::plan::{Identity, Plan, Step, Target, Undo};
-use crate::ActError;
 use ppgov_config::AuthMethod;
 use ppgov_store::{JournalPhase, NewJournalEntry, Store};
 use serde::Serialize;
@@ -37,20 +37,53 @@ pub struct ElevateOutcome {
 }
 
 /// Parses an applyAdminRole answer: an empty body is success; `errors` must be empty.
-pub fn parse_answer(status: u16, body: &[u8], request_id: &str) -> Result<ElevateOutcome, ActError> {
-    let mut out = ElevateOutcome { status, codes: vec![], information: vec![], request_id: request_id.into() };
+pub fn parse_answer(
+    status: u16,
+    body: &[u8],
+    request_id: &str,
+) -> Result<ElevateOutcome, ActError> {
+    let mut out = ElevateOutcome {
+        status,
+        codes: vec![],
+        information: vec![],
+        request_id: request_id.into(),
+    };
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(out);
     }
-    let v: Value = serde_json::from_slice(body).map_err(|e| ActError::Invalid(format!("applyAdminRole answered {status} with a body that is not JSON ({e})")))?;
-    if let Some(errs) = v.get("errors").and_then(Value::as_array).filter(|a| !a.is_empty()) {
-        return Err(ActError::Invalid(format!("applyAdminRole reported errors: {}", Value::Array(errs.clone()))));
+    let v: Value = serde_json::from_slice(body).map_err(|e| {
+        ActError::Invalid(format!(
+            "applyAdminRole answered {status} with a body that is not JSON ({e})"
+        ))
+    })?;
+    if let Some(errs) = v
+        .get("errors")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    {
+        return Err(ActError::Invalid(format!(
+            "applyAdminRole reported errors: {}",
+            Value::Array(errs.clone())
+        )));
     }
-    for info in v.get("information").and_then(Value::as_array).into_iter().flatten() {
-        if let Some(c) = info.get("Code").or_else(|| info.get("code")).and_then(Value::as_str) {
+    for info in v
+        .get("information")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let Some(c) = info
+            .get("Code")
+            .or_else(|| info.get("code"))
+            .and_then(Value::as_str)
+        {
             out.codes.push(c.to_string());
         }
-        let desc = info.get("Description").or_else(|| info.get("description")).and_then(Value::as_str).unwrap_or("");
+        let desc = info
+            .get("Description")
+            .or_else(|| info.get("description"))
+            .and_then(Value::as_str)
+            .unwrap_or("");
         // `Description` is a JSON-encoded array of strings.
         match serde_json::from_str::<Vec<String>>(desc) {
             Ok(lines) => out.information.extend(lines),
@@ -87,10 +120,15 @@ pub async fn elevate(
     until: Option<chrono::DateTime<chrono::Utc>>,
 ) -> Result<Elevation, ActError> {
     if !API_VERSIONS.contains(&api_version) {
-        return Err(ActError::Invalid(format!("api-version `{api_version}` is not one of {}", API_VERSIONS.join(", "))));
+        return Err(ActError::Invalid(format!(
+            "api-version `{api_version}` is not one of {}",
+            API_VERSIONS.join(", ")
+        )));
     }
     if who.kind != "user" {
-        return Err(ActError::Invalid("the token is app-only; applyAdminRole needs the admin's own delegated token".into()));
+        return Err(ActError::Invalid(
+            "the token is app-only; applyAdminRole needs the admin's own delegated token".into(),
+        ));
     }
     let mut notes = vec![];
     let before = match act_011::holdings(ctx, env, &who.name).await {
@@ -101,28 +139,46 @@ pub async fn elevate(
         }
     };
     let apply_id = uuid::Uuid::new_v4().to_string();
-    let target = Target { kind: "role_assignment".into(), id: who.name.clone(), environment: Some(env.into()), name: act_011::SYSTEM_ADMINISTRATOR.into() };
-    let target_json = serde_json::to_string(&target).unwrap_or_default();
-    let entry = |phase, request_id: Option<String>, after: Option<Value>, result: String| NewJournalEntry {
-        tenant_id: tenant_id.into(),
-        actor: who.to_actor(),
-        apply_id: apply_id.clone(),
-        plan_id: "elevate".into(),
-        plan_digest: format!("elevate:{apply_id}"),
-        step: 1,
-        action: act_012::META.id.into(),
-        target: target_json.clone(),
-        phase,
-        request_id,
-        before: before.as_ref().map(|b| json!({ "roles": b })),
-        after,
-        result,
+    let target = Target {
+        kind: "role_assignment".into(),
+        id: who.name.clone(),
+        environment: Some(env.into()),
+        name: act_011::SYSTEM_ADMINISTRATOR.into(),
     };
-    store.append_journal(&entry(JournalPhase::Started, None, None, "calling applyAdminRole".into()))?;
-    let resp = ctx.clients.powerplatform.apply_admin_role_at(env, api_version).await;
+    let target_json = serde_json::to_string(&target).unwrap_or_default();
+    let entry =
+        |phase, request_id: Option<String>, after: Option<Value>, result: String| NewJournalEntry {
+            tenant_id: tenant_id.into(),
+            actor: who.to_actor(),
+            apply_id: apply_id.clone(),
+            plan_id: "elevate".into(),
+            plan_digest: format!("elevate:{apply_id}"),
+            step: 1,
+            action: act_012::META.id.into(),
+            target: target_json.clone(),
+            phase,
+            request_id,
+            before: before.as_ref().map(|b| json!({ "roles": b })),
+            after,
+            result,
+        };
+    store.append_journal(&entry(
+        JournalPhase::Started,
+        None,
+        None,
+        "calling applyAdminRole".into(),
+    ))?;
+    let resp = ctx
+        .clients
+        .powerplatform
+        .apply_admin_role_at(env, api_version)
+        .await;
     let outcome = match resp {
         Ok(r) => parse_answer(r.status, &r.body, &r.request_id),
-        Err(e) => Err(ActError::Client { context: format!("elevating in environment {env}"), source: e }),
+        Err(e) => Err(ActError::Client {
+            context: format!("elevating in environment {env}"),
+            source: e,
+        }),
     };
     let outcome = match outcome {
         Ok(o) => o,
@@ -131,18 +187,31 @@ pub async fn elevate(
             return Err(e);
         }
     };
-    let after = act_011::holdings(ctx, env, &who.name).await.ok().map(|(h, _)| h);
+    let after = act_011::holdings(ctx, env, &who.name)
+        .await
+        .ok()
+        .map(|(h, _)| h);
     store.append_journal(&entry(
         JournalPhase::Done,
         Some(outcome.request_id.clone()),
         Some(json!({ "roles": after.clone().unwrap_or_default(), "codes": outcome.codes })),
-        format!("elevated ({})", if outcome.codes.is_empty() { "empty answer".to_string() } else { outcome.codes.join(", ") }),
+        format!(
+            "elevated ({})",
+            if outcome.codes.is_empty() {
+                "empty answer".to_string()
+            } else {
+                outcome.codes.join(", ")
+            }
+        ),
     ))?;
     let held_before = before.as_ref().map(|b| !b.is_empty());
     let mut due_id = None;
     if let Some(until) = until {
         if held_before == Some(true) {
-            notes.push("the role was held before elevating; nothing is scheduled for removal at expiry".into());
+            notes.push(
+                "the role was held before elevating; nothing is scheduled for removal at expiry"
+                    .into(),
+            );
         } else {
             let held = after.unwrap_or_default();
             let step = Step {
@@ -152,12 +221,30 @@ pub async fn elevate(
                 expected: json!({ "roles": held }),
                 change: act_011::desired(),
                 why: format!("elevation {apply_id} expires at {}", until.to_rfc3339()),
-                undo: Undo::Restore { state: json!({ "roles": held }) },
+                undo: Undo::Restore {
+                    state: json!({ "roles": held }),
+                },
                 warnings: vec![],
             };
-            let plan = Plan::new(tenant_id, who.clone(), &format!("elevate --for (apply {apply_id})"), vec![step])?;
-            due_id = Some(store.add_due_action(tenant_id, until, &format!("end of elevation {apply_id} of {who} in {env}"), &plan.to_json()?)?);
+            let plan = Plan::new(
+                tenant_id,
+                who.clone(),
+                &format!("elevate --for (apply {apply_id})"),
+                vec![step],
+            )?;
+            due_id = Some(store.add_due_action(
+                tenant_id,
+                until,
+                &format!("end of elevation {apply_id} of {who} in {env}"),
+                &plan.to_json()?,
+            )?);
         }
     }
-    Ok(Elevation { apply_id, outcome, held_before, due_id, notes })
+    Ok(Elevation {
+        apply_id,
+        outcome,
+        held_before,
+        due_id,
+        notes,
+    })
 }

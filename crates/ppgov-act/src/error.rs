@@ -96,7 +96,9 @@ pub enum ActError {
 }
 
 impl ActError {
-    pub(crate) fn client(context: impl Into<String>) -> impl FnOnce(ppgov_client::ClientError) -> ActError {
+    pub(crate) fn client(
+        context: impl Into<String>,
+    ) -> impl FnOnce(ppgov_client::ClientError) -> ActError {
         let context = context.into();
         move |source| ActError::Client { context, source }
     }

@@ -17,7 +17,11 @@ pub async fn whoami(source: &dyn TokenSource, scope: &str) -> Result<Identity, A
             ));
         }
     };
-    Ok(Identity { kind: kind.into(), name, tenant: info.tenant.unwrap_or_default() })
+    Ok(Identity {
+        kind: kind.into(),
+        name,
+        tenant: info.tenant.unwrap_or_default(),
+    })
 }
 
 impl Identity {
@@ -29,6 +33,10 @@ impl Identity {
     /// Reads an `actor` column back.
     pub fn from_actor(actor: &str, tenant: &str) -> Identity {
         let (kind, name) = actor.split_once(':').unwrap_or(("unknown", actor));
-        Identity { kind: kind.into(), name: name.into(), tenant: tenant.into() }
+        Identity {
+            kind: kind.into(),
+            name: name.into(),
+            tenant: tenant.into(),
+        }
     }
 }

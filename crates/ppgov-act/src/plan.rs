@@ -70,7 +70,10 @@ impl Target {
             _ => format!(
                 "{}:{}:{}",
                 self.kind,
-                self.environment.clone().unwrap_or_default().to_ascii_lowercase(),
+                self.environment
+                    .clone()
+                    .unwrap_or_default()
+                    .to_ascii_lowercase(),
                 self.id.to_ascii_lowercase()
             ),
         }
@@ -158,7 +161,11 @@ fn canonical(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), canonical(&m[k]))).collect())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), canonical(&m[k])))
+                    .collect(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(canonical).collect()),
         other => other.clone(),
@@ -168,15 +175,22 @@ fn canonical(v: &Value) -> Value {
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
     use std::fmt::Write;
-    sha2::Sha256::digest(bytes).iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .fold(String::new(), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 impl Plan {
     /// A new plan (digest computed).
-    pub fn new(tenant_id: &str, author: Identity, source: &str, steps: Vec<Step>) -> Result<Plan, ActError> {
+    pub fn new(
+        tenant_id: &str,
+        author: Identity,
+        source: &str,
+        steps: Vec<Step>,
+    ) -> Result<Plan, ActError> {
         let mut plan = Plan {
             format: PLAN_FORMAT.into(),
             version: PLAN_VERSION,
@@ -198,27 +212,41 @@ impl Plan {
 
     /// The digest of the plan's content (everything but `digest` and `approvals`).
     pub fn compute_digest(&self) -> Result<String, ActError> {
-        let mut v = serde_json::to_value(self).map_err(|source| ActError::Encode { what: "plan".into(), source })?;
+        let mut v = serde_json::to_value(self).map_err(|source| ActError::Encode {
+            what: "plan".into(),
+            source,
+        })?;
         if let Value::Object(m) = &mut v {
             m.remove("digest");
             m.remove("approvals");
         }
-        let text = serde_json::to_string(&canonical(&v)).map_err(|source| ActError::Encode { what: "plan".into(), source })?;
+        let text = serde_json::to_string(&canonical(&v)).map_err(|source| ActError::Encode {
+            what: "plan".into(),
+            source,
+        })?;
         Ok(sha256_hex(text.as_bytes()))
     }
 
     /// Parses a plan and checks its format, version and digest.
     pub fn parse(text: &str) -> Result<Plan, ActError> {
-        let v: Value = serde_json::from_str(text).map_err(|e| ActError::CorruptPlan(format!("not JSON ({e})")))?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| ActError::CorruptPlan(format!("not JSON ({e})")))?;
         if v.get("format").and_then(Value::as_str) != Some(PLAN_FORMAT) {
-            return Err(ActError::CorruptPlan("not a ppgov plan file (no \"format\": \"ppgov-plan\")".into()));
+            return Err(ActError::CorruptPlan(
+                "not a ppgov plan file (no \"format\": \"ppgov-plan\")".into(),
+            ));
         }
         match v.get("version").and_then(Value::as_u64) {
             Some(n) if n == u64::from(PLAN_VERSION) => {}
-            Some(n) => return Err(ActError::CorruptPlan(format!("plan version {n} is not the version {PLAN_VERSION} this ppgov reads"))),
+            Some(n) => {
+                return Err(ActError::CorruptPlan(format!(
+                    "plan version {n} is not the version {PLAN_VERSION} this ppgov reads"
+                )));
+            }
             None => return Err(ActError::CorruptPlan("the plan has no version".into())),
         }
-        let plan: Plan = serde_json::from_value(v).map_err(|e| ActError::CorruptPlan(format!("malformed plan: {e}")))?;
+        let plan: Plan = serde_json::from_value(v)
+            .map_err(|e| ActError::CorruptPlan(format!("malformed plan: {e}")))?;
         let digest = plan.compute_digest()?;
         if digest != plan.digest {
             return Err(ActError::CorruptPlan(format!(
@@ -231,22 +259,34 @@ impl Plan {
 
     /// Reads and checks a plan file.
     pub fn read(path: &Path) -> Result<Plan, ActError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ActError::ReadPlan { path: path.into(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| ActError::ReadPlan {
+            path: path.into(),
+            source,
+        })?;
         Plan::parse(&text)
     }
 
     /// The plan as pretty JSON.
     pub fn to_json(&self) -> Result<String, ActError> {
-        serde_json::to_string_pretty(self).map_err(|source| ActError::Encode { what: "plan".into(), source })
+        serde_json::to_string_pretty(self).map_err(|source| ActError::Encode {
+            what: "plan".into(),
+            source,
+        })
     }
 
     /// Writes the plan file atomically (temporary file, then rename).
     pub fn write(&self, path: &Path) -> Result<(), ActError> {
         let text = self.to_json()?;
         let tmp = path.with_extension("partial");
-        let io = |source| ActError::WritePlan { path: path.into(), source };
+        let io = |source| ActError::WritePlan {
+            path: path.into(),
+            source,
+        };
         std::fs::write(&tmp, text.as_bytes()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(|source| ActError::WritePlan { path: path.into(), source })
+        std::fs::rename(&tmp, path).map_err(|source| ActError::WritePlan {
+            path: path.into(),
+            source,
+        })
     }
 }
 
@@ -268,21 +308,33 @@ pub struct Admission<'a> {
 /// Refuses a plan for another tenant, too old, unapproved or self-approved. No call is made.
 pub fn admit(plan: &Plan, a: &Admission<'_>) -> Result<(), ActError> {
     if !plan.tenant_id.eq_ignore_ascii_case(a.tenant_id) {
-        return Err(ActError::OtherTenant { plan: plan.tenant_id.clone(), configured: a.tenant_id.into() });
+        return Err(ActError::OtherTenant {
+            plan: plan.tenant_id.clone(),
+            configured: a.tenant_id.into(),
+        });
     }
     let age = a.now.signed_duration_since(plan.created_at);
     if age.num_minutes() > a.max_age_hours.saturating_mul(60) {
-        return Err(ActError::TooOld { age_hours: age.num_hours(), max_hours: a.max_age_hours });
+        return Err(ActError::TooOld {
+            age_hours: age.num_hours(),
+            max_hours: a.max_age_hours,
+        });
     }
     if age.num_minutes() < -5 {
-        return Err(ActError::CorruptPlan("it was made in the future (check the clock)".into()));
+        return Err(ActError::CorruptPlan(
+            "it was made in the future (check the clock)".into(),
+        ));
     }
     if a.require_approval {
         if a.recorded_approvals.is_empty() {
-            return Err(ActError::Unapproved { digest: plan.digest.clone() });
+            return Err(ActError::Unapproved {
+                digest: plan.digest.clone(),
+            });
         }
         if a.recorded_approvals.iter().all(|x| x.same_as(&plan.author)) {
-            return Err(ActError::SelfApproved { author: plan.author.to_string() });
+            return Err(ActError::SelfApproved {
+                author: plan.author.to_string(),
+            });
         }
     }
     Ok(())

@@ -24,14 +24,28 @@ pub fn table(plan: &Plan) -> String {
         plan.author,
         plan.source,
         plan.digest,
-        if plan.approvals.is_empty() { "none".to_string() } else { plan.approvals.iter().map(|a| a.approver.to_string()).collect::<Vec<_>>().join(", ") }
+        if plan.approvals.is_empty() {
+            "none".to_string()
+        } else {
+            plan.approvals
+                .iter()
+                .map(|a| a.approver.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
     );
     if plan.steps.is_empty() {
         out.push_str("no changes: the tenant is already in the desired state\n");
     }
     for s in &plan.steps {
         out.push_str(&format!("{:>3}. {} on {}\n", s.index, s.action, s.target));
-        out.push_str(&format!("     expects {}\n     sets    {}\n     why     {}\n     undo    {}\n", compact(&s.expected), compact(&s.change), s.why, undo_text(&s.undo)));
+        out.push_str(&format!(
+            "     expects {}\n     sets    {}\n     why     {}\n     undo    {}\n",
+            compact(&s.expected),
+            compact(&s.change),
+            s.why,
+            undo_text(&s.undo)
+        ));
         for w in &s.warnings {
             out.push_str(&format!("     WARNING {w}\n"));
         }
@@ -53,13 +67,23 @@ pub fn markdown(plan: &Plan) -> String {
         md_cell(&plan.author.to_string()),
         md_cell(&plan.source),
         plan.digest,
-        if plan.approvals.is_empty() { "none".to_string() } else { plan.approvals.iter().map(|a| md_cell(&a.approver.to_string())).collect::<Vec<_>>().join(", ") }
+        if plan.approvals.is_empty() {
+            "none".to_string()
+        } else {
+            plan.approvals
+                .iter()
+                .map(|a| md_cell(&a.approver.to_string()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
     );
     let warnings: Vec<&String> = plan.steps.iter().flat_map(|s| &s.warnings).collect();
     for w in warnings {
         out.push_str(&format!("> **Warning:** {}\n\n", md_cell(w)));
     }
-    out.push_str("| # | Action | Target | Expected | Change | Why | Undo |\n|---|---|---|---|---|---|---|\n");
+    out.push_str(
+        "| # | Action | Target | Expected | Change | Why | Undo |\n|---|---|---|---|---|---|---|\n",
+    );
     for s in &plan.steps {
         out.push_str(&format!(
             "| {} | {} | {} | `{}` | `{}` | {} | {} |\n",

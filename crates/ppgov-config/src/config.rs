@@ -271,23 +271,24 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
         }
     };
 
-    let remediation = match remediation.map(|p| p.try_into::<crate::remediation::RemediationConfig>()) {
-        None => crate::remediation::RemediationConfig::default(),
-        Some(Ok(r)) => r,
-        Some(Err(e)) => {
-            if !errs.iter().any(|x| x.key.starts_with("remediation")) {
-                let loc = file_path
-                    .clone()
-                    .map(Location::FileAsWhole)
-                    .unwrap_or(Location::Unset);
-                errs.push(
-                    ConfigError::new(loc, "remediation", e.message().to_string())
-                        .fix("correct the [remediation] section"),
-                );
+    let remediation =
+        match remediation.map(|p| p.try_into::<crate::remediation::RemediationConfig>()) {
+            None => crate::remediation::RemediationConfig::default(),
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                if !errs.iter().any(|x| x.key.starts_with("remediation")) {
+                    let loc = file_path
+                        .clone()
+                        .map(Location::FileAsWhole)
+                        .unwrap_or(Location::Unset);
+                    errs.push(
+                        ConfigError::new(loc, "remediation", e.message().to_string())
+                            .fix("correct the [remediation] section"),
+                    );
+                }
+                crate::remediation::RemediationConfig::default()
             }
-            crate::remediation::RemediationConfig::default()
-        }
-    };
+        };
 
     match (errs.is_empty(), tenant, auth, store) {
         (true, Some(tenant), Some(auth), Some(store)) => Ok(Config {

@@ -34,5 +34,5 @@ pub use config::{
 };
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
-pub use remediation::RemediationConfig;
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};
+pub use remediation::RemediationConfig;

@@ -467,20 +467,22 @@ impl Store {
             })?
             .collect::<Result<_, _>>()?;
         rows.into_iter()
-            .map(|(id, tenant_id, due, reason, plan, created, done, apply_id)| {
-                Ok(DueAction {
-                    id,
-                    tenant_id,
-                    due_at: from_text("due_actions.due_at", &due)?,
-                    reason,
-                    plan,
-                    created_at: from_text("due_actions.created_at", &created)?,
-                    done_at: done
-                        .map(|d| from_text("due_actions.done_at", &d))
-                        .transpose()?,
-                    apply_id,
-                })
-            })
+            .map(
+                |(id, tenant_id, due, reason, plan, created, done, apply_id)| {
+                    Ok(DueAction {
+                        id,
+                        tenant_id,
+                        due_at: from_text("due_actions.due_at", &due)?,
+                        reason,
+                        plan,
+                        created_at: from_text("due_actions.created_at", &created)?,
+                        done_at: done
+                            .map(|d| from_text("due_actions.done_at", &d))
+                            .transpose()?,
+                        apply_id,
+                    })
+                },
+            )
             .collect()
     }
 

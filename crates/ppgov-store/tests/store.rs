@@ -623,7 +623,10 @@ mod journal {
         let r = s.verify_journal().unwrap();
         assert_eq!(r.entries, 5);
         let all = s.journal(None).unwrap();
-        assert_eq!(all.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        assert_eq!(
+            all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
         assert_eq!(r.head, all[4].hash);
         assert_eq!(all[1].prev_hash, all[0].hash);
         assert_eq!(s.journal_for_plan("d1").unwrap().len(), 5);
@@ -633,7 +636,10 @@ mod journal {
     #[test]
     fn a_modified_entry_is_detected() {
         let (_d, path) = journaled();
-        let b = tamper(&path, "UPDATE journal SET after = '{\"state\":\"Started\"}' WHERE seq = 3;");
+        let b = tamper(
+            &path,
+            "UPDATE journal SET after = '{\"state\":\"Started\"}' WHERE seq = 3;",
+        );
         assert_eq!(b.len(), 1, "{b:?}");
         assert!(b[0].starts_with("3: its content does not match"), "{b:?}");
     }
@@ -642,7 +648,11 @@ mod journal {
     fn a_deleted_entry_is_detected() {
         let (_d, path) = journaled();
         let b = tamper(&path, "DELETE FROM journal WHERE seq = 2;");
-        assert!(b.iter().any(|x| x.starts_with("3: entry 3 found where entry 2")), "{b:?}");
+        assert!(
+            b.iter()
+                .any(|x| x.starts_with("3: entry 3 found where entry 2")),
+            "{b:?}"
+        );
         assert!(b.iter().any(|x| x.starts_with("3: does not link")), "{b:?}");
     }
 
@@ -687,7 +697,9 @@ mod journal {
         let mut s = Store::open_in_memory().unwrap();
         let now = chrono::Utc::now();
         let later = now + chrono::Duration::hours(2);
-        let id = s.add_due_action("t", later, "end of elevation", "{}").unwrap();
+        let id = s
+            .add_due_action("t", later, "end of elevation", "{}")
+            .unwrap();
         assert!(s.due_actions("t", Some(now)).unwrap().is_empty());
         let due = s.due_actions("t", Some(later)).unwrap();
         assert_eq!(due.len(), 1);

@@ -132,7 +132,12 @@ pub struct RolesRemoveArgs {
     #[arg(long, value_name = "users.csv")]
     pub users: PathBuf,
     /// One environment: its id or its instance URL.
-    #[arg(long, value_name = "URL_OR_ID", required_unless_present = "all_environments", conflicts_with = "all_environments")]
+    #[arg(
+        long,
+        value_name = "URL_OR_ID",
+        required_unless_present = "all_environments",
+        conflicts_with = "all_environments"
+    )]
     pub environment: Option<String>,
     /// Every environment.
     #[arg(long)]

@@ -34,7 +34,11 @@ fn config(dir: &Path, name: &str, emu: &Emulator, auth: &str, extra: &str) -> Pa
 }
 
 fn app_auth(emu: &Emulator) -> String {
-    format!("method = \"client_secret\"\nclient_id = \"{}\"\nclient_secret = \"{}\"", emu.ready().client_id, emu.ready().client_secret)
+    format!(
+        "method = \"client_secret\"\nclient_id = \"{}\"\nclient_secret = \"{}\"",
+        emu.ready().client_id,
+        emu.ready().client_secret
+    )
 }
 
 fn user_auth(emu: &Emulator) -> String {
@@ -50,32 +54,64 @@ async fn ppgov(cfg: &Path, args: &[&str]) -> Output {
     let cfg = cfg.to_path_buf();
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
-        Command::new(bin()).arg("--config").arg(&cfg).args(&args).env("NO_COLOR", "1").stdin(Stdio::null()).output().unwrap()
+        Command::new(bin())
+            .arg("--config")
+            .arg(&cfg)
+            .args(&args)
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
     })
     .await
     .unwrap()
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plan_is_refused_before_any_call_when_corrupt_foreign_old_unapproved_or_self_approved() {
-    let emu = emulator(ServeOptions { seed: 1, size: Size::Small, ..Default::default() }).await;
+    let emu = emulator(ServeOptions {
+        seed: 1,
+        size: Size::Small,
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let remediation = "[remediation]\nrequire_approval = true\nmax_plan_age_hours = 2\n";
     let cfg = config(dir.path(), "ppgov.toml", &emu, &app_auth(&emu), remediation);
     let user_cfg = config(dir.path(), "user.toml", &emu, &user_auth(&emu), remediation);
     let plan_path = dir.path().join("plan.json");
     let p = plan_path.to_str().unwrap();
-    let o = ppgov(&cfg, &["plan", "--action", "PPG-ACT-003", "--target", "tenant", "--out", p]).await;
+    let o = ppgov(
+        &cfg,
+        &[
+            "plan",
+            "--action",
+            "PPG-ACT-003",
+            "--target",
+            "tenant",
+            "--out",
+            p,
+        ],
+    )
+    .await;
     assert!(o.status.success(), "{}", text(&o));
     let plan = Plan::read(&plan_path).unwrap();
     assert_eq!(plan.steps.len(), 1);
     assert!(emu.write_counts().is_empty(), "planning writes nothing");
     let show = ppgov(&cfg, &["plan", "show", p, "--format", "md"]).await;
-    assert!(text(&show).contains("| 1 | PPG-ACT-003 |"), "{}", text(&show));
+    assert!(
+        text(&show).contains("| 1 | PPG-ACT-003 |"),
+        "{}",
+        text(&show)
+    );
 
     let refused = |name: &str, plan: &Plan| {
         let path = dir.path().join(name);
@@ -84,7 +120,11 @@ async fn a_plan_is_refused_before_any_call_when_corrupt_foreign_old_unapproved_o
     };
     let mut cases: Vec<(PathBuf, &str)> = vec![];
     // Corrupt: the change edited after planning.
-    let edited = std::fs::read_to_string(&plan_path).unwrap().replacen("\"/powerPlatform/governance/enableDefaultEnvironmentRouting\": true", "\"/powerPlatform/governance/enableDefaultEnvironmentRouting\": false", 1);
+    let edited = std::fs::read_to_string(&plan_path).unwrap().replacen(
+        "\"/powerPlatform/governance/enableDefaultEnvironmentRouting\": true",
+        "\"/powerPlatform/governance/enableDefaultEnvironmentRouting\": false",
+        1,
+    );
     let corrupt = dir.path().join("corrupt.json");
     std::fs::write(&corrupt, edited).unwrap();
     cases.push((corrupt, "does not match its digest"));
@@ -92,8 +132,17 @@ async fn a_plan_is_refused_before_any_call_when_corrupt_foreign_old_unapproved_o
     std::fs::write(&garbage, "{\"steps\": [").unwrap();
     cases.push((garbage, "not JSON"));
     // Another tenant's.
-    let foreign = Plan::new("00000000-1111-2222-3333-444444444444", plan.author.clone(), "x", plan.steps.clone()).unwrap();
-    cases.push((refused("foreign.json", &foreign), "is for tenant 00000000-1111-2222-3333-444444444444"));
+    let foreign = Plan::new(
+        "00000000-1111-2222-3333-444444444444",
+        plan.author.clone(),
+        "x",
+        plan.steps.clone(),
+    )
+    .unwrap();
+    cases.push((
+        refused("foreign.json", &foreign),
+        "is for tenant 00000000-1111-2222-3333-444444444444",
+    ));
     // Too old.
     let mut old = plan.clone();
     old.created_at = chrono::Utc::now() - chrono::Duration::hours(3);
@@ -108,12 +157,20 @@ async fn a_plan_is_refused_before_any_call_when_corrupt_foreign_old_unapproved_o
         assert_eq!(o.status.code(), Some(2), "{}", text(&o));
         assert!(text(&o).contains(why), "{why}: {}", text(&o));
     }
-    assert_eq!(emu.request_count(), requests, "no API call for a refused plan");
+    assert_eq!(
+        emu.request_count(),
+        requests,
+        "no API call for a refused plan"
+    );
 
     // The author cannot approve their own plan; a journaled self-approval is refused at apply.
     let o = ppgov(&cfg, &["plan", "approve", p]).await;
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("approved only by its author"), "{}", text(&o));
+    assert!(
+        text(&o).contains("approved only by its author"),
+        "{}",
+        text(&o)
+    );
     {
         let mut store = ppgov_store::Store::open(dir.path().join("store.db")).unwrap();
         store
@@ -137,42 +194,77 @@ async fn a_plan_is_refused_before_any_call_when_corrupt_foreign_old_unapproved_o
     let requests = emu.request_count();
     let o = ppgov(&cfg, &["apply", p, "--yes"]).await;
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(text(&o).contains("approved only by its author"), "{}", text(&o));
+    assert!(
+        text(&o).contains("approved only by its author"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(emu.request_count(), requests);
 
     // A second person approves; then it applies, and the journal holds.
     let o = ppgov(&user_cfg, &["plan", "approve", p]).await;
     assert!(o.status.success(), "{}", text(&o));
-    assert!(text(&o).contains(&format!("as user {}", emu.ready().username)), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("as user {}", emu.ready().username)),
+        "{}",
+        text(&o)
+    );
     let o = ppgov(&cfg, &["apply", p, "--yes"]).await;
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("applied"), "{}", text(&o));
     assert_eq!(emu.state().writes.count_matching("updatetenantsettings"), 1);
     let o = ppgov(&cfg, &["journal", "verify"]).await;
-    assert!(o.status.success() && text(&o).contains("journal intact"), "{}", text(&o));
+    assert!(
+        o.status.success() && text(&o).contains("journal intact"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
-    let emu = emulator(ServeOptions { seed: 3, size: Size::Small, latency: Duration::from_millis(15), ..Default::default() }).await;
+    let emu = emulator(ServeOptions {
+        seed: 3,
+        size: Size::Small,
+        latency: Duration::from_millis(15),
+        ..Default::default()
+    })
+    .await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), "ppgov.toml", &emu, &app_auth(&emu), "");
     // Stop every started flow of the tenant: one step each.
     let mut steps = vec![];
-    let envs: Vec<(usize, String)> = emu.tenant().environments.iter().map(|e| (e.index, e.name.clone())).collect();
+    let envs: Vec<(usize, String)> = emu
+        .tenant()
+        .environments
+        .iter()
+        .map(|e| (e.index, e.name.clone()))
+        .collect();
     for (i, env) in envs {
         let c = emu.state().env_content(i);
         let c = c.read().unwrap();
         for f in c.flows() {
-            if f.doc.value().pointer("/properties/state").and_then(Value::as_str) == Some("Started") {
+            if f.doc
+                .value()
+                .pointer("/properties/state")
+                .and_then(Value::as_str)
+                == Some("Started")
+            {
                 steps.push(Step {
                     index: 0,
                     action: "PPG-ACT-007".into(),
-                    target: Target { kind: "flow".into(), id: f.name.clone(), environment: Some(env.clone()), name: String::new() },
+                    target: Target {
+                        kind: "flow".into(),
+                        id: f.name.clone(),
+                        environment: Some(env.clone()),
+                        name: String::new(),
+                    },
                     expected: json!({"state": "Started"}),
                     change: json!({"state": "Stopped"}),
                     why: "test".into(),
-                    undo: Undo::Restore { state: json!({"state": "Started"}) },
+                    undo: Undo::Restore {
+                        state: json!({"state": "Started"}),
+                    },
                     warnings: vec![],
                 });
             }
@@ -180,7 +272,11 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
     }
     assert!(steps.len() >= 20, "{} started flows", steps.len());
     let flows: Vec<String> = steps.iter().map(|s| s.target.id.clone()).collect();
-    let author = Identity { kind: "app".into(), name: "planner".into(), tenant: String::new() };
+    let author = Identity {
+        kind: "app".into(),
+        name: "planner".into(),
+        tenant: String::new(),
+    };
     let plan = Plan::new(&emu.ready().tenant_id, author, "test", steps).unwrap();
     let plan_path = dir.path().join("plan.json");
     plan.write(&plan_path).unwrap();
@@ -188,7 +284,13 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
     let mut child = Command::new(bin())
         .arg("--config")
         .arg(&cfg)
-        .args(["apply", plan_path.to_str().unwrap(), "--yes", "--concurrency", "2"])
+        .args([
+            "apply",
+            plan_path.to_str().unwrap(),
+            "--yes",
+            "--concurrency",
+            "2",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -197,7 +299,10 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
     let stopped = |emu: &Emulator| emu.state().writes.count_matching("/stop");
     let mut waited = 0;
     while stopped(&emu) < 5 {
-        assert!(child.try_wait().unwrap().is_none(), "apply finished before it could be killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "apply finished before it could be killed"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
         waited += 1;
         assert!(waited < 12_000, "no writes seen");
@@ -205,18 +310,32 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
     child.kill().unwrap();
     child.wait().unwrap();
     let partial = stopped(&emu);
-    assert!(partial < flows.len() as u64, "killed in the middle ({partial} of {})", flows.len());
+    assert!(
+        partial < flows.len() as u64,
+        "killed in the middle ({partial} of {})",
+        flows.len()
+    );
 
     let o = ppgov(&cfg, &["apply", plan_path.to_str().unwrap(), "--yes"]).await;
     assert!(o.status.success(), "{}", text(&o));
     for f in &flows {
-        assert_eq!(emu.state().writes.count_matching(&format!("/flows/{f}/stop")), 1, "flow {f} stopped exactly once");
+        assert_eq!(
+            emu.state()
+                .writes
+                .count_matching(&format!("/flows/{f}/stop")),
+            1,
+            "flow {f} stopped exactly once"
+        );
     }
     let o = ppgov(&cfg, &["journal", "verify"]).await;
     assert!(o.status.success(), "{}", text(&o));
     // A third run changes nothing.
     let before = emu.write_counts();
     let o = ppgov(&cfg, &["apply", plan_path.to_str().unwrap(), "--yes"]).await;
-    assert!(o.status.success() && text(&o).contains("already-done"), "{}", text(&o));
+    assert!(
+        o.status.success() && text(&o).contains("already-done"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(emu.write_counts(), before);
 }

@@ -5,10 +5,10 @@
 //! operation, polled to its end. On the default environment this is not offered by the admin UI:
 //! it needs `[remediation] allow_unsupported = true`, and the plan carries seed 000's warning.
 
-use super::{Observed, Ctx, env_doc};
+use super::{Ctx, Observed, env_doc};
+use crate::ActError;
 use crate::action::{ActionMeta, Reversibility};
 use crate::plan::Step;
-use crate::ActError;
 use serde_json::{Value, json};
 
 /// The declaration.
@@ -55,12 +55,23 @@ pub fn desired(group: &str) -> Value {
 
 pub(crate) async fn read(ctx: &Ctx, step: &Step) -> Result<Observed, ActError> {
     let doc = env_doc(ctx, &step.target.id).await?;
-    let busy = doc.pointer("/properties/states/management/id").and_then(Value::as_str) == Some("Running");
-    Ok(Observed { state: state_of(&doc), busy, handle: Value::Null })
+    let busy = doc
+        .pointer("/properties/states/management/id")
+        .and_then(Value::as_str)
+        == Some("Running");
+    Ok(Observed {
+        state: state_of(&doc),
+        busy,
+        handle: Value::Null,
+    })
 }
 
 pub(crate) async fn write(ctx: &Ctx, step: &Step, _o: &Observed) -> Result<String, ActError> {
-    let group = step.change.get("securityGroupId").and_then(Value::as_str).unwrap_or("");
+    let group = step
+        .change
+        .get("securityGroupId")
+        .and_then(Value::as_str)
+        .unwrap_or("");
     let group = if group.is_empty() { NO_GROUP } else { group };
     let body = json!({"properties": {"linkedEnvironmentMetadata": {"securityGroupId": group}}});
     let r = ctx
@@ -68,6 +79,9 @@ pub(crate) async fn write(ctx: &Ctx, step: &Step, _o: &Observed) -> Result<Strin
         .bap
         .patch_environment(&step.target.id, &body)
         .await
-        .map_err(ActError::client(format!("setting the security group of environment {}", step.target.id)))?;
+        .map_err(ActError::client(format!(
+            "setting the security group of environment {}",
+            step.target.id
+        )))?;
     Ok(r.request_id)
 }

@@ -3,10 +3,10 @@
 //! Dataverse `PATCH /api/data/v9.2/organizations({id})` with `enablecanvasappsinsolutionsbydefault`
 //! and `enableflowsinsolutionbydefault`; 204.
 
-use super::{Observed, Ctx, dataverse_of};
+use super::{Ctx, Observed, dataverse_of};
+use crate::ActError;
 use crate::action::{ActionMeta, Reversibility};
 use crate::plan::Step;
-use crate::ActError;
 use serde_json::{Value, json};
 
 /// The declaration.
@@ -23,13 +23,19 @@ pub const META: ActionMeta = ActionMeta {
 };
 
 /// The columns this action controls.
-pub const COLUMNS: [&str; 2] = ["enablecanvasappsinsolutionsbydefault", "enableflowsinsolutionbydefault"];
+pub const COLUMNS: [&str; 2] = [
+    "enablecanvasappsinsolutionsbydefault",
+    "enableflowsinsolutionbydefault",
+];
 
 /// The state from an organizations row (an absent flag reads as the service default, false).
 pub fn state_of(row: &Value) -> Value {
     let mut out = serde_json::Map::new();
     for c in COLUMNS {
-        out.insert(c.into(), Value::Bool(row.get(c).and_then(Value::as_bool).unwrap_or(false)));
+        out.insert(
+            c.into(),
+            Value::Bool(row.get(c).and_then(Value::as_bool).unwrap_or(false)),
+        );
     }
     Value::Object(out)
 }
@@ -41,23 +47,36 @@ pub fn desired() -> Value {
 
 pub(crate) async fn read(ctx: &Ctx, step: &Step) -> Result<Observed, ActError> {
     let dv = dataverse_of(ctx, &step.target.id).await?;
-    let row: Option<Value> = dv
-        .organization()
-        .await
-        .map_err(ActError::client(format!("reading the organization of environment {}", step.target.id)))?;
+    let row: Option<Value> = dv.organization().await.map_err(ActError::client(format!(
+        "reading the organization of environment {}",
+        step.target.id
+    )))?;
     let Some(row) = row else {
-        return Err(ActError::Invalid(format!("environment {} has no organizations row", step.target.id)));
+        return Err(ActError::Invalid(format!(
+            "environment {} has no organizations row",
+            step.target.id
+        )));
     };
     let id = row.get("organizationid").cloned().unwrap_or(Value::Null);
-    Ok(Observed { state: state_of(&row), busy: false, handle: id })
+    Ok(Observed {
+        state: state_of(&row),
+        busy: false,
+        handle: id,
+    })
 }
 
 pub(crate) async fn write(ctx: &Ctx, step: &Step, o: &Observed) -> Result<String, ActError> {
     let dv = dataverse_of(ctx, &step.target.id).await?;
-    let id = o.handle.as_str().ok_or_else(|| ActError::Invalid("the organizations row has no organizationid".into()))?;
+    let id = o
+        .handle
+        .as_str()
+        .ok_or_else(|| ActError::Invalid("the organizations row has no organizationid".into()))?;
     let r = dv
         .patch_organization(id, &step.change)
         .await
-        .map_err(ActError::client(format!("updating the organization of environment {}", step.target.id)))?;
+        .map_err(ActError::client(format!(
+            "updating the organization of environment {}",
+            step.target.id
+        )))?;
     Ok(r.request_id)
 }

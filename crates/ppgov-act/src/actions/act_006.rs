@@ -4,10 +4,10 @@
 //! disableShareWithEveryone`) to values; the write is one partial object for
 //! `updateTenantSettings`, built from the pointers, so settings not named are untouched.
 
-use super::{Observed, Ctx};
+use super::{Ctx, Observed};
+use crate::ActError;
 use crate::action::{ActionMeta, Reversibility};
 use crate::plan::Step;
-use crate::ActError;
 use serde_json::{Map, Value};
 
 /// The declaration.
@@ -27,7 +27,14 @@ pub const META: ActionMeta = ActionMeta {
 pub fn state_of(settings: &Value, pointers: &Map<String, Value>) -> Value {
     let mut out = Map::new();
     for (p, want) in pointers {
-        let v = settings.pointer(p).cloned().unwrap_or(if want.is_boolean() { Value::Bool(false) } else { Value::Null });
+        let v = settings
+            .pointer(p)
+            .cloned()
+            .unwrap_or(if want.is_boolean() {
+                Value::Bool(false)
+            } else {
+                Value::Null
+            });
         out.insert(p.clone(), v);
     }
     Value::Object(out)
@@ -45,7 +52,9 @@ pub fn partial(pointers: &Map<String, Value>) -> Value {
                 m.insert((*part).to_string(), v.clone());
                 break;
             }
-            cur = m.entry((*part).to_string()).or_insert_with(|| Value::Object(Map::new()));
+            cur = m
+                .entry((*part).to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
         }
     }
     root
@@ -59,7 +68,11 @@ pub(crate) async fn read(ctx: &Ctx, step: &Step) -> Result<Observed, ActError> {
         .await
         .map_err(ActError::client("reading the tenant settings"))?;
     let pointers = step.change.as_object().cloned().unwrap_or_default();
-    Ok(Observed { state: state_of(&settings, &pointers), busy: false, handle: Value::Null })
+    Ok(Observed {
+        state: state_of(&settings, &pointers),
+        busy: false,
+        handle: Value::Null,
+    })
 }
 
 pub(crate) async fn write(ctx: &Ctx, step: &Step, _o: &Observed) -> Result<String, ActError> {

@@ -2,10 +2,10 @@
 //!
 //! Flow admin `POST .../scopes/admin/environments/{env}/flows/{flow}/stop` (or `/start`).
 
-use super::{Observed, Ctx};
+use super::{Ctx, Observed};
+use crate::ActError;
 use crate::action::{ActionMeta, Reversibility};
 use crate::plan::Step;
-use crate::ActError;
 use serde_json::{Value, json};
 
 /// The declaration.
@@ -35,10 +35,16 @@ pub(crate) async fn read(ctx: &Ctx, step: &Step) -> Result<Observed, ActError> {
         .await
         .map_err(ActError::client(format!("reading flow {}", step.target.id)))?;
     let state = match doc.pointer("/properties/state").and_then(Value::as_str) {
-        Some(s) if s.eq_ignore_ascii_case("stopped") || s.eq_ignore_ascii_case("suspended") => "Stopped",
+        Some(s) if s.eq_ignore_ascii_case("stopped") || s.eq_ignore_ascii_case("suspended") => {
+            "Stopped"
+        }
         _ => "Started",
     };
-    Ok(Observed { state: json!({ "state": state }), busy: false, handle: Value::Null })
+    Ok(Observed {
+        state: json!({ "state": state }),
+        busy: false,
+        handle: Value::Null,
+    })
 }
 
 pub(crate) async fn write(ctx: &Ctx, step: &Step, _o: &Observed) -> Result<String, ActError> {
@@ -49,6 +55,9 @@ pub(crate) async fn write(ctx: &Ctx, step: &Step, _o: &Observed) -> Result<Strin
     } else {
         ctx.clients.flow.start_flow(env, &step.target.id).await
     }
-    .map_err(ActError::client(format!("changing the state of flow {}", step.target.id)))?;
+    .map_err(ActError::client(format!(
+        "changing the state of flow {}",
+        step.target.id
+    )))?;
     Ok(r.request_id)
 }

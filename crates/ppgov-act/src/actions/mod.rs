@@ -33,11 +33,17 @@ pub struct Ctx {
 impl Ctx {
     /// A context on `clients`.
     pub fn new(clients: Clients) -> Ctx {
-        Ctx { clients, envs: Mutex::new(HashMap::new()) }
+        Ctx {
+            clients,
+            envs: Mutex::new(HashMap::new()),
+        }
     }
 
     fn cached(&self, env: &str) -> Option<Value> {
-        self.envs.lock().ok().and_then(|m| m.get(&env.to_ascii_lowercase()).cloned())
+        self.envs
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&env.to_ascii_lowercase()).cloned())
     }
 
     fn remember(&self, env: &str, doc: &Value) {
@@ -80,11 +86,21 @@ pub(crate) async fn dataverse_of(ctx: &Ctx, env: &str) -> Result<DataverseClient
         .pointer("/properties/linkedEnvironmentMetadata/instanceUrl")
         .and_then(Value::as_str)
         .filter(|u| !u.is_empty())
-        .ok_or_else(|| ActError::Invalid(format!("environment {env} has no Dataverse instance URL; the action needs Dataverse")))?;
-    let url = url::Url::parse(url).map_err(|e| ActError::Invalid(format!("environment {env} has an invalid instance URL: {e}")))?;
+        .ok_or_else(|| {
+            ActError::Invalid(format!(
+                "environment {env} has no Dataverse instance URL; the action needs Dataverse"
+            ))
+        })?;
+    let url = url::Url::parse(url).map_err(|e| {
+        ActError::Invalid(format!(
+            "environment {env} has an invalid instance URL: {e}"
+        ))
+    })?;
     ctx.clients
         .dataverse(&url, 500)
-        .map_err(ActError::client(format!("connecting to the Dataverse of environment {env}")))
+        .map_err(ActError::client(format!(
+            "connecting to the Dataverse of environment {env}"
+        )))
 }
 
 /// Reads the state a step's action controls.
@@ -95,7 +111,10 @@ pub async fn read(ctx: &Ctx, step: &Step) -> Result<Observed, ActError> {
         "PPG-ACT-003" | "PPG-ACT-006" => act_006::read(ctx, step).await,
         "PPG-ACT-007" => act_007::read(ctx, step).await,
         "PPG-ACT-011" => act_011::read(ctx, step).await,
-        other => Err(ActError::Unplannable { action: other.into(), reason: "not executable in this build".into() }),
+        other => Err(ActError::Unplannable {
+            action: other.into(),
+            reason: "not executable in this build".into(),
+        }),
     }
 }
 
@@ -107,7 +126,10 @@ pub async fn write(ctx: &Ctx, step: &Step, observed: &Observed) -> Result<String
         "PPG-ACT-003" | "PPG-ACT-006" => act_006::write(ctx, step, observed).await,
         "PPG-ACT-007" => act_007::write(ctx, step, observed).await,
         "PPG-ACT-011" => act_011::write(ctx, step, observed).await,
-        other => Err(ActError::Unplannable { action: other.into(), reason: "not executable in this build".into() }),
+        other => Err(ActError::Unplannable {
+            action: other.into(),
+            reason: "not executable in this build".into(),
+        }),
     }
 }
 
@@ -122,7 +144,9 @@ pub fn normalise(v: &Value) -> Value {
             items.dedup();
             Value::Array(items)
         }
-        Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), normalise(x))).collect()),
+        Value::Object(m) => {
+            Value::Object(m.iter().map(|(k, x)| (k.clone(), normalise(x))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -134,7 +158,9 @@ fn looks_like_id(s: &str) -> bool {
 /// Whether two states are the same once normalised (only the keys of `want` count).
 pub fn same(have: &Value, want: &Value) -> bool {
     match (normalise(have), normalise(want)) {
-        (Value::Object(h), Value::Object(w)) => w.iter().all(|(k, v)| h.get(k).unwrap_or(&Value::Null) == v),
+        (Value::Object(h), Value::Object(w)) => {
+            w.iter().all(|(k, v)| h.get(k).unwrap_or(&Value::Null) == v)
+        }
         (h, w) => h == w,
     }
 }

@@ -61,7 +61,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Apply(args) => act::apply(file, args).await,
         Command::Journal(cmd) => act::journal(file, cmd),
         Command::Revert(args) => act::revert(file, args).await,
-        Command::Roles(crate::cli_act::RolesCommand::Remove(args)) => act::roles_remove(file, args).await,
+        Command::Roles(crate::cli_act::RolesCommand::Remove(args)) => {
+            act::roles_remove(file, args).await
+        }
         Command::Elevate(args) => act::elevate(file, args).await,
     }
 }
