@@ -331,8 +331,10 @@ async fn step_inner(shared: &Shared, step: &Step) -> Result<(StepOutcome, String
         )?;
         return Ok((StepOutcome::Drifted, why));
     }
-    if let Some(max) = shared.opts.max_changes {
-        if shared.changes.fetch_add(1, Ordering::SeqCst) >= max {
+    if let Some(max) = shared.opts.max_changes
+        && shared.changes.fetch_add(1, Ordering::SeqCst) >= max
+    {
+        {
             let why = format!("not written: --max-changes {max} reached");
             shared.journal(
                 step,

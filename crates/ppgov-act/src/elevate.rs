@@ -177,7 +177,7 @@ pub async fn elevate(
         Ok(r) => parse_answer(r.status, &r.body, &r.request_id),
         Err(e) => Err(ActError::Client {
             context: format!("elevating in environment {env}"),
-            source: e,
+            source: Box::new(e),
         }),
     };
     let outcome = match outcome {

@@ -76,12 +76,12 @@ pub enum ActError {
     Client {
         /// What was being done.
         context: String,
-        /// The client error.
-        source: ppgov_client::ClientError,
+        /// The client error (boxed: it is large).
+        source: Box<ppgov_client::ClientError>,
     },
     /// Signing in failed.
     #[error("cannot sign in: {0}")]
-    Auth(#[from] ppgov_auth::AuthError),
+    Auth(Box<ppgov_auth::AuthError>),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] ppgov_store::StoreError),
@@ -100,6 +100,15 @@ impl ActError {
         context: impl Into<String>,
     ) -> impl FnOnce(ppgov_client::ClientError) -> ActError {
         let context = context.into();
-        move |source| ActError::Client { context, source }
+        move |source| ActError::Client {
+            context,
+            source: Box::new(source),
+        }
+    }
+}
+
+impl From<ppgov_auth::AuthError> for ActError {
+    fn from(e: ppgov_auth::AuthError) -> Self {
+        ActError::Auth(Box::new(e))
     }
 }

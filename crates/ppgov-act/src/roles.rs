@@ -118,11 +118,12 @@ pub async fn environments(
                 continue;
             }
         }
-        if let Some(loc) = location {
-            if !e
+        if let Some(loc) = location
+            && !e
                 .get("location")
                 .and_then(Value::as_str)
                 .is_some_and(|l| l.eq_ignore_ascii_case(loc))
+        {
             {
                 continue;
             }
