@@ -248,3 +248,40 @@ pub async fn elevate(
         notes,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn an_empty_answer_is_success() {
+        let o = parse_answer(200, b"", "r1").unwrap();
+        assert!(o.codes.is_empty() && o.information.is_empty());
+        assert_eq!(parse_answer(204, b"  \n", "r1").unwrap().status, 204);
+    }
+
+    #[test]
+    fn an_already_admin_answer_is_success_with_its_lines() {
+        let body = br#"{"errors":[],"information":[{"Subject":"Result","Description":"[\"SyncMode: Default\",\"SystemUser with Id:11fa, objectId:d111 exists in instance\"]","Code":"UserExists"}]}"#;
+        let o = parse_answer(200, body, "r1").unwrap();
+        assert_eq!(o.codes, ["UserExists"]);
+        assert_eq!(o.information.len(), 2);
+        assert!(o.information[1].contains("exists in instance"));
+    }
+
+    #[test]
+    fn reported_errors_and_garbage_are_failures() {
+        let e = parse_answer(200, br#"{"errors":[{"Code":"X"}],"information":[]}"#, "r").unwrap_err();
+        assert!(e.to_string().contains("reported errors"));
+        assert!(parse_answer(200, b"<html>", "r").is_err());
+    }
+
+    #[test]
+    fn app_only_sign_ins_are_refused_and_delegated_ones_pass() {
+        assert!(require_delegated(AuthMethod::Certificate).is_err());
+        assert!(require_delegated(AuthMethod::ClientSecret).is_err());
+        assert!(require_delegated(AuthMethod::Password).is_ok());
+        assert!(require_delegated(AuthMethod::DeviceCode).is_ok());
+    }
+}
