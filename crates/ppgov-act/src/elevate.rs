@@ -272,7 +272,8 @@ mod tests {
 
     #[test]
     fn reported_errors_and_garbage_are_failures() {
-        let e = parse_answer(200, br#"{"errors":[{"Code":"X"}],"information":[]}"#, "r").unwrap_err();
+        let e =
+            parse_answer(200, br#"{"errors":[{"Code":"X"}],"information":[]}"#, "r").unwrap_err();
         assert!(e.to_string().contains("reported errors"));
         assert!(parse_answer(200, b"<html>", "r").is_err());
     }
