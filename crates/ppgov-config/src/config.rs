@@ -140,6 +140,8 @@ pub struct Config {
     pub posture: PostureConfig,
     /// `[crawl]`.
     pub crawl: crate::crawl::CrawlConfig,
+    /// `[remediation]`.
+    pub remediation: crate::remediation::RemediationConfig,
 }
 
 impl Config {
@@ -206,10 +208,12 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
     });
     let mut merged: BTreeMap<String, Entry> = BTreeMap::new();
     let mut posture = None;
+    let mut remediation = None;
     if let Some(path) = &file_path {
         let layer = file::read(path, &mut errs);
         merged.extend(layer.scalars);
         posture = layer.posture;
+        remediation = layer.remediation;
     }
     for (var, key) in ENV_KEYS {
         if let Some(v) = sources.env.get(*var).filter(|v| !v.is_empty()) {
@@ -273,6 +277,25 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
         }
     };
 
+    let remediation =
+        match remediation.map(|p| p.try_into::<crate::remediation::RemediationConfig>()) {
+            None => crate::remediation::RemediationConfig::default(),
+            Some(Ok(r)) => r,
+            Some(Err(e)) => {
+                if !errs.iter().any(|x| x.key.starts_with("remediation")) {
+                    let loc = file_path
+                        .clone()
+                        .map(Location::FileAsWhole)
+                        .unwrap_or(Location::Unset);
+                    errs.push(
+                        ConfigError::new(loc, "remediation", e.message().to_string())
+                            .fix("correct the [remediation] section"),
+                    );
+                }
+                crate::remediation::RemediationConfig::default()
+            }
+        };
+
     match (errs.is_empty(), tenant, auth, store) {
         (true, Some(tenant), Some(auth), Some(store)) => Ok(Config {
             file: file_path,
@@ -283,6 +306,7 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
             store,
             posture,
             crawl,
+            remediation,
         }),
         _ => {
             if errs.is_empty() {

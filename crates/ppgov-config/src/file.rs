@@ -23,6 +23,7 @@ pub(crate) struct Entry {
 pub(crate) struct FileLayer {
     pub scalars: BTreeMap<String, Entry>,
     pub posture: Option<toml::Value>,
+    pub remediation: Option<toml::Value>,
 }
 
 /// Maps byte offsets to line:column.
@@ -99,6 +100,10 @@ pub(crate) fn read(path: &Path, errs: &mut Vec<ConfigError>) -> FileLayer {
         if *section == "posture" {
             check_suppressions(&doc, t, errs);
             layer.posture = Some(to_value(v.get_ref()));
+            continue;
+        }
+        if *section == "remediation" {
+            layer.remediation = Some(to_value(v.get_ref()));
             continue;
         }
         let Kind::Table(keys) = kind else { continue };
@@ -188,6 +193,7 @@ fn check_kind(
     match (kind, v.get_ref()) {
         (Kind::Str, DeValue::String(_)) | (Kind::Date, DeValue::String(_)) => {}
         (Kind::Int, DeValue::Integer(_)) => {}
+        (Kind::Bool, DeValue::Boolean(_)) => {}
         (Kind::Date, DeValue::Datetime(d)) if d.date.is_some() && d.time.is_none() => {}
         (Kind::StrList, DeValue::Array(a)) => {
             for (i, item) in a.iter().enumerate() {

@@ -29,6 +29,7 @@ mod file;
 #[cfg(test)]
 mod fuzz_tests;
 pub mod posture;
+pub mod remediation;
 mod schema;
 
 pub use config::{
@@ -40,3 +41,4 @@ pub use crawl::{CrawlConfig, MaxAges, parse_max_age};
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};
+pub use remediation::RemediationConfig;

@@ -11,6 +11,8 @@ pub(crate) enum Kind {
     Int,
     /// A list of strings.
     StrList,
+    /// A boolean.
+    Bool,
     /// A date: a TOML local date (`2026-12-31`) or the same as a string.
     Date,
     /// A table with these keys.
@@ -26,6 +28,7 @@ impl Kind {
             Kind::Str => "a string",
             Kind::Int => "an integer",
             Kind::StrList => "a list of strings",
+            Kind::Bool => "true or false",
             Kind::Date => "a date (YYYY-MM-DD)",
             Kind::Table(_) => "a table",
             Kind::TableArray(_) => "an array of tables ([[...]])",
@@ -111,6 +114,14 @@ const POSTURE: &[(&str, Kind)] = &[
     ("suppressions", Kind::TableArray(SUPPRESSION)),
 ];
 
+const REMEDIATION: &[(&str, Kind)] = &[
+    ("allow_unsupported", Kind::Bool),
+    ("require_approval", Kind::Bool),
+    ("max_plan_age_hours", Kind::Int),
+    ("security_group_id", Kind::Str),
+    ("concurrency", Kind::Int),
+];
+
 /// The whole document.
 pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("tenant", Kind::Table(TENANT)),
@@ -119,13 +130,14 @@ pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("store", Kind::Table(STORE)),
     ("crawl", Kind::Table(CRAWL)),
     ("posture", Kind::Table(POSTURE)),
+    ("remediation", Kind::Table(REMEDIATION)),
 ];
 
 /// Every dotted scalar key outside `[posture]` (the keys environment and flags may set).
 pub(crate) fn scalar_keys() -> Vec<String> {
     let mut out = Vec::new();
     for (section, kind) in ROOT {
-        if let (Kind::Table(keys), false) = (kind, *section == "posture") {
+        if let (Kind::Table(keys), false) = (kind, matches!(*section, "posture" | "remediation")) {
             for (k, kind) in *keys {
                 match kind {
                     // One level of nesting (`crawl.max_age.runs`).

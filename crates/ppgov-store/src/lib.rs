@@ -21,6 +21,7 @@ mod events;
 mod file;
 #[cfg(test)]
 mod fuzz_tests;
+mod journal;
 mod kinds;
 mod marks;
 mod migrations;
@@ -41,6 +42,9 @@ pub use events::{
 };
 pub use file::{
     SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
+};
+pub use journal::{
+    ChainBreak, ChainReport, DueAction, GENESIS, JournalEntry, JournalPhase, NewJournalEntry,
 };
 pub use kinds::{StoreKind, StoredResource};
 pub use private::{create_private_dir, create_private_file, restrict_file, write_private_file};

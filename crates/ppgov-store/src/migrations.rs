@@ -137,6 +137,48 @@ const MIGRATIONS: &[&str] = &[
         updated_at     TEXT NOT NULL
     );
     "#,
+    // 5: the remediation journal (hash-chained, with its head kept apart so a truncated tail is
+    // seen) and the actions due later (an elevation's removal, a grace period's end).
+    r#"
+    -- act: journal
+    CREATE TABLE journal (
+        seq         INTEGER PRIMARY KEY,
+        at          TEXT NOT NULL,
+        tenant_id   TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        apply_id    TEXT NOT NULL,
+        plan_id     TEXT NOT NULL,
+        plan_digest TEXT NOT NULL,
+        step        INTEGER NOT NULL,
+        action      TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        phase       TEXT NOT NULL,
+        request_id  TEXT,
+        before      TEXT,
+        after       TEXT,
+        result      TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL
+    );
+    CREATE INDEX journal_by_plan ON journal (plan_digest, step);
+    CREATE INDEX journal_by_apply ON journal (apply_id);
+    CREATE TABLE journal_head (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        seq  INTEGER NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE TABLE due_actions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id   TEXT NOT NULL,
+        due_at      TEXT NOT NULL,
+        reason      TEXT NOT NULL,
+        plan        TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        done_at     TEXT,
+        apply_id    TEXT
+    );
+    CREATE INDEX due_by_tenant ON due_actions (tenant_id, due_at);
+    "#,
 ];
 
 /// The schema version this build writes.

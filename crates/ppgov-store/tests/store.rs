@@ -576,3 +576,143 @@ fn a_write_batch_lands_whole_or_not_at_all() {
     assert_eq!(store.count_resources(&id, StoreKind::Flow).unwrap(), 2);
     assert_eq!(store.done_shards(&id).unwrap().len(), 1);
 }
+
+mod journal {
+    use ppgov_store::{JournalPhase, NewJournalEntry, Store};
+
+    fn entry(step: u32, phase: JournalPhase) -> NewJournalEntry {
+        NewJournalEntry {
+            tenant_id: "t".into(),
+            actor: "user:admin@contoso".into(),
+            apply_id: "a1".into(),
+            plan_id: "p1".into(),
+            plan_digest: "d1".into(),
+            step,
+            action: "PPG-ACT-007".into(),
+            target: format!("flow f{step}"),
+            phase,
+            request_id: Some(format!("r{step}")),
+            before: Some(serde_json::json!({"state": "Started"})),
+            after: Some(serde_json::json!({"state": "Stopped"})),
+            result: "ok".into(),
+        }
+    }
+
+    /// A store file with five chained entries, and its path.
+    fn journaled() -> (tempfile::TempDir, std::path::PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let mut s = Store::open(&path).unwrap();
+        for i in 1..=5 {
+            s.append_journal(&entry(i, JournalPhase::Done)).unwrap();
+        }
+        assert!(s.verify_journal().unwrap().breaks.is_empty());
+        (dir, path)
+    }
+
+    fn tamper(path: &std::path::Path, sql: &str) -> Vec<String> {
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.execute_batch(sql).unwrap();
+        drop(c);
+        let s = Store::open(path).unwrap();
+        s.verify_journal()
+            .unwrap()
+            .breaks
+            .into_iter()
+            .map(|b| format!("{}: {}", b.seq, b.problem))
+            .collect()
+    }
+
+    #[test]
+    fn an_intact_journal_verifies_and_lists_in_order() {
+        let (_d, path) = journaled();
+        let s = Store::open(&path).unwrap();
+        let r = s.verify_journal().unwrap();
+        assert_eq!(r.entries, 5);
+        let all = s.journal(None).unwrap();
+        assert_eq!(
+            all.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5]
+        );
+        assert_eq!(r.head, all[4].hash);
+        assert_eq!(all[1].prev_hash, all[0].hash);
+        assert_eq!(s.journal_for_plan("d1").unwrap().len(), 5);
+        assert_eq!(s.journal(Some("other")).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn a_modified_entry_is_detected() {
+        let (_d, path) = journaled();
+        let b = tamper(
+            &path,
+            "UPDATE journal SET after = '{\"state\":\"Started\"}' WHERE seq = 3;",
+        );
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert!(b[0].starts_with("3: its content does not match"), "{b:?}");
+    }
+
+    #[test]
+    fn a_deleted_entry_is_detected() {
+        let (_d, path) = journaled();
+        let b = tamper(&path, "DELETE FROM journal WHERE seq = 2;");
+        assert!(
+            b.iter()
+                .any(|x| x.starts_with("3: entry 3 found where entry 2")),
+            "{b:?}"
+        );
+        assert!(b.iter().any(|x| x.starts_with("3: does not link")), "{b:?}");
+    }
+
+    #[test]
+    fn a_deleted_last_entry_is_detected_by_the_head() {
+        let (_d, path) = journaled();
+        let b = tamper(&path, "DELETE FROM journal WHERE seq = 5;");
+        assert_eq!(b.len(), 1, "{b:?}");
+        assert!(b[0].contains("head records entry 5"), "{b:?}");
+    }
+
+    #[test]
+    fn an_inserted_entry_is_detected() {
+        let (_d, path) = journaled();
+        // A copy of entry 2 slipped in after it, renumbering the rest.
+        let b = tamper(
+            &path,
+            "UPDATE journal SET seq = seq + 100 WHERE seq > 2;
+             UPDATE journal SET seq = seq - 99 WHERE seq > 100;
+             INSERT INTO journal (seq, at, tenant_id, actor, apply_id, plan_id, plan_digest, step, action, target, phase, request_id, before, after, result, prev_hash, hash)
+               SELECT 3, at, tenant_id, actor, apply_id, plan_id, plan_digest, step, action, target, phase, request_id, before, after, result, prev_hash, hash FROM journal WHERE seq = 2;",
+        );
+        assert!(!b.is_empty());
+        assert!(b.iter().any(|x| x.starts_with("3: ")), "{b:?}");
+    }
+
+    #[test]
+    fn reordered_entries_are_detected() {
+        let (_d, path) = journaled();
+        let b = tamper(
+            &path,
+            "UPDATE journal SET seq = 100 WHERE seq = 2;
+             UPDATE journal SET seq = 2 WHERE seq = 3;
+             UPDATE journal SET seq = 3 WHERE seq = 100;",
+        );
+        assert!(b.iter().any(|x| x.starts_with("2: ")), "{b:?}");
+        assert!(b.iter().any(|x| x.starts_with("3: ")), "{b:?}");
+    }
+
+    #[test]
+    fn due_actions_come_due_and_are_finished_once() {
+        let mut s = Store::open_in_memory().unwrap();
+        let now = chrono::Utc::now();
+        let later = now + chrono::Duration::hours(2);
+        let id = s
+            .add_due_action("t", later, "end of elevation", "{}")
+            .unwrap();
+        assert!(s.due_actions("t", Some(now)).unwrap().is_empty());
+        let due = s.due_actions("t", Some(later)).unwrap();
+        assert_eq!(due.len(), 1);
+        assert_eq!(due[0].id, id);
+        assert!(s.due_actions("other", Some(later)).unwrap().is_empty());
+        s.finish_due_action(id, "apply-1").unwrap();
+        assert!(s.due_actions("t", None).unwrap().is_empty());
+    }
+}

@@ -80,6 +80,20 @@ pub enum Command {
     /// Audit log: ingest, tamper-evident store, detections, search, export, daily report.
     #[command(subcommand)]
     Audit(crate::commands::audit::AuditCommand),
+    /// Plan remediation into a reviewed plan file (changes nothing); `plan show`, `plan approve`.
+    Plan(crate::cli_act::PlanArgs),
+    /// Apply a plan (or, with --due, the actions whose time has come).
+    Apply(crate::cli_act::ApplyArgs),
+    /// The remediation journal: show, verify.
+    #[command(subcommand)]
+    Journal(crate::cli_act::JournalCommand),
+    /// Plan the undo of an apply from the journal's before-states.
+    Revert(crate::cli_act::RevertArgs),
+    /// Security roles: remove a role from listed users.
+    #[command(subcommand)]
+    Roles(crate::cli_act::RolesCommand),
+    /// Just-in-time System Administrator in an environment (applyAdminRole, delegated only).
+    Elevate(crate::cli_act::ElevateArgs),
 }
 
 /// Emulated tenant sizes.

@@ -2,6 +2,7 @@
 //! exit code (0 clean, 1 findings at or above `--fail-on`, 2 error). No business logic lives here.
 
 mod cli;
+mod cli_act;
 mod commands;
 mod output;
 

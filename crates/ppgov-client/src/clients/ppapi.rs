@@ -3,7 +3,7 @@
 use super::seg;
 use crate::error::ClientError;
 use crate::paging::{ItemStream, failed, inventory_stream};
-use crate::transport::{Request, Transport, build_url};
+use crate::transport::{Request, Response, Transport, build_url};
 use ppgov_config::Endpoints;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -41,6 +41,26 @@ impl PowerPlatformClient {
         // Granting a role the caller already holds changes nothing: safe to retry.
         self.t
             .send_json(Request::post(u, &self.scope).idempotent(true))
+            .await
+    }
+
+    /// U1 at a chosen api-version (the documented `2022-03-01-preview`, or a newer one), answered
+    /// raw: a success may come with an empty body.
+    pub async fn apply_admin_role_at(
+        &self,
+        env: &str,
+        api_version: &str,
+    ) -> Result<Response, ClientError> {
+        let u = build_url(
+            &self.base,
+            &format!(
+                "/usermanagement/environments/{}/user/applyAdminRole",
+                seg(env)
+            ),
+            &[("api-version", api_version)],
+        )?;
+        self.t
+            .send(Request::post(u, &self.scope).idempotent(true))
             .await
     }
 

@@ -41,6 +41,7 @@ pub mod ppapi;
 pub mod state;
 pub mod store;
 pub mod throttle;
+pub mod writes;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -280,6 +281,11 @@ impl Emulator {
         self.state.requests.load(Ordering::Relaxed)
     }
 
+    /// Writes the emulator accepted, by `"METHOD /path"`.
+    pub fn write_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        self.state.writes.counts()
+    }
+
     /// Units charged against the rate limit so far (only counted while a limit is set): each API
     /// request once, and each item of a Graph `$batch` once more.
     pub fn charged_count(&self) -> u64 {
@@ -402,7 +408,14 @@ async fn api_layer(AxState(state): AxState<AppState>, req: Request, next: Next) 
         return e.into_response();
     }
     match faults::roll(&state) {
-        Fault::None => next.run(req).await,
+        Fault::None => {
+            let (method, path) = (req.method().clone(), req.uri().path().to_string());
+            let resp = next.run(req).await;
+            if resp.status().is_success() {
+                state.writes.record(&method, &path);
+            }
+            resp
+        }
         Fault::Status(s) => faults::fault_error(s).family(family).into_response(),
         Fault::Drop => {
             if let Some(ConnectInfo(conn)) = req.extensions().get::<ConnectInfo<ConnHandle>>() {

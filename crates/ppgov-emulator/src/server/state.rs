@@ -111,6 +111,8 @@ pub struct State {
     pub forbid_all_but_environment_list: AtomicBool,
     /// Single-flow GETs answered (each returns a definition), so tests can see refetches.
     pub flow_definition_reads: AtomicU64,
+    /// Accepted writes per target (tests read it to prove no write was repeated).
+    pub writes: super::writes::WriteLog,
 }
 
 impl std::fmt::Debug for State {
@@ -294,6 +296,7 @@ impl State {
             operations: Mutex::new(BTreeMap::new()),
             forbid_all_but_environment_list: AtomicBool::new(false),
             flow_definition_reads: AtomicU64::new(0),
+            writes: Default::default(),
         }
     }
 

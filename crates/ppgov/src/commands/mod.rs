@@ -1,6 +1,7 @@
 //! One module per command: each turns parsed arguments into calls on the library crates.
 
 pub mod audit;
+mod act;
 mod auth;
 mod bench;
 mod config;
@@ -64,5 +65,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Bench(cmd) => bench::run(cmd).await,
         Command::Rules(args) => rules::run(args),
         Command::Audit(cmd) => audit::run(file, cmd).await,
+        Command::Plan(args) => act::plan(file, args).await,
+        Command::Apply(args) => act::apply(file, args).await,
+        Command::Journal(cmd) => act::journal(file, cmd),
+        Command::Revert(args) => act::revert(file, args).await,
+        Command::Roles(crate::cli_act::RolesCommand::Remove(args)) => {
+            act::roles_remove(file, args).await
+        }
+        Command::Elevate(args) => act::elevate(file, args).await,
     }
 }
