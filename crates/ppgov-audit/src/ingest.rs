@@ -25,6 +25,8 @@ pub struct IngestOutcome {
     pub malformed_records: Vec<Malformed>,
     /// Batches written.
     pub batches: usize,
+    /// Apps, flows and connections marked for refresh at the next incremental crawl.
+    pub marked_for_refresh: usize,
 }
 
 impl IngestOutcome {
@@ -35,6 +37,7 @@ impl IngestOutcome {
         self.duplicates += o.duplicates;
         self.malformed += o.malformed;
         self.batches += o.batches;
+        self.marked_for_refresh += o.marked_for_refresh;
         for m in o.malformed_records {
             if self.malformed_records.len() < MAX_REPORTED {
                 self.malformed_records.push(m);
@@ -114,11 +117,45 @@ impl<'s, S: EventStore + ?Sized> Ingestor<'s, S> {
         if r.batch > 0 {
             self.outcome.batches += 1;
         }
+        self.mark_changed_resources()?;
         if let Some(f) = self.on_stored.as_mut() {
             let stored: Vec<EventRow> = self.pending.drain(..).filter(|e| e.seq > 0).collect();
             f(&stored)?;
         }
         self.pending.clear();
+        Ok(())
+    }
+
+    /// Marks the apps, flows and connections that the newly stored events changed, so the next
+    /// incremental crawl reads them again in full (one mark call per operation). Marks naming an
+    /// environment, a DLP policy or an environment's listing need nothing: those are read again
+    /// on every crawl.
+    fn mark_changed_resources(&mut self) -> Result<(), AuditError> {
+        let mut by_operation: std::collections::BTreeMap<String, Vec<ppgov_core::ResourceRef>> =
+            std::collections::BTreeMap::new();
+        for e in self.pending.iter().filter(|e| e.seq > 0) {
+            for m in crate::refresh::marks(e) {
+                let kind = match m.kind {
+                    "flow" => ppgov_core::ResourceKind::Flow,
+                    "app" => ppgov_core::ResourceKind::App,
+                    "connection" => ppgov_core::ResourceKind::Connection,
+                    _ => continue,
+                };
+                by_operation.entry(e.operation.clone()).or_default().push(
+                    ppgov_core::ResourceRef {
+                        kind,
+                        id: m.id,
+                        name: String::new(),
+                        environment_id: m.environment_id,
+                    },
+                );
+            }
+        }
+        for (operation, refs) in by_operation {
+            self.outcome.marked_for_refresh += refs.len();
+            self.store
+                .mark_for_refresh(&refs, &format!("audit: {operation}"))?;
+        }
         Ok(())
     }
 

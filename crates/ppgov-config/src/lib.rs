@@ -21,8 +21,8 @@
 
 pub mod checks;
 pub mod config;
-pub mod discover;
 pub mod crawl;
+pub mod discover;
 pub mod endpoints;
 pub mod error;
 mod file;
@@ -36,8 +36,8 @@ pub use config::{
     AssertionAlg, AuthConfig, AuthMethod, CONFIG_ENV, Config, ConfigSources, ENV_KEYS, Flags,
     StoreConfig, TenantConfig, validate,
 };
-pub use discover::{DEFAULT_FILE, config_file, posture};
 pub use crawl::{CrawlConfig, MaxAges, parse_max_age};
+pub use discover::{DEFAULT_FILE, config_file, posture};
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};

@@ -19,8 +19,8 @@ mod progress;
 mod roles;
 mod runs;
 mod shards;
-mod tenant;
 mod teams;
+mod tenant;
 
 /// The collection status reason of an environment whose Dataverse is still being provisioned
 /// (`databaseType: CommonDataService`, `linkedEnvironmentMetadata: null`).

@@ -297,7 +297,12 @@ async fn resolve_chunk(
         .collect();
     let urls: Vec<String> = users
         .iter()
-        .map(|id| format!("/users/{}?$select={USER_SELECT}", ppgov_client::path_segment(id)))
+        .map(|id| {
+            format!(
+                "/users/{}?$select={USER_SELECT}",
+                ppgov_client::path_segment(id)
+            )
+        })
         .collect();
     let batches = futures::future::join_all(
         urls.chunks(ppgov_client::clients::graph::BATCH_LIMIT)

@@ -178,6 +178,13 @@ pub trait EventStore {
     fn prune_before(&mut self, before_ms: i64) -> Result<PruneOutcome, StoreError>;
     /// A state value (cursors, detection state).
     fn state(&self, key: &str) -> Result<Option<String>, StoreError>;
+    /// Marks resources for refresh at the next incremental crawl, whatever their facets' age
+    /// (the inventory kept current from the audit log; see `marks.rs`).
+    fn mark_for_refresh(
+        &mut self,
+        resources: &[ppgov_core::ResourceRef],
+        reason: &str,
+    ) -> Result<usize, StoreError>;
     /// Sets a state value.
     fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
     /// Inserts or extends alerts (event ids are merged) and sets state values, in one
@@ -351,6 +358,14 @@ fn now_text() -> String {
 }
 
 impl EventStore for Store {
+    fn mark_for_refresh(
+        &mut self,
+        resources: &[ppgov_core::ResourceRef],
+        reason: &str,
+    ) -> Result<usize, StoreError> {
+        Store::mark_for_refresh(self, resources, reason)
+    }
+
     fn append(&mut self, events: &mut [EventRow]) -> Result<AppendOutcome, StoreError> {
         let (prev_seq, prev_hash) = self.head()?;
         let mut next = self.next_event_seq()?;

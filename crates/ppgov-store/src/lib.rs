@@ -47,8 +47,8 @@ pub use journal::{
     ChainBreak, ChainReport, DueAction, GENESIS, JournalEntry, JournalPhase, NewJournalEntry,
 };
 pub use kinds::{StoreKind, StoredResource};
-pub use private::{create_private_dir, create_private_file, restrict_file, write_private_file};
 pub use marks::RefreshMark;
+pub use private::{create_private_dir, create_private_file, restrict_file, write_private_file};
 pub use resources::ResourceRow;
 pub use scans::{ScanId, ScanInfo};
 pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};

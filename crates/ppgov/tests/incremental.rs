@@ -357,3 +357,85 @@ async fn marked_resources_are_read_again_whatever_their_age() {
     );
     emu.shutdown().await.unwrap();
 }
+
+/// Issue 13 item 5: a flow shared after a crawl shows its new access list after `audit ingest`
+/// and the next incremental crawl, with default (24 h) maximum ages that would otherwise carry
+/// the old list forward.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flow_shared_after_a_crawl_is_seen_after_audit_ingest_and_the_next_crawl() {
+    let emu = emulator(5).await;
+    let tenant = emu.ready().tenant_id.clone();
+    let (c, _, _) = clients(&emu);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let (_, before) = crawl_once(&c, &path, &tenant, MaxAges::default(), false).await;
+    let flow = before
+        .flows
+        .iter()
+        .find(|f| f.permissions.as_ref().is_some_and(|p| !p.is_empty()))
+        .unwrap()
+        .clone();
+    let holders = |s: &Snapshot| -> BTreeSet<String> {
+        s.flows
+            .iter()
+            .find(|f| f.id == flow.id)
+            .and_then(|f| f.permissions.as_ref())
+            .map(|p| p.iter().map(|x| x.principal.id.to_lowercase()).collect())
+            .unwrap_or_default()
+    };
+    let newcomer = before
+        .principals
+        .values()
+        .find(|p| p.kind == PrincipalKind::User && !holders(&before).contains(&p.id.to_lowercase()))
+        .unwrap()
+        .id
+        .clone();
+    c.flow
+        .modify_flow_permissions(
+            &flow.environment_id,
+            &flow.id,
+            &json!({"put": [{"properties": {"principal": {"id": newcomer, "type": "User"}, "roleName": "CanEdit"}}]}),
+        )
+        .await
+        .unwrap();
+    // Default ages: the young access list is carried forward; the share is not seen yet.
+    let (_, stale) = crawl_once(&c, &path, &tenant, MaxAges::default(), false).await;
+    assert!(!holders(&stale).contains(&newcomer.to_lowercase()));
+
+    // The audit record of the share (Power Automate, RecordType 30), ingested from a file.
+    let record = json!({
+        "Id": "7f1e2d3c-0000-4000-8000-000000000001",
+        "RecordType": 30,
+        "CreationTime": "2026-11-30T10:00:00",
+        "Operation": "PutPermissions",
+        "UserId": "admin@contoso.example",
+        "UserType": 0,
+        "Workload": "PowerAutomate",
+        "ObjectId": flow.id,
+        "FlowDetailsUrl": format!(
+            "https://make.powerautomate.com/manage/environments/{}/flows/{}/details",
+            flow.environment_id, flow.id
+        ),
+        "FlowConnectorNames": "SharePoint",
+        "RecipientUPN": "someone@contoso.example"
+    });
+    let file = dir.path().join("audit.jsonl");
+    std::fs::write(&file, format!("{record}\n")).unwrap();
+    {
+        let mut store = Store::open(&path).unwrap();
+        let mut ing = ppgov_audit::Ingestor::new(&mut store);
+        ppgov_audit::files::read_path(
+            &file,
+            Some(ppgov_audit::files::Format::JsonLines),
+            &mut |(pos, raw)| ing.push(pos, raw),
+        )
+        .unwrap();
+        let outcome = ing.finish().unwrap();
+        assert_eq!(outcome.stored, 1);
+        assert_eq!(outcome.marked_for_refresh, 1);
+    }
+    let (summary, fresh) = crawl_once(&c, &path, &tenant, MaxAges::default(), false).await;
+    assert!(holders(&fresh).contains(&newcomer.to_lowercase()));
+    assert_eq!(summary.marks_cleared, 1);
+    emu.shutdown().await.unwrap();
+}

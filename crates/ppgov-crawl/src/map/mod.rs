@@ -14,8 +14,8 @@ mod tenant;
 
 pub use apps::{app, app_permissions};
 
-pub use custom_connectors::custom_connector;
 pub use connections::{connection, connection_permissions};
+pub use custom_connectors::custom_connector;
 pub use dlp::{dlp_policy_legacy, dlp_policy_v1, dlp_policy_v2};
 pub use environments::{dataverse_settings, environment};
 pub use flows::{flow, flow_permissions};

@@ -338,8 +338,8 @@ fn filter(f: &FilterArgs) -> anyhow::Result<EventFilter> {
 
 fn print_outcome(o: &IngestOutcome) {
     eprintln!(
-        "read {}, stored {}, duplicates {}, malformed {}",
-        o.read, o.stored, o.duplicates, o.malformed
+        "read {}, stored {}, duplicates {}, malformed {}; {} resources marked for refresh at the next crawl",
+        o.read, o.stored, o.duplicates, o.malformed, o.marked_for_refresh
     );
     for m in &o.malformed_records {
         eprintln!("  skipped {}: {}", m.position, m.reason);

@@ -1,7 +1,7 @@
 //! One module per command: each turns parsed arguments into calls on the library crates.
 
-pub mod audit;
 mod act;
+pub mod audit;
 mod auth;
 mod bench;
 mod config;
