@@ -322,7 +322,9 @@ async fn delegated_sign_in_lists_flows_through_the_inventory() {
     let crawl_as = |delegated: bool, inventory: bool| {
         let c = clients_as(&emu, delegated);
         let tenant = tenant.clone();
+        let emu = &emu;
         async move {
+            let graph_before = emu.graph_request_count();
             let (summary, store) = crawl(
                 c,
                 Store::open_in_memory().unwrap(),
@@ -335,9 +337,12 @@ async fn delegated_sign_in_lists_flows_through_the_inventory() {
             .await
             .unwrap();
             assert!(summary.failures.is_empty(), "{:?}", summary.failures);
+            // Graph requests left out: how the principal resolver batches ids depends on when
+            // they arrive, which is not what this test is about.
+            let graph = emu.graph_request_count() - graph_before;
             (
                 store.load_snapshot(&summary.snapshot_id).unwrap(),
-                summary.requests,
+                summary.requests - graph,
             )
         }
     };

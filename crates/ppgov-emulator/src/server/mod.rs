@@ -281,6 +281,11 @@ impl Emulator {
         self.state.requests.load(Ordering::Relaxed)
     }
 
+    /// Microsoft Graph requests served so far (part of [`Emulator::request_count`]).
+    pub fn graph_request_count(&self) -> u64 {
+        self.state.graph_requests.load(Ordering::Relaxed)
+    }
+
     /// Writes the emulator accepted, by `"METHOD /path"`.
     pub fn write_counts(&self) -> std::collections::BTreeMap<String, u64> {
         self.state.writes.counts()
@@ -384,6 +389,9 @@ async fn api_layer(AxState(state): AxState<AppState>, req: Request, next: Next) 
         return next.run(req).await;
     }
     state.count_request();
+    if family == Family::Graph {
+        state.graph_requests.fetch_add(1, Ordering::Relaxed);
+    }
     if state
         .forbid_all_but_environment_list
         .load(Ordering::Relaxed)

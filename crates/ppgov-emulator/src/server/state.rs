@@ -90,6 +90,9 @@ pub struct State {
     pub audit_enabled: AtomicBool,
     /// API requests seen (token endpoint excluded).
     pub requests: AtomicU64,
+    /// Microsoft Graph requests among them (tests that compare crawls leave the principal
+    /// resolver's batching out).
+    pub graph_requests: AtomicU64,
     /// Units charged against rate limits (a Graph `$batch` is charged once plus once per item).
     pub charged: AtomicU64,
     /// Token buckets per identity (`oid`).
@@ -286,6 +289,7 @@ impl State {
             behaviour: RwLock::new(behaviour),
             audit_enabled: AtomicBool::new(audit_enabled),
             requests: AtomicU64::new(0),
+            graph_requests: AtomicU64::new(0),
             charged: AtomicU64::new(0),
             buckets: Mutex::new(HashMap::new()),
             fault_rng: Mutex::new(ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_fa17)),
