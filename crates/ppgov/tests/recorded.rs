@@ -122,6 +122,9 @@ fn answer(s: &Recorded, method: &Method, path: &str, query: &str, body: &[u8]) -
         return match rest {
             [env, "apps"] => Some(page(s, "powerapps/apps_list.json", env, path, query)),
             [_env, "apps", _app, "permissions"] => Some(fixture("powerapps/app_permissions.json")),
+            // The custom connector list (`$filter=isCustomApi eq 'True'`): the recorded connector
+            // list holds one custom and one built-in; the crawler keeps only the custom one.
+            [_env, "apis"] => Some(fixture("powerapps/connectors_list.json")),
             [env, "connections"] => {
                 Some(page(s, "powerapps/connections_list.json", env, path, query))
             }

@@ -1,6 +1,6 @@
 //! Write counters per target, for tests that must prove a write was not repeated (an apply
 //! killed and rerun). Only writes the emulator accepted (2xx) count; reads never do, including
-//! the reads Microsoft serves on POST (tenant settings, Graph `$batch` of GETs, inventory queries).
+//! the reads Microsoft serves on POST (tenant settings, Graph `$batch` of GETs, inventory queries, `directoryObjects/getByIds`).
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -45,7 +45,12 @@ impl WriteLog {
 /// POSTs that only read.
 fn is_read_post(path: &str) -> bool {
     let p = path.to_ascii_lowercase();
-    ["/listtenantsettings", "/v1.0/$batch", "/resourcequery"]
-        .iter()
-        .any(|suffix| p.ends_with(suffix))
+    [
+        "/listtenantsettings",
+        "/v1.0/$batch",
+        "/resourcequery",
+        "/v1.0/directoryobjects/getbyids",
+    ]
+    .iter()
+    .any(|suffix| p.ends_with(suffix))
 }
