@@ -174,13 +174,7 @@ fn canonical(v: &Value) -> Value {
 
 pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;
-    use std::fmt::Write;
-    sha2::Sha256::digest(bytes)
-        .iter()
-        .fold(String::new(), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    ppgov_core::hex(&sha2::Sha256::digest(bytes))
 }
 
 impl Plan {

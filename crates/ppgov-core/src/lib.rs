@@ -5,6 +5,7 @@
 //! types into these; the store persists them; the engine judges them; the report renders them.
 
 pub mod finding;
+pub mod hex;
 pub mod observed;
 pub mod resource;
 pub mod secret;
@@ -15,6 +16,7 @@ pub use finding::{
     Finding, FrameworkRef, Gate, Remediation, RuleResult, RuleStatus, ScanReport, ScanSummary,
     Suppressed,
 };
+pub use hex::hex;
 pub use observed::{Facet, Observation, Observations};
 pub use resource::{ResourceKind, ResourceRef};
 pub use secret::Secret;

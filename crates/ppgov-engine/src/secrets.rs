@@ -56,7 +56,7 @@ impl SecretHit {
 /// First 8 hex digits of the SHA-256 of a secret.
 pub fn fingerprint(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+    ppgov_core::hex(&digest[..4])
 }
 
 fn re(pattern: &str) -> Option<Regex> {

@@ -43,9 +43,7 @@ struct ManifestEntry<'a> {
 const MANIFEST_JSON: &str = "manifest.json";
 const MANIFEST_SHA: &str = "MANIFEST.sha256";
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+use ppgov_core::hex;
 
 /// Zips the items (sorted by name) with `manifest.json` (name, SHA-256, size of each) and
 /// `MANIFEST.sha256` (checkable with `sha256sum -c`). Same items, same bytes: every entry has the

@@ -234,13 +234,7 @@ fn table(month: &str) -> Result<String, StoreError> {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(64), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+use ppgov_core::hex;
 
 /// Feeds one event into a part digest: every stored column, length-prefixed.
 fn feed(h: &mut Sha256, e: &EventRow) {

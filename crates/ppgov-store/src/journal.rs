@@ -235,13 +235,7 @@ impl Row {
 
 const SELECT: &str = "SELECT seq, at, tenant_id, actor, apply_id, plan_id, plan_digest, step, action, target, phase, request_id, before, after, result, prev_hash, hash FROM journal";
 
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+use ppgov_core::hex;
 
 /// An action due later: a plan to apply once `due_at` has passed.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
