@@ -21,6 +21,7 @@ mod events;
 mod file;
 #[cfg(test)]
 mod fuzz_tests;
+mod jobs;
 mod journal;
 mod kinds;
 mod marks;
@@ -43,6 +44,7 @@ pub use events::{
 pub use file::{
     SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
 };
+pub use jobs::{JobFilter, JobKey, JobOutcome, JobQueue, JobRow, JobState};
 pub use journal::{
     ChainBreak, ChainReport, DueAction, GENESIS, JournalEntry, JournalPhase, NewJournalEntry,
 };
