@@ -25,6 +25,10 @@ struct Actor {
     /// The current hour, its baseline median and its event ids.
     cur: i64,
     median: Option<f64>,
+    /// Whether `median` was computed for `cur`: only once the hour's count reaches
+    /// `min_events`, so the 14-day baseline is not sorted for every quiet actor-hour.
+    #[serde(default)]
+    judged: bool,
     ids: Vec<String>,
     fired: bool,
     first: i64,
@@ -61,7 +65,30 @@ impl Detection for ActivitySpike {
             a.cur = h;
             a.ids.clear();
             a.fired = false;
+            a.judged = false;
+            a.median = None;
             a.first = e.t();
+        }
+        let count = a.hours.get(&h).copied().unwrap_or(0);
+        if a.fired {
+            if let Some(median) = a.median {
+                out.push(alert(
+                    &META,
+                    &format!("{}|{h}", e.row.actor),
+                    e,
+                    vec![e.row.id.clone()],
+                    e.t(),
+                    spike_reason(count, median),
+                ));
+            }
+            return;
+        }
+        a.ids.push(e.row.id.clone());
+        if count < c.min_events {
+            return;
+        }
+        if !a.judged {
+            a.judged = true;
             let lo = h - BASELINE / HOUR;
             let mut v: Vec<u32> = a
                 .hours
@@ -72,29 +99,15 @@ impl Detection for ActivitySpike {
             v.sort_unstable();
             a.median = v.get(v.len() / 2).map(|m| f64::from(*m));
         }
-        let count = a.hours.get(&h).copied().unwrap_or(0);
         let Some(median) = a.median else {
             return;
         };
-        let key = format!("{}|{h}", e.row.actor);
-        if a.fired {
-            out.push(alert(
-                &META,
-                &key,
-                e,
-                vec![e.row.id.clone()],
-                e.t(),
-                spike_reason(count, median),
-            ));
-            return;
-        }
-        a.ids.push(e.row.id.clone());
-        if count >= c.min_events && f64::from(count) > c.factor * median {
+        if f64::from(count) > c.factor * median {
             a.fired = true;
             let ids = std::mem::take(&mut a.ids);
             out.push(alert(
                 &META,
-                &key,
+                &format!("{}|{h}", e.row.actor),
                 e,
                 ids,
                 a.first,
