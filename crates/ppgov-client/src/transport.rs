@@ -670,10 +670,8 @@ pub(crate) fn check_follow(origin: &Url, next: &Url) -> Result<(), ClientError> 
     };
     let same =
         a.eq_ignore_ascii_case(b) && origin.port_or_known_default() == next.port_or_known_default();
-    let sub = b
-        .to_ascii_lowercase()
-        .ends_with(&format!(".{}", a.to_ascii_lowercase()))
-        && next.scheme() == "https";
+    let sub =
+        !a.eq_ignore_ascii_case(b) && ppgov_core::domain::within(b, a) && next.scheme() == "https";
     if same || sub {
         Ok(())
     } else {

@@ -229,11 +229,11 @@ impl Endpoints {
         if url.scheme() != "https" {
             return Err(format!("scheme {} instead of https", url.scheme()));
         }
-        let host = host.trim_end_matches('.').to_ascii_lowercase();
-        let trusted = self.dataverse_domains.iter().any(|d| {
-            let d = d.trim().trim_start_matches('.').to_ascii_lowercase();
-            !d.is_empty() && (host == d || host.ends_with(&format!(".{d}")))
-        });
+        let host = host.trim_end_matches('.');
+        let trusted = self
+            .dataverse_domains
+            .iter()
+            .any(|d| ppgov_core::domain::within(host, d.trim().trim_start_matches('.')));
         if trusted {
             Ok(())
         } else {

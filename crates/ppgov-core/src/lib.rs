@@ -4,6 +4,7 @@
 //! Nothing here knows a wire format (that is `ppgov-model`) or does I/O. The crawler maps wire
 //! types into these; the store persists them; the engine judges them; the report renders them.
 
+pub mod domain;
 pub mod finding;
 pub mod hex;
 pub mod observed;

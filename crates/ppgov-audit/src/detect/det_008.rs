@@ -29,7 +29,7 @@ impl Detection for OutsideDomain {
         let inside = cfg
             .tenant_domains
             .iter()
-            .any(|d| in_domain(domain, d.trim_start_matches('@')));
+            .any(|d| ppgov_core::domain::within(domain, d.trim_start_matches('@')));
         if !inside {
             let key = format!("{}|{}", e.row.actor, day_of(e.t()));
             out.push(single(
@@ -39,37 +39,5 @@ impl Detection for OutsideDomain {
                 format!("{} by an account of domain {domain}", e.op()),
             ));
         }
-    }
-}
-
-/// `domain` is `d` or a subdomain of it (ASCII case-insensitive, no allocation: this runs for
-/// every event).
-fn in_domain(domain: &str, d: &str) -> bool {
-    if domain.eq_ignore_ascii_case(d) {
-        return true;
-    }
-    let (Some(cut), true) = (domain.len().checked_sub(d.len() + 1), !d.is_empty()) else {
-        return false;
-    };
-    let (head, tail) = domain.as_bytes().split_at(cut);
-    match tail.split_first() {
-        Some((b'.', rest)) => !head.is_empty() && rest.eq_ignore_ascii_case(d.as_bytes()),
-        _ => false,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::in_domain;
-
-    #[test]
-    fn subdomains_count_and_lookalikes_do_not() {
-        assert!(in_domain("Contoso.com", "contoso.com"));
-        assert!(in_domain("eu.CONTOSO.com", "contoso.com"));
-        assert!(!in_domain("evilcontoso.com", "contoso.com"));
-        assert!(!in_domain(".contoso.com", "contoso.com"));
-        assert!(!in_domain("contoso.com.evil", "contoso.com"));
-        assert!(!in_domain("com", "contoso.com"));
-        assert!(!in_domain("x.contoso.com", ""));
     }
 }

@@ -70,11 +70,13 @@ impl Detection for ActivitySpike {
             a.first = e.t();
         }
         let count = a.hours.get(&h).copied().unwrap_or(0);
+        // Built only when an alert is pushed: this runs for every event.
+        let key = || format!("{}|{h}", e.row.actor);
         if a.fired {
             if let Some(median) = a.median {
                 out.push(alert(
                     &META,
-                    &format!("{}|{h}", e.row.actor),
+                    &key(),
                     e,
                     vec![e.row.id.clone()],
                     e.t(),
@@ -107,7 +109,7 @@ impl Detection for ActivitySpike {
             let ids = std::mem::take(&mut a.ids);
             out.push(alert(
                 &META,
-                &format!("{}|{h}", e.row.actor),
+                &key(),
                 e,
                 ids,
                 a.first,
