@@ -123,6 +123,16 @@ pub struct AppRegistration {
     pub management_app: bool,
     /// App roles granted for app-only tokens, e.g. `ActivityFeed.Read`, `User.Read.All`.
     pub app_roles: Vec<String>,
+    /// Redirect URIs for the authorization code flow (loopback ones match any port).
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// App role assignments: user or group object id -> role values carried in `roles` of the
+    /// ID tokens issued to that user (directly or through a group).
+    #[serde(default)]
+    pub role_assignments: std::collections::BTreeMap<String, Vec<String>>,
+    /// `groupMembershipClaims = SecurityGroup`: ID tokens carry the user's group ids.
+    #[serde(default)]
+    pub group_claims: bool,
 }
 
 /// A certificate registered on an app.

@@ -162,6 +162,9 @@ pub fn build(
         admin_consent: true,
         management_app: false,
         app_roles: Vec::new(),
+        redirect_uris: Vec::new(),
+        role_assignments: Default::default(),
+        group_claims: false,
     };
     let mut apps = Vec::new();
     let mut a = app(wk::ADMIN_CLIENT_ID, wk::ADMIN_SP_OBJECT_ID, "ppgov admin");
@@ -208,6 +211,28 @@ pub fn build(
         a.secrets = vec![format!("lob-{}", guid(rng))];
         apps.push(a);
     }
+    // The console's app and personas come last and draw nothing from `rng`, so every seed's
+    // other identities stay as they were.
+    let mut a = app(
+        wk::CONSOLE_CLIENT_ID,
+        wk::CONSOLE_SP_OBJECT_ID,
+        "ppgov console",
+    );
+    a.secrets = vec![wk::CONSOLE_CLIENT_SECRET.to_string()];
+    a.redirect_uris = vec![wk::CONSOLE_REDIRECT_URI.to_string()];
+    a.group_claims = true;
+    a.role_assignments.insert(
+        wk::ADMIN_USER_OBJECT_ID.to_string(),
+        vec!["ppgov.Admin".to_string()],
+    );
+    for (local, id, name, role) in wk::CONSOLE_PERSONAS {
+        let mut u = user(id.to_string(), format!("{local}@{domain}"), name.into());
+        u.password = Some(wk::ADMIN_PASSWORD.to_string());
+        users.push(u);
+        a.role_assignments
+            .insert(id.to_string(), vec![role.to_string()]);
+    }
+    apps.push(a);
     (
         Directory {
             users,

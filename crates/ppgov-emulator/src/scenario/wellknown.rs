@@ -39,3 +39,47 @@ pub const POWER_PLATFORM_ADMIN_ROLE: &str = "Power Platform Administrator";
 pub const SYSTEM_ADMIN_TEMPLATE_ID: &str = "627090ff-40a3-4053-8790-584edc5be201";
 /// Dataverse Basic User role template id.
 pub const BASIC_USER_TEMPLATE_ID: &str = "d58407f2-48d5-e711-a82c-000d3a37c848";
+
+/// Confidential app for the ppgov console's sign-in (authorization code with PKCE). Its
+/// redirect URI is `http://127.0.0.1/auth/callback` (any port, as Entra treats loopback).
+pub const CONSOLE_CLIENT_ID: &str = "7e1c0b6a-2f4d-4c59-9a3e-0d1f5b8c6a31";
+/// Object id of the console's service principal.
+pub const CONSOLE_SP_OBJECT_ID: &str = "7e1c0b6a-2f4d-4c59-9a3e-0d1f5b8c6a32";
+/// Client secret of the console app.
+pub const CONSOLE_CLIENT_SECRET: &str = "ppgov-emulator-console-secret~314159";
+/// Redirect URI registered on the console app.
+pub const CONSOLE_REDIRECT_URI: &str = "http://127.0.0.1/auth/callback";
+/// Console personas: (local part, object id, display name, app role on the console app).
+/// They sign in with [`ADMIN_PASSWORD`]; the admin user holds `ppgov.Admin`.
+pub const CONSOLE_PERSONAS: [(&str, &str, &str, &str); 5] = [
+    (
+        "console.viewer",
+        "7e1c0b6a-2f4d-4c59-9a3e-0d1f5b8c6a41",
+        "Vera Viewer",
+        "ppgov.Viewer",
+    ),
+    (
+        "console.auditor",
+        "7e1c0b6a-2f4d-4c59-9a3e-0d1f5b8c6a42",
+        "Aude Auditor",
+        "ppgov.Auditor",
+    ),
+    (
+        "console.maker",
+        "7e1c0b6a-2f4d-4c59-9a3e-0d1f5b8c6a43",
+        "Max Maker",
+        "ppgov.Maker",
+    ),
+    (
+        "console.reviewer",
+        "7e1c0b6a-2f4d-4c59-9a3e-0d1f5b8c6a44",
+        "Sam Security",
+        "ppgov.SecurityReviewer",
+    ),
+    (
+        "console.approver",
+        "7e1c0b6a-2f4d-4c59-9a3e-0d1f5b8c6a45",
+        "Carla Compliance",
+        "ppgov.ComplianceApprover",
+    ),
+];

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 /// Which API family a path belongs to: it decides the error envelope and the throttling answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
-    /// Entra token and device-code endpoints (never throttled, never faulted).
+    /// Entra: token, device-code, authorize, discovery and key endpoints (never throttled, never faulted).
     Entra,
     /// `Microsoft.BusinessAppPlatform`.
     Bap,
@@ -57,7 +57,10 @@ impl Family {
             || path.starts_with("/powerplatform/")
         {
             Family::Ppapi
-        } else if path.contains("/oauth2/") {
+        } else if path.contains("/oauth2/")
+            || path.contains("/.well-known/openid-configuration")
+            || path.contains("/discovery/v2.0/keys")
+        {
             Family::Entra
         } else {
             Family::Other

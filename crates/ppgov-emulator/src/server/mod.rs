@@ -52,7 +52,7 @@ use axum::Router;
 use axum::extract::{ConnectInfo, Request, State as AxState};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio::net::TcpListener;
@@ -351,6 +351,15 @@ pub fn router(state: AppState) -> Router {
             "/{tenant}/oauth2/v2.0/devicecode",
             post(auth::devicecode_endpoint),
         )
+        .route(
+            "/{tenant}/oauth2/v2.0/authorize",
+            get(auth::authorize_get).post(auth::authorize_post),
+        )
+        .route(
+            "/{tenant}/v2.0/.well-known/openid-configuration",
+            get(auth::openid_configuration),
+        )
+        .route("/{tenant}/discovery/v2.0/keys", get(auth::jwks))
         .merge(families)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -116,6 +116,8 @@ pub struct State {
     pub flow_definition_reads: AtomicU64,
     /// Accepted writes per target (tests read it to prove no write was repeated).
     pub writes: super::writes::WriteLog,
+    /// OpenID Connect: the ID-token signing key and outstanding authorization codes.
+    pub oidc: super::auth::OidcState,
 }
 
 impl std::fmt::Debug for State {
@@ -301,6 +303,7 @@ impl State {
             forbid_all_but_environment_list: AtomicBool::new(false),
             flow_definition_reads: AtomicU64::new(0),
             writes: Default::default(),
+            oidc: Default::default(),
         }
     }
 
