@@ -244,8 +244,39 @@ async fn incremental_crawl_with_zero_ages_equals_a_full_crawl_after_mutations() 
         )
         .await
         .unwrap();
-    // 5. A user added to an Entra group team holding System Administrator: needs group-team
-    //    collection (issue 9 item 3); add the mutation here once the crawler reads group teams.
+    // 5. A user added (Graph POST members/$ref) to the Entra group of a group team holding
+    //    System Administrator: a new standing admin, no lastModifiedTime moves.
+    let admin_group = before
+        .role_assignments
+        .iter()
+        .find_map(|r| r.via_group.clone())
+        .unwrap();
+    let newcomer = before
+        .principals
+        .values()
+        .find(|p| {
+            active(&p.id)
+                && p.id != owner
+                && !before
+                    .role_assignments
+                    .iter()
+                    .any(|r| r.principal_id == p.id && r.via_group.as_deref() == Some(&admin_group))
+        })
+        .unwrap()
+        .id
+        .clone();
+    let url = endpoints
+        .graph
+        .join(&format!("v1.0/groups/{admin_group}/members/$ref"))
+        .unwrap();
+    admin
+        .send(
+            Request::post(url, endpoints.scopes.graph.clone())
+                .json(&json!({"@odata.id": format!("https://graph.microsoft.com/v1.0/directoryObjects/{newcomer}")}))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
 
     // Zero maximum ages: the incremental crawl reads every facet again.
     let (inc, after) = crawl_once(&c, &path, &tenant, MaxAges::zero(), false).await;
@@ -285,6 +316,11 @@ async fn incremental_crawl_with_zero_ages_equals_a_full_crawl_after_mutations() 
     assert!(!has(&inc_v.1, "PPG-FLW-002", &single.id));
     assert!(has(&inc_v.1, "PPG-FLW-005", &failing.id));
     assert!(has(&inc_v.1, "PPG-APP-002", &orphaned.id));
+    assert!(
+        after.role_assignments.iter().any(|r| {
+            r.principal_id == newcomer && r.via_group.as_deref() == Some(&admin_group)
+        })
+    );
     // Findings on carried resources say when their facets were observed.
     let report = ppgov_engine::scan(&after, &PostureConfig::default(), &ScanOptions::default());
     let f = report

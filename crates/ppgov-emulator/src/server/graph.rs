@@ -39,6 +39,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/v1.0/groups/{id}", get(single))
         .route("/v1.0/groups/{id}/members", get(single))
+        .route(
+            "/v1.0/groups/{id}/members/$ref",
+            post(super::graph_write::add_member),
+        )
         .route("/v1.0/groups/{id}/transitiveMembers", get(single))
         .route("/v1.0/directoryObjects/getByIds", post(get_by_ids))
         .route("/v1.0/directoryObjects/{id}", get(single))
