@@ -22,6 +22,7 @@ mod file;
 #[cfg(test)]
 mod fuzz_tests;
 mod jobs;
+mod jobs_sqlite;
 mod journal;
 mod kinds;
 mod marks;

@@ -179,6 +179,28 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX due_by_tenant ON due_actions (tenant_id, due_at);
     "#,
+    // 6: the server mode's job queue: one row per (tenant, kind, tick), claimed under a lease.
+    r#"
+    -- serve: jobs
+    CREATE TABLE jobs (
+        id               INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id        TEXT NOT NULL,
+        kind             TEXT NOT NULL,
+        scheduled_for_ms INTEGER NOT NULL,
+        payload          TEXT NOT NULL,
+        state            TEXT NOT NULL,
+        attempts         INTEGER NOT NULL,
+        lease_owner      TEXT,
+        lease_until_ms   INTEGER,
+        checkpoint       TEXT,
+        error            TEXT,
+        created_ms       INTEGER NOT NULL,
+        started_ms       INTEGER,
+        finished_ms      INTEGER,
+        UNIQUE (tenant_id, kind, scheduled_for_ms)
+    );
+    CREATE INDEX jobs_due ON jobs (state, scheduled_for_ms);
+    "#,
 ];
 
 /// The schema version this build writes.
