@@ -487,7 +487,11 @@ fn evaluate(t: &Tenant, contents: &[EnvContent]) -> BTreeSet<(String, String)> {
                 add("PPG-FLW-003", id);
             }
             let (n90, _) = runs_since(&f.runs, now - Duration::days(90));
-            if n90 == 0 && time(&f.doc, "/properties/createdTime") < now - Duration::days(90) {
+            // A stopped flow has had FLW-004's remediation (turned off): it is not counted.
+            if n90 == 0
+                && time(&f.doc, "/properties/createdTime") < now - Duration::days(90)
+                && s(&f.doc, "/properties/state") != "Stopped"
+            {
                 add("PPG-FLW-004", id);
             }
             let (n30, f30) = runs_since(&f.runs, now - Duration::days(30));

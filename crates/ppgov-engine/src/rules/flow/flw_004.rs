@@ -1,7 +1,10 @@
 //! PPG-FLW-004: Inactive flow: no run in 90 days.
 //!
 //! What it checks: no run in the 90 days (configurable) before the snapshot, and the flow was
-//! created more than 90 days before it.
+//! created more than 90 days before it. A flow that is turned off (`Stopped`) is left out: turning
+//! it off is this rule's remediation (PPG-ACT-007), so a stopped flow has been dealt with and a
+//! plan built from the findings converges instead of proposing the same change forever. A flow the
+//! platform `Suspended` still counts: nobody decided about it yet.
 //! Why it matters: dead flows keep connections, permissions and secrets alive for nothing.
 //! Remediation: disable the flow (and delete it after confirming with its owner).
 //! References: CATALOGUE.md PPG-FLW-004; seed 002.
@@ -29,6 +32,9 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
         &[CollectionKind::FlowRuns],
         |_| true,
         |_, f| {
+            if f.state.eq_ignore_ascii_case("Stopped") {
+                return None;
+            }
             let runs = f.runs.as_ref()?;
             let created = f.created_time?;
             let ran_recently = runs.runs_90d > 0 || runs.last_run.is_some_and(|t| t >= cutoff);
@@ -60,8 +66,15 @@ mod tests {
         let mut young = flow("f-young", PROD_ENV);
         young.runs = Some(RunStats::default());
         young.created_time = Some(ago(30));
-        s.flows.extend([flow("f-ok", PROD_ENV), idle, young]);
-        assert_eq!(ids(&run(evaluate, &s)), vec!["f-idle"]);
+        let mut stopped = idle.clone();
+        stopped.id = "f-stopped".into();
+        stopped.state = "Stopped".into();
+        let mut suspended = idle.clone();
+        suspended.id = "f-suspended".into();
+        suspended.state = "Suspended".into();
+        s.flows
+            .extend([flow("f-ok", PROD_ENV), idle, young, stopped, suspended]);
+        assert_eq!(ids(&run(evaluate, &s)), vec!["f-idle", "f-suspended"]);
         fail(&mut s, Some(PROD_ENV), CollectionKind::FlowRuns);
         assert!(is_error(&run(evaluate, &s)));
     }
