@@ -27,6 +27,10 @@ pub struct BenchReport {
     pub bytes_per_event: f64,
     /// DuckDB over the same file with the same windowed detections as SQL, when installed.
     pub duckdb_detect_events_per_s: Option<f64>,
+    /// Why the DuckDB figure is there or not: `measured`, `skipped: not asked for`,
+    /// `skipped: the duckdb Python package is not installed (pip install duckdb)`, or
+    /// `failed: <why>` (installed, but the comparison did not run: a problem to look at).
+    pub duckdb_status: String,
     /// Alerts raised.
     pub alerts: usize,
     /// Attacks planted.
@@ -197,18 +201,66 @@ con.execute("SELECT count(*) FROM ev WHERE actor NOT LIKE '%@bench.example'").fe
 print(n / (time.perf_counter() - t))
 "#;
 
-/// Runs DuckDB (Python package) over the file, when installed.
-fn duckdb(path: &Path) -> Option<f64> {
-    let out = std::process::Command::new("python3")
+/// Runs DuckDB (Python package) over the file with `python`, telling "not installed" apart
+/// from "installed but failed".
+fn duckdb(python: &str, path: &Path) -> (Option<f64>, String) {
+    let installed = std::process::Command::new(python)
+        .args(["-c", "import duckdb"])
+        .output();
+    match installed {
+        Err(e) => {
+            return (
+                None,
+                format!(
+                    "skipped: {python} cannot be started ({e}); install Python 3 and pip install duckdb"
+                ),
+            );
+        }
+        Ok(o) if !o.status.success() => {
+            return (
+                None,
+                "skipped: the duckdb Python package is not installed (pip install duckdb)".into(),
+            );
+        }
+        Ok(_) => {}
+    }
+    let out = match std::process::Command::new(python)
         .arg("-c")
         .arg(DUCKDB_SQL)
         .arg(path)
         .output()
-        .ok()?;
-    if !out.status.success() {
-        return None;
+    {
+        Ok(o) => o,
+        Err(e) => return (None, format!("failed: {e}")),
+    };
+    classify(out.status.success(), &out.stdout, &out.stderr)
+}
+
+/// Reads the comparison script's outcome.
+fn classify(success: bool, stdout: &[u8], stderr: &[u8]) -> (Option<f64>, String) {
+    if !success {
+        let err = String::from_utf8_lossy(stderr);
+        let last = err
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .unwrap_or("no error output");
+        return (None, format!("failed: {}", last.trim()));
     }
-    String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+    match String::from_utf8_lossy(stdout).trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => (Some(v), "measured".into()),
+        _ => (
+            None,
+            format!(
+                "failed: the script printed `{}` instead of a rate",
+                String::from_utf8_lossy(stdout)
+                    .trim()
+                    .chars()
+                    .take(60)
+                    .collect::<String>()
+            ),
+        ),
+    }
 }
 
 /// Generates, ingests, detects and measures in `dir`.
@@ -234,13 +286,19 @@ pub fn run(dir: &Path, n: u64, with_duckdb: bool) -> Result<BenchReport, AuditEr
     let alerts = engine.run(&mut store)?;
     let detect_s = t.elapsed().as_secs_f64();
     let stats = store.event_stats()?;
+    let (duckdb_rate, duckdb_status) = if with_duckdb {
+        duckdb("python3", &file)
+    } else {
+        (None, "skipped: not asked for (--no-duckdb)".to_string())
+    };
     Ok(BenchReport {
         events: n,
         ingest_events_per_s: out.read as f64 / ingest_s.max(1e-9),
         detect_events_per_s: engine.processed as f64 / detect_s.max(1e-9),
         peak_rss_mb: peak_rss_mb(),
         bytes_per_event: stats.bytes as f64 / (stats.events.max(1) as f64),
-        duckdb_detect_events_per_s: if with_duckdb { duckdb(&file) } else { None },
+        duckdb_detect_events_per_s: duckdb_rate,
+        duckdb_status,
         alerts: alerts
             .iter()
             .filter(|a| a.detection_id == "PPG-DET-001")
@@ -252,6 +310,35 @@ pub fn run(dir: &Path, n: u64, with_duckdb: bool) -> Result<BenchReport, AuditEr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_duckdb_figure_says_why_it_is_missing() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let f = dir.path().join("x.jsonl");
+        let (v, why) = duckdb("/nonexistent/python3", &f);
+        assert!(
+            v.is_none() && why.starts_with("skipped: /nonexistent/python3 cannot be started"),
+            "{why}"
+        );
+        // `false` starts but fails the import check: reported as not installed, not as failed.
+        let (v, why) = duckdb("false", &f);
+        assert!(v.is_none() && why.contains("not installed"), "{why}");
+        let (v, why) = classify(
+            false,
+            b"",
+            b"Traceback\nduckdb.IOException: cannot open x\n",
+        );
+        assert_eq!(
+            (v, why.as_str()),
+            (None, "failed: duckdb.IOException: cannot open x")
+        );
+        let (v, why) = classify(true, b"nan\n", b"");
+        assert!(v.is_none() && why.starts_with("failed:"), "{why}");
+        assert_eq!(
+            classify(true, b"912345.5\n", b""),
+            (Some(912_345.5), "measured".to_string())
+        );
+    }
 
     #[test]
     fn tiny_bench_finds_every_planted_attack() {
