@@ -19,6 +19,7 @@ mod error;
 mod identity;
 pub mod plan;
 pub mod planner;
+pub mod reassign;
 pub mod render;
 pub mod roles;
 

@@ -3,7 +3,9 @@
 //! state plans no step (an unchanged tenant plans zero steps).
 
 use crate::ActError;
-use crate::actions::{self, Ctx, act_001, act_002, act_003, act_006, act_007, act_011, same};
+use crate::actions::{
+    self, Ctx, act_001, act_002, act_003, act_005, act_006, act_007, act_011, same,
+};
 use crate::plan::{Step, Target, Undo};
 use futures::TryStreamExt;
 use ppgov_config::RemediationConfig;
@@ -144,6 +146,8 @@ pub async fn from_findings(
 ) -> Result<Planned, ActError> {
     let mut out = Planned::default();
     let mut seen = BTreeSet::new();
+    // The co-owner's kind (user or group), read from Graph once.
+    let mut owner_kind: Option<String> = None;
     for f in findings {
         if f.suppressed.is_some() {
             continue;
@@ -229,6 +233,49 @@ pub async fn from_findings(
                 .await?;
                 out.push_unique(s);
             }
+            ("PPG-ACT-008", ResourceKind::Flow | ResourceKind::App) => {
+                let Some(owner) = cfg.orphan_owner.as_deref() else {
+                    out.notes.push(format!("{why}: not planned; set `[remediation] orphan_owner` to the user or group that takes over"));
+                    continue;
+                };
+                let kind = match &owner_kind {
+                    Some(k) => k.clone(),
+                    None => {
+                        let k = crate::reassign::principal_kind(ctx, owner).await?;
+                        owner_kind = Some(k.clone());
+                        k
+                    }
+                };
+                // PPG-FLW-002 ends only with an active user among the owners: a group
+                // co-owner leaves nobody accountable (the rule's documentation says why).
+                if kind != "User" && f.rule_id.eq_ignore_ascii_case("PPG-FLW-002") {
+                    out.notes.push(format!("{why}: not planned; an orphaned flow needs an active user as co-owner and `[remediation] orphan_owner` is a {kind}"));
+                    continue;
+                }
+                match crate::reassign::co_owner_step(ctx, &f.resource, owner, &kind, why.clone())
+                    .await
+                {
+                    Ok(s) => out.push_unique(s),
+                    Err(ActError::Unplannable { reason, .. }) => {
+                        out.notes.push(format!("{why}: not planned; {reason}"))
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            ("PPG-ACT-010", ResourceKind::Connection) => {
+                let Some(env) = f.resource.environment_id.as_deref() else {
+                    continue;
+                };
+                let s = crate::reassign::remove_connection_step(
+                    ctx,
+                    env,
+                    &f.resource.id,
+                    &f.resource.name,
+                    why,
+                )
+                .await?;
+                out.push_unique(s);
+            }
             (a, _) => {
                 let why_not = match crate::action::meta(a) {
                     Some(m) if a == act_011::META.id => format!(
@@ -279,12 +326,14 @@ pub async fn default_environment(ctx: &Ctx) -> Result<(String, String), ActError
         .ok_or_else(|| ActError::Invalid("the tenant has no default environment".into()))
 }
 
-/// `--preset lockdown-default-env`: seed 000 (security group with opt-in, solutions by default)
-/// and seed 001 (routing with its prerequisite).
+/// `--preset lockdown-default-env`: seed 000 (security group with opt-in, solutions by default,
+/// a strict DLP policy for the default environment that allows only `core`, the
+/// `[posture.connectors] default_env_core` list) and seed 001 (routing with its prerequisite).
 pub async fn lockdown_default_env(
     ctx: &Ctx,
     cfg: &RemediationConfig,
     tenant_id: &str,
+    core: &[String],
 ) -> Result<Planned, ActError> {
     let mut out = Planned::default();
     let (env, name) = default_environment(ctx).await?;
@@ -308,10 +357,103 @@ pub async fn lockdown_default_env(
     )
     .await?;
     out.push_unique(s);
+    let s = strict_dlp_step(ctx, &env, core).await?;
+    out.push_unique(s);
     let s = plan_step(ctx, act_003::META.id, tenant_target(tenant_id), act_003::desired(), "preset lockdown-default-env (seed 001): makers are routed to their own developer environments".into(), vec![]).await?;
     out.push_unique(s);
-    out.notes.push("not in this build's preset: the strict default-environment DLP policy (PPG-ACT-005) and the managed developer preset (PPG-ACT-004)".into());
+    out.notes.push(
+        "not in this build's preset: the managed developer environment settings (PPG-ACT-004)"
+            .into(),
+    );
     Ok(out)
+}
+
+/// Whether a GOV v2 policy document applies to environment `env`.
+fn applies_to(doc: &Value, env: &str) -> bool {
+    let def = doc.get("policyDefinition").unwrap_or(&Value::Null);
+    let listed = def
+        .get("environments")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .any(|e| {
+            e.get("name")
+                .and_then(Value::as_str)
+                .is_some_and(|n| n.eq_ignore_ascii_case(env))
+        });
+    match def.get("environmentType").and_then(Value::as_str) {
+        Some("OnlyEnvironments") => listed,
+        Some("ExceptEnvironments") => !listed,
+        _ => true,
+    }
+}
+
+/// The strict default-environment DLP policy step (PPG-ACT-005): every connector any applicable
+/// policy lists, other than `core` and the unblockable ones, blocked; read live.
+async fn strict_dlp_step(ctx: &Ctx, env: &str, core: &[String]) -> Result<Option<Step>, ActError> {
+    let list: Vec<Value> = ctx
+        .clients
+        .dlp
+        .list_policies_v2()
+        .try_collect()
+        .await
+        .map_err(ActError::client("listing DLP policies"))?;
+    let mut listed = BTreeSet::new();
+    for item in &list {
+        let Some(name) = item
+            .pointer("/policyDefinition/name")
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let doc: Value = ctx
+            .clients
+            .dlp
+            .get_policy_v2(name)
+            .await
+            .map_err(ActError::client(format!("reading DLP policy {name}")))?;
+        if !applies_to(&doc, env) {
+            continue;
+        }
+        let state = act_005::state_of(&doc);
+        for g in ["business", "non_business", "blocked"] {
+            listed.extend(
+                state[g]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string),
+            );
+        }
+    }
+    let unblockable: Vec<Value> = ctx
+        .clients
+        .dlp
+        .unblockable_connectors()
+        .await
+        .map_err(ActError::client("reading the unblockable connectors"))?;
+    let unblockable: BTreeSet<String> = unblockable
+        .iter()
+        .filter(|e| e.pointer("/metadata/unblockable").and_then(Value::as_bool) != Some(false))
+        .filter_map(|e| e.get("id").and_then(Value::as_str))
+        .map(ppgov_core::connector_key)
+        .collect();
+    let target = Target {
+        kind: "dlp_policy".into(),
+        id: act_005::STRICT_NAME.into(),
+        environment: None,
+        name: act_005::STRICT_NAME.into(),
+    };
+    plan_step(
+        ctx,
+        act_005::META.id,
+        target,
+        act_005::strict_default_env(env, core, &listed, &unblockable),
+        "preset lockdown-default-env (seed 000): the default environment's DLP allows only the core connectors".into(),
+        vec![act_005::STRICT_WARNING.into()],
+    )
+    .await
 }
 
 /// `--action ID --target T [--value V]`: one explicit step.
@@ -393,6 +535,26 @@ pub async fn single(
                 name: String::new(),
             };
             plan_step(ctx, meta.id, t, act_007::desired(stop), why, vec![]).await?
+        }
+        "PPG-ACT-008" => {
+            let owner = value.or(cfg.orphan_owner.as_deref()).ok_or_else(|| {
+                ActError::Invalid(
+                    "PPG-ACT-008 needs the new co-owner: --value OBJECT_ID or `[remediation] orphan_owner`"
+                        .into(),
+                )
+            })?;
+            let resource = crate::reassign::parse_resource(target)?;
+            let kind = crate::reassign::principal_kind(ctx, owner).await?;
+            crate::reassign::co_owner_step(ctx, &resource, owner, &kind, why).await?
+        }
+        "PPG-ACT-010" => {
+            let (env, conn) = target
+                .split_once('/')
+                .filter(|(e, c)| !e.is_empty() && !c.is_empty())
+                .ok_or_else(|| {
+                    ActError::Invalid("PPG-ACT-010 --target is ENVIRONMENT/CONNECTION".into())
+                })?;
+            crate::reassign::remove_connection_step(ctx, env, conn, "", why).await?
         }
         other => {
             return Err(ActError::Unplannable {

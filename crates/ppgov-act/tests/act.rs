@@ -5,118 +5,24 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ppgov_act::actions::{self, act_001};
-use ppgov_act::{ApplyOptions, Ctx, Identity, Plan, StepOutcome, planner};
+use ppgov_act::{ApplyOptions, Ctx, Plan, StepOutcome, planner};
 use ppgov_auth::{Credential, EntraTokenSource, SourceOptions};
-use ppgov_client::{Clients, LifecycleConfig, LimiterConfig, Transport, TransportConfig};
 use ppgov_config::{Endpoints, PostureConfig, RemediationConfig};
 use ppgov_emulator::scenario::wellknown;
-use ppgov_emulator::server::{Emulator, ServeOptions};
+use ppgov_emulator::server::Emulator;
 use ppgov_emulator::tenant::Size;
 use ppgov_store::{JournalPhase, NewJournalEntry, Store};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
-use std::sync::Arc;
-use std::time::Duration;
 
 const GROUP: &str = "5f2fee15-c39e-59e6-0000-00000000a0a0";
 
-async fn emulator(seed: u64, size: Size) -> Emulator {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Emulator::start(
-        listener,
-        ServeOptions {
-            seed,
-            size,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
+mod common;
+use common::*;
 
-fn fast() -> TransportConfig {
-    TransportConfig {
-        limiter: LimiterConfig {
-            initial_rate: 5_000.0,
-            max_rate: 5_000.0,
-            concurrency_per_host: 16,
-            ..LimiterConfig::default()
-        },
-        lifecycle: LifecycleConfig {
-            poll_interval: Duration::from_millis(200),
-            conflict_delay: Duration::from_millis(200),
-            ..LifecycleConfig::default()
-        },
-        ..TransportConfig::default()
-    }
-}
-
-fn clients(emu: &Emulator, delegated: bool) -> Clients {
-    let ready = emu.ready();
-    let endpoints = Endpoints::all_at(&url::Url::parse(&ready.url).unwrap());
-    let credential = if delegated {
-        Credential::Password {
-            client_id: wellknown::PUBLIC_CLIENT_ID.into(),
-            username: ready.username.clone(),
-            password: ready.password.clone().into(),
-        }
-    } else {
-        Credential::ClientSecret {
-            client_id: ready.client_id.clone(),
-            secret: ready.client_secret.clone().into(),
-        }
-    };
-    let tokens = EntraTokenSource::new(
-        credential,
-        &ready.tenant_id,
-        &endpoints.login,
-        SourceOptions::default(),
-    );
-    Clients::new(
-        Transport::with_config(Arc::new(tokens), fast()).unwrap(),
-        &endpoints,
-    )
-}
-
-fn author() -> Identity {
-    Identity {
-        kind: "app".into(),
-        name: "planner".into(),
-        tenant: String::new(),
-    }
-}
-
-fn opts() -> ApplyOptions {
-    ApplyOptions {
-        actor: "app:applier".into(),
-        busy_poll: Duration::from_millis(100),
-        ..Default::default()
-    }
-}
-
-/// Crawls the emulator into a fresh store and scans: the rule ids found, as `rule resource`.
-async fn findings(emu: &Emulator) -> BTreeSet<String> {
-    let store = Store::open_in_memory().unwrap();
-    let tenant = emu.ready().tenant_id.clone();
-    let (summary, store) =
-        ppgov_crawl::crawl(clients(emu, false), store, &tenant, Default::default())
-            .await
-            .unwrap();
-    let snap = store.load_snapshot(&summary.snapshot_id).unwrap();
-    let report = ppgov_engine::scan(&snap, &PostureConfig::default(), &Default::default());
-    report
-        .findings
-        .iter()
-        .map(|f| format!("{} {}", f.rule_id, f.resource.id))
-        .collect()
-}
-
-fn has(found: &BTreeSet<String>, rule: &str) -> bool {
-    found.iter().any(|f| f.starts_with(&format!("{rule} ")))
-}
-
-fn writes(emu: &Emulator, needle: &str) -> u64 {
-    emu.state().writes.count_matching(needle)
+/// The default environment's core connectors (`[posture.connectors] default_env_core`).
+fn core() -> Vec<String> {
+    PostureConfig::default().connectors.default_env_core
 }
 
 fn lockdown_cfg() -> RemediationConfig {
@@ -141,7 +47,7 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
             assert!(has(&before, r), "seed {seed}: {r} planted: {before:?}");
         }
         let ctx = Ctx::new(clients(&emu, false));
-        let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant)
+        let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, &core())
             .await
             .unwrap();
         let plan = Plan::new(&tenant, author(), "preset", planned.steps).unwrap();
@@ -178,8 +84,18 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
         for r in rules {
             assert!(!has(&after, r), "seed {seed}: {r} resolved: {after:?}");
         }
+        // The strict default-environment DLP policy (PPG-ACT-005) covers and locks it down.
+        for r in ["PPG-DEF-003", "PPG-DEF-004"] {
+            assert!(!has(&after, r), "seed {seed}: {r} resolved: {after:?}");
+        }
+        let dlp = plan
+            .steps
+            .iter()
+            .find(|s| s.action == "PPG-ACT-005")
+            .unwrap();
+        assert!(dlp.warnings.iter().any(|w| w.contains("dlp simulate")));
         // A second plan is empty; the same plan again writes nothing.
-        let again = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant)
+        let again = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, &core())
             .await
             .unwrap();
         assert!(again.steps.is_empty(), "{:?}", again.steps);
@@ -210,7 +126,7 @@ async fn the_default_environment_group_is_refused_without_the_opt_in() {
         security_group_id: Some(GROUP.into()),
         ..Default::default()
     };
-    let err = planner::lockdown_default_env(&ctx, &cfg, &tenant)
+    let err = planner::lockdown_default_env(&ctx, &cfg, &tenant, &core())
         .await
         .unwrap_err()
         .to_string();
@@ -424,7 +340,7 @@ async fn a_rerun_after_a_crash_never_repeats_a_write() {
     let emu = emulator(2, Size::Small).await;
     let tenant = emu.ready().tenant_id.clone();
     let ctx = Ctx::new(clients(&emu, false));
-    let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant)
+    let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, &core())
         .await
         .unwrap();
     let plan = Plan::new(&tenant, author(), "preset", planned.steps).unwrap();
@@ -510,7 +426,7 @@ async fn max_changes_caps_the_blast_radius() {
     let emu = emulator(2, Size::Small).await;
     let tenant = emu.ready().tenant_id.clone();
     let ctx = Ctx::new(clients(&emu, false));
-    let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant)
+    let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, &core())
         .await
         .unwrap();
     let n = planned.steps.len();

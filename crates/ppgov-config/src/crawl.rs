@@ -5,7 +5,7 @@
 //! permissions = "24h"       # app, flow and connection access lists
 //! runs = "24h"              # flow run history
 //! principal_state = "24h"   # a user's or group's state in Entra (deleted, disabled, guest)
-//! role_holders = "24h"      # environment admins (read on every crawl today, see below)
+//! role_holders = "24h"      # environment admins (BAP roles, System Administrators, group teams)
 //! definition = "unlimited"  # a flow's definition; lastModifiedTime says when it changed
 //! ```
 //!

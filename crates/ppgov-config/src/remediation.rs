@@ -16,6 +16,9 @@ pub struct RemediationConfig {
     /// The Entra security group PPG-ACT-001 assigns (object id), for `--from-scan` and the
     /// lockdown preset.
     pub security_group_id: Option<String>,
+    /// The user or group (object id) PPG-ACT-008 adds as co-owner of orphaned flows and apps
+    /// and of prod flows with a single owner, for `--from-scan` (seed 002: an admin group).
+    pub orphan_owner: Option<String>,
     /// Most writes `apply` runs at once.
     pub concurrency: usize,
 }
@@ -27,6 +30,7 @@ impl Default for RemediationConfig {
             require_approval: false,
             max_plan_age_hours: 72,
             security_group_id: None,
+            orphan_owner: None,
             concurrency: 4,
         }
     }

@@ -119,6 +119,7 @@ const REMEDIATION: &[(&str, Kind)] = &[
     ("require_approval", Kind::Bool),
     ("max_plan_age_hours", Kind::Int),
     ("security_group_id", Kind::Str),
+    ("orphan_owner", Kind::Str),
     ("concurrency", Kind::Int),
 ];
 

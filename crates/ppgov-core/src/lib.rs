@@ -6,6 +6,7 @@
 
 pub mod domain;
 pub mod finding;
+pub mod groups;
 pub mod hex;
 pub mod observed;
 pub mod resource;
@@ -17,6 +18,7 @@ pub use finding::{
     Finding, FrameworkRef, Gate, Remediation, RuleResult, RuleStatus, ScanReport, ScanSummary,
     Suppressed,
 };
+pub use groups::GroupMembers;
 pub use hex::hex;
 pub use observed::{Facet, Observation, Observations};
 pub use resource::{ResourceKind, ResourceRef};

@@ -42,6 +42,10 @@ pub struct Snapshot {
     /// Every custom connector, in every environment, with its host where it was collected.
     #[serde(default)]
     pub custom_connectors: Vec<CustomConnector>,
+    /// Transitive membership of the groups rules judge against (`[posture]`
+    /// `approved_makers_group`); empty when none is configured.
+    #[serde(default)]
+    pub groups: Vec<crate::GroupMembers>,
 }
 
 impl Snapshot {
@@ -55,6 +59,14 @@ impl Snapshot {
     /// The default environment, if the tenant has one in the snapshot.
     pub fn default_environment(&self) -> Option<&Environment> {
         self.environments.iter().find(|e| e.is_default)
+    }
+
+    /// The membership of this group, when the crawl read it.
+    pub fn group(&self, id: &str) -> Option<&crate::GroupMembers> {
+        let id = id.trim();
+        self.groups
+            .iter()
+            .find(|g| g.group_id.eq_ignore_ascii_case(id))
     }
 
     /// The principal with this object id.
@@ -660,6 +672,8 @@ pub enum CollectionKind {
     Principals,
     /// Custom connectors of an environment and their hosts.
     CustomConnectors,
+    /// Transitive membership of the groups rules judge against (tenant scope).
+    GroupMembers,
 }
 
 /// The outcome of collecting one piece.

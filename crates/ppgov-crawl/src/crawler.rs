@@ -48,6 +48,9 @@ pub struct CrawlOptions {
     /// app-only sign-in is refused and falls back to listing per environment). The inventory
     /// trails changes by up to 15 minutes.
     pub inventory: bool,
+    /// Entra groups whose transitive membership rules judge against (`[posture]`
+    /// `approved_makers_group`), read with the tenant-wide data on every crawl.
+    pub groups: Vec<String>,
 }
 
 impl Default for CrawlOptions {
@@ -60,6 +63,7 @@ impl Default for CrawlOptions {
             environments: None,
             max_age: MaxAges::default(),
             inventory: true,
+            groups: Vec::new(),
         }
     }
 }
@@ -138,6 +142,8 @@ pub(crate) struct Parent {
     pub(crate) flow_facets: Observed,
     pub(crate) app_facets: Observed,
     pub(crate) connection_facets: Observed,
+    /// Each environment's admin role holders in the parent (see `roles::ParentRoles`).
+    pub(crate) roles: roles::ParentRoles,
 }
 
 /// The `observed` field of every resource of a kind in a snapshot (missing or unreadable: none).
@@ -273,6 +279,7 @@ pub async fn crawl(
             flow_facets: observed(&store, p, StoreKind::Flow)?,
             app_facets: observed(&store, p, StoreKind::App)?,
             connection_facets: observed(&store, p, StoreKind::Connection)?,
+            roles: roles::ParentRoles::read(&store, p)?,
         }),
         None => None,
     };
@@ -367,7 +374,12 @@ pub async fn crawl(
         }
     };
     let (tenant, listing) = tokio::join!(
-        tenant::crawl_tenant(&ctx, tenant_id, !done.contains(shards::TENANT)),
+        tenant::crawl_tenant(
+            &ctx,
+            tenant_id,
+            &opts.groups,
+            !done.contains(shards::TENANT)
+        ),
         listing
     );
     let envs = match tenant {
@@ -515,10 +527,10 @@ pub async fn crawl(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "crawl: principals resolved"
     );
+    // Role holders read in this crawl are stamped with its time (carried ones keep theirs), so the
+    // next crawl knows their age.
+    store.stamp_unset_times(&snapshot, StoreKind::RoleAssignment, now)?;
     store.finish_snapshot(&snapshot, SnapshotStatus::Complete)?;
-    // Role holders are read on every crawl (one or two queries per environment).
-    facets.entry(Facet::RoleHolders).or_default().read +=
-        counts.get("role_assignments").copied().unwrap_or(0);
     // Marks honoured: everything when every environment was crawled, else those of the crawled
     // environments and the tenant-wide kinds (principals).
     let honoured: Vec<i64> = marks
@@ -588,9 +600,12 @@ async fn crawl_shard(ctx: &Ctx, env: &Environment, kind: ShardKind) {
         }
         ShardKind::Roles => {
             // While Dataverse is provisioned there is no instance to ask: BAP still answers.
-            if env.has_dataverse && !env.dataverse_provisioning() {
-                roles::crawl_dataverse(ctx, env).await
-            } else {
+            let dataverse = env.has_dataverse && !env.dataverse_provisioning();
+            // Holders younger than `[crawl.max_age] role_holders` are carried from the parent.
+            let carried = roles::carry(ctx, env, dataverse).await;
+            if dataverse {
+                roles::crawl_dataverse(ctx, env, !carried).await
+            } else if !carried {
                 roles::crawl_bap_roles(ctx, env).await
             }
         }

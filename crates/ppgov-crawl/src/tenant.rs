@@ -1,4 +1,5 @@
-//! Tenant-wide data: settings, isolation, DLP policies, connector metadata, the environment list.
+//! Tenant-wide data: settings, isolation, DLP policies, connector metadata, the environment list,
+//! and the transitive membership of the groups rules judge against.
 
 use crate::crawler::{Ctx, collected, failed};
 use crate::error::CrawlError;
@@ -6,14 +7,17 @@ use crate::{map, principals};
 use futures::TryStreamExt;
 use ppgov_client::{ClientError, Clients};
 use ppgov_core::{
-    CollectionKind, CollectionScope, ConnectorMetadata, DlpPolicy, Environment, connector_key,
+    CollectionKind, CollectionScope, ConnectorMetadata, DlpPolicy, Environment, GroupMembers,
+    connector_key,
 };
 use ppgov_model as wire;
 
-/// Tenant settings, isolation, DLP, connector metadata and the environment list.
+/// Tenant settings, isolation, DLP, connector metadata, the environment list and the watched
+/// groups' membership.
 pub(crate) async fn crawl_tenant(
     ctx: &Ctx,
     tenant_id: &str,
+    groups: &[String],
     write: bool,
 ) -> Result<Vec<Environment>, CrawlError> {
     let c = &ctx.clients;
@@ -25,13 +29,14 @@ pub(crate) async fn crawl_tenant(
         let envs = envs_f.await.map_err(CrawlError::Environments)?;
         return Ok(envs.iter().map(map::environment).collect());
     }
-    let (envs, settings, isolation, dlp, meta) = tokio::join!(
+    let (envs, settings, isolation, dlp, meta, members) = tokio::join!(
         envs_f,
         c.bap.list_tenant_settings::<wire::bap::TenantSettings>(),
         c.bap
             .tenant_isolation::<wire::bap::TenantIsolationPolicy>(tenant_id),
         dlp_policies(c),
-        connector_metadata(c)
+        connector_metadata(c),
+        group_members(c, groups, ctx.now)
     );
     let t = CollectionScope::Tenant;
     match settings {
@@ -87,6 +92,18 @@ pub(crate) async fn crawl_tenant(
                 .await
         }
     }
+    match members {
+        _ if groups.is_empty() => {}
+        Ok(g) => {
+            ctx.rows(&g).await;
+            ctx.status(t.clone(), CollectionKind::GroupMembers, collected(g.len()))
+                .await;
+        }
+        Err(e) => {
+            ctx.status(t.clone(), CollectionKind::GroupMembers, failed(&e))
+                .await
+        }
+    }
     let envs = match envs {
         Ok(envs) => envs,
         Err(e) => {
@@ -122,6 +139,44 @@ async fn dlp_policies(c: &Clients) -> Result<Vec<DlpPolicy>, ClientError> {
         out.extend(legacy.iter().map(map::dlp_policy_legacy));
     }
     out.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(out)
+}
+
+/// Each group's transitive users and service principals. A group Graph does not know (404) is
+/// recorded as missing, so a rule can say the configuration names no group; any other failure
+/// fails the whole piece, so no rule judges against a partial membership.
+async fn group_members(
+    c: &Clients,
+    groups: &[String],
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<GroupMembers>, ClientError> {
+    let mut out: Vec<GroupMembers> = Vec::with_capacity(groups.len());
+    for g in groups.iter().map(|g| g.trim()).filter(|g| !g.is_empty()) {
+        if out.iter().any(|x| x.group_id.eq_ignore_ascii_case(g)) {
+            continue;
+        }
+        let members = c
+            .graph
+            .transitive_members::<wire::graph::DirectoryObject>(g)
+            .try_collect::<Vec<_>>()
+            .await;
+        out.push(match members {
+            Ok(m) => GroupMembers::new(
+                g,
+                m.into_iter()
+                    .filter(|o| {
+                        o.kind().is_some_and(|k| {
+                            k.eq_ignore_ascii_case("user")
+                                || k.eq_ignore_ascii_case("servicePrincipal")
+                        })
+                    })
+                    .map(|o| o.id),
+                at,
+            ),
+            Err(e) if e.is_not_found() => GroupMembers::missing(g, at),
+            Err(e) => return Err(e),
+        });
+    }
     Ok(out)
 }
 

@@ -354,5 +354,6 @@ pub fn kind_name(k: CollectionKind) -> &'static str {
         CollectionKind::DataverseSettings => "dataverse_settings",
         CollectionKind::Principals => "principals",
         CollectionKind::CustomConnectors => "custom_connectors",
+        CollectionKind::GroupMembers => "group_members",
     }
 }

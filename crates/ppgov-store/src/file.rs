@@ -102,6 +102,9 @@ pub fn write_snapshot_file(snapshot: &Snapshot, path: impl AsRef<Path>) -> Resul
     for v in &snapshot.custom_connectors {
         rec(&mut w, path, StoreKind::CustomConnector, None, v)?;
     }
+    for v in &snapshot.groups {
+        rec(&mut w, path, StoreKind::GroupMembers, None, v)?;
+    }
     for (k, v) in &snapshot.principals {
         rec(&mut w, path, StoreKind::Principal, Some(k), v)?;
     }
@@ -226,6 +229,7 @@ pub fn read_snapshot_file(path: impl AsRef<Path>) -> Result<Snapshot, StoreError
                 StoreKind::Connection => s.connections.push(decode(rec.data, k)?),
                 StoreKind::RoleAssignment => s.role_assignments.push(decode(rec.data, k)?),
                 StoreKind::CustomConnector => s.custom_connectors.push(decode(rec.data, k)?),
+                StoreKind::GroupMembers => s.groups.push(decode(rec.data, k)?),
                 StoreKind::Principal => {
                     let p: ppgov_core::Principal = decode(rec.data, k)?;
                     s.principals

@@ -3,8 +3,8 @@
 use crate::StoreError;
 use chrono::{DateTime, Utc};
 use ppgov_core::{
-    App, Connection, ConnectorMetadata, CustomConnector, DlpPolicy, Environment, Flow, Principal,
-    RoleAssignment, TenantIsolation, TenantSettings,
+    App, Connection, ConnectorMetadata, CustomConnector, DlpPolicy, Environment, Flow,
+    GroupMembers, Principal, RoleAssignment, TenantIsolation, TenantSettings,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -35,11 +35,13 @@ pub enum StoreKind {
     Principal,
     /// [`CustomConnector`].
     CustomConnector,
+    /// [`GroupMembers`].
+    GroupMembers,
 }
 
 impl StoreKind {
     /// Every kind, in the order a snapshot file lists them.
-    pub const ALL: [StoreKind; 11] = [
+    pub const ALL: [StoreKind; 12] = [
         StoreKind::TenantSettings,
         StoreKind::TenantIsolation,
         StoreKind::ConnectorMetadata,
@@ -51,6 +53,7 @@ impl StoreKind {
         StoreKind::RoleAssignment,
         StoreKind::Principal,
         StoreKind::CustomConnector,
+        StoreKind::GroupMembers,
     ];
 
     /// The stored name.
@@ -67,6 +70,7 @@ impl StoreKind {
             StoreKind::RoleAssignment => "role_assignment",
             StoreKind::Principal => "principal",
             StoreKind::CustomConnector => "custom_connector",
+            StoreKind::GroupMembers => "group_members",
         }
     }
 
@@ -224,6 +228,13 @@ impl StoredResource for RoleAssignment {
     }
     fn environment_id(&self) -> Option<&str> {
         Some(&self.environment_id)
+    }
+}
+
+impl StoredResource for GroupMembers {
+    const KIND: StoreKind = StoreKind::GroupMembers;
+    fn store_id(&self) -> String {
+        self.group_id.clone()
     }
 }
 

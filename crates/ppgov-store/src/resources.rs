@@ -346,6 +346,9 @@ impl Store {
         for v in &s.custom_connectors {
             rows.push(ResourceRow::of(v)?);
         }
+        for v in &s.groups {
+            rows.push(ResourceRow::of(v)?);
+        }
         // The map key is what `Snapshot::principal` looks up, so it is the row id.
         for (key, v) in &s.principals {
             rows.push(ResourceRow::generic(
@@ -438,6 +441,7 @@ impl Store {
             principals: principals.into_iter().collect(),
             collection: self.load_collection(id)?,
             custom_connectors: self.load_values(id, StoreKind::CustomConnector)?,
+            groups: self.load_values(id, StoreKind::GroupMembers)?,
         })
     }
 

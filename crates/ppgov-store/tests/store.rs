@@ -124,6 +124,11 @@ fn sample_snapshot() -> Snapshot {
             display_name: "ERP".into(),
             host_url: Some("https://erp.contoso.com/api".into()),
         }],
+        groups: vec![ppgov_core::GroupMembers::new(
+            "G-APPROVED",
+            ["u1".to_string(), "U2".to_string()],
+            chrono::Utc::now(),
+        )],
     }
 }
 

@@ -5,79 +5,13 @@
 //! beat the environment, which beats the file.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use ppgov_emulator::server::{Emulator, ServeOptions};
-use ppgov_emulator::tenant::Size;
 use std::collections::BTreeSet;
 use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+use std::process::Output;
 
-fn bin() -> PathBuf {
-    PathBuf::from(env!("CARGO_BIN_EXE_ppgov"))
-}
-
-async fn emulator(seed: u64) -> Emulator {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Emulator::start(
-        listener,
-        ServeOptions {
-            size: Size::Small,
-            seed,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
-
-fn config(dir: &Path, emu: &Emulator) -> PathBuf {
-    let r = emu.ready();
-    let u = &r.url;
-    let text = format!(
-        "[tenant]\nid = \"{}\"\n\n[auth]\nmethod = \"client_secret\"\nclient_id = \"{}\"\nclient_secret = \"{}\"\n\n[endpoints]\nlogin = \"{u}\"\nbap = \"{u}\"\npowerapps = \"{u}\"\nflow = \"{u}\"\npowerplatform = \"{u}\"\ngraph = \"{u}\"\nmanagement = \"{u}\"\n\n[store]\npath = \"{}\"\n",
-        r.tenant_id,
-        r.client_id,
-        r.client_secret,
-        dir.join("store").display()
-    );
-    let path = dir.join("ppgov.toml");
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-/// Runs ppgov off the async runtime (the emulator lives on it), in `cwd`, without a config
-/// variable from the test's environment.
-async fn run(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let cwd = cwd.to_path_buf();
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let env: Vec<(String, String)> = env
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        let mut c = Command::new(bin());
-        c.args(&args)
-            .current_dir(&cwd)
-            .env("NO_COLOR", "1")
-            .env_remove("PPGOV_CONFIG")
-            .env_remove("AZURE_TENANT_ID")
-            .env_remove("RUST_LOG");
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        c.output().unwrap()
-    })
-    .await
-    .unwrap()
-}
-
-fn out(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).to_string()
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).to_string()
-}
+mod common;
+use common::{config, emulator, err, out, run};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_scan_that_could_not_read_the_tenant_fails_the_gate_in_every_format() {

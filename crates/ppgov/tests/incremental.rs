@@ -475,3 +475,69 @@ async fn a_flow_shared_after_a_crawl_is_seen_after_audit_ingest_and_the_next_cra
     assert_eq!(summary.marks_cleared, 1);
     emu.shutdown().await.unwrap();
 }
+
+/// Issue 9 item 1, role holders as a facet: an incremental crawl carries each environment's
+/// admin role holders while they are younger than `[crawl.max_age] role_holders`, reads them
+/// again at age zero, and never carries holders whose read failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn role_holders_are_carried_while_young_and_read_again_when_due_or_failed() {
+    let emu = emulator(3).await;
+    let tenant = emu.ready().tenant_id.clone();
+    let (c, _, _) = clients(&emu);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let holders = |s: &Snapshot| -> BTreeSet<String> {
+        s.role_assignments
+            .iter()
+            .map(|r| {
+                format!(
+                    "{}/{}/{}/{:?}",
+                    r.environment_id, r.principal_id, r.role, r.via_group
+                )
+            })
+            .collect()
+    };
+
+    let (first, full) = crawl_once(&c, &path, &tenant, MaxAges::default(), false).await;
+    let n = full.role_assignments.len() as u64;
+    assert!(n > 0);
+    assert_eq!(first.facets[&Facet::RoleHolders].read, n);
+    assert_eq!(first.facets[&Facet::RoleHolders].carried, 0);
+
+    // Young: carried, not read; the snapshot and its verdict are the same.
+    let (second, carried) = crawl_once(&c, &path, &tenant, MaxAges::default(), false).await;
+    assert_eq!(second.facets[&Facet::RoleHolders].read, 0);
+    assert_eq!(second.facets[&Facet::RoleHolders].carried, n);
+    assert_eq!(holders(&carried), holders(&full));
+    assert_eq!(verdict(&carried), verdict(&full));
+
+    // Age zero: every environment's holders are read again.
+    let zero = MaxAges {
+        role_holders: Some(chrono::Duration::zero()),
+        ..MaxAges::default()
+    };
+    let (third, read) = crawl_once(&c, &path, &tenant, zero, false).await;
+    assert_eq!(third.facets[&Facet::RoleHolders].read, n);
+    assert_eq!(third.facets[&Facet::RoleHolders].carried, 0);
+    assert_eq!(holders(&read), holders(&full));
+
+    // A failed read is never carried forward as collected.
+    let path = dir.path().join("failed.db");
+    emu.forbid_all_but_environment_list(true);
+    let (failed, _) = crawl(
+        c.clone(),
+        Store::open(&path).unwrap(),
+        &tenant,
+        CrawlOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert!(!failed.failures.is_empty());
+    emu.forbid_all_but_environment_list(false);
+    let (after, healed) = crawl_once(&c, &path, &tenant, MaxAges::default(), false).await;
+    assert_eq!(after.kind, SnapshotKind::Incremental);
+    assert_eq!(after.facets[&Facet::RoleHolders].carried, 0);
+    assert_eq!(after.facets[&Facet::RoleHolders].read, n);
+    assert_eq!(holders(&healed), holders(&full));
+    emu.shutdown().await.unwrap();
+}

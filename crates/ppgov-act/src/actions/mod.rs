@@ -109,7 +109,10 @@ pub async fn read(ctx: &Ctx, step: &Step) -> Result<Observed, ActError> {
         "PPG-ACT-001" => act_001::read(ctx, step).await,
         "PPG-ACT-002" => act_002::read(ctx, step).await,
         "PPG-ACT-003" | "PPG-ACT-006" => act_006::read(ctx, step).await,
+        "PPG-ACT-005" => act_005::read(ctx, step).await,
         "PPG-ACT-007" => act_007::read(ctx, step).await,
+        "PPG-ACT-008" => act_008::read(ctx, step).await,
+        "PPG-ACT-010" => act_010::read(ctx, step).await,
         "PPG-ACT-011" => act_011::read(ctx, step).await,
         other => Err(ActError::Unplannable {
             action: other.into(),
@@ -124,7 +127,10 @@ pub async fn write(ctx: &Ctx, step: &Step, observed: &Observed) -> Result<String
         "PPG-ACT-001" => act_001::write(ctx, step, observed).await,
         "PPG-ACT-002" => act_002::write(ctx, step, observed).await,
         "PPG-ACT-003" | "PPG-ACT-006" => act_006::write(ctx, step, observed).await,
+        "PPG-ACT-005" => act_005::write(ctx, step, observed).await,
         "PPG-ACT-007" => act_007::write(ctx, step, observed).await,
+        "PPG-ACT-008" => act_008::write(ctx, step, observed).await,
+        "PPG-ACT-010" => act_010::write(ctx, step, observed).await,
         "PPG-ACT-011" => act_011::write(ctx, step, observed).await,
         other => Err(ActError::Unplannable {
             action: other.into(),

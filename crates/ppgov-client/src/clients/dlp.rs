@@ -51,26 +51,24 @@ impl DlpClient {
         self.t.get_json(u, &self.scope).await
     }
 
-    /// D1: create a GOV v2 policy (201 with the created policy).
-    pub async fn create_policy_v2<B: Serialize + ?Sized, T: DeserializeOwned>(
+    /// D1: create a GOV v2 policy (201 with the created policy; `Response::json` reads it).
+    pub async fn create_policy_v2<B: Serialize + ?Sized>(
         &self,
         body: &B,
-    ) -> Result<T, ClientError> {
+    ) -> Result<Response, ClientError> {
         let u = self.url(&format!("{GOV}/v2/policies"), &[])?;
-        self.t
-            .send_json(Request::post(u, &self.scope).json(body)?)
-            .await
+        self.t.send(Request::post(u, &self.scope).json(body)?).await
     }
 
     /// D2: replace a GOV v2 policy (PATCH with the full document).
-    pub async fn update_policy_v2<B: Serialize + ?Sized, T: DeserializeOwned>(
+    pub async fn update_policy_v2<B: Serialize + ?Sized>(
         &self,
         name: &str,
         body: &B,
-    ) -> Result<T, ClientError> {
+    ) -> Result<Response, ClientError> {
         let u = self.url(&format!("{GOV}/v2/policies/{}", seg(name)), &[])?;
         self.t
-            .send_json(Request::new(Method::PATCH, u, &self.scope).json(body)?)
+            .send(Request::new(Method::PATCH, u, &self.scope).json(body)?)
             .await
     }
 

@@ -473,7 +473,13 @@ fn evaluate(t: &Tenant, contents: &[EnvContent]) -> BTreeSet<(String, String)> {
             let owner_entries: Vec<&Value> = f
                 .permissions
                 .iter()
-                .filter(|p| p["properties"]["roleName"] == "Owner")
+                // Co-owners hold CanEdit (Flow API F5).
+                .filter(|p| {
+                    matches!(
+                        p["properties"]["roleName"].as_str(),
+                        Some("Owner" | "CanEdit")
+                    )
+                })
                 .collect();
             if gone(creator)
                 && !owner_entries.iter().any(|p| {

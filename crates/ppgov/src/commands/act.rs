@@ -89,7 +89,13 @@ pub async fn plan(file: Option<PathBuf>, args: PlanArgs) -> anyhow::Result<Outco
             bail!("unknown preset `{preset}`; hint: lockdown-default-env");
         }
         (
-            planner::lockdown_default_env(&ctx, cfg, &tenant).await?,
+            planner::lockdown_default_env(
+                &ctx,
+                cfg,
+                &tenant,
+                &s.config.posture.connectors.default_env_core,
+            )
+            .await?,
             format!("--preset {preset}"),
         )
     } else if let (Some(action), Some(target)) = (&args.action, &args.target) {

@@ -34,6 +34,12 @@ pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow:
     };
     let opts = CrawlOptions {
         max_age: config.crawl.max_age,
+        groups: config
+            .posture
+            .approved_makers_group
+            .iter()
+            .cloned()
+            .collect(),
         ..opts
     };
     let (summary, _store) =

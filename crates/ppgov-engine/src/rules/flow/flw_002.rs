@@ -1,7 +1,9 @@
 //! PPG-FLW-002: Orphaned flow: its creator is deleted or disabled and no active user owns it.
 //!
-//! What it checks: the creator is gone (Graph 404 or `accountEnabled` false) and no Owner-role
-//! user in the flow's permissions is active.
+//! What it checks: the creator is gone (Graph 404 or `accountEnabled` false) and no active user
+//! owns the flow: no `Owner` and no co-owner (`CanEdit`, the role the Flow API gives co-owners)
+//! in its permissions is an active user. A group co-owner does not end orphanhood: nobody is
+//! accountable for the flow, and the group's members come and go.
 //! Why it matters: nobody can maintain the flow, and its connections break or keep running
 //! under a departed identity.
 //! Remediation: assign a new owner (or co-owner), or retire the flow.
@@ -37,7 +39,8 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
                 return None;
             }
             let active_owner = f.permissions.iter().flatten().any(|p| {
-                p.role_name.eq_ignore_ascii_case("Owner")
+                (p.role_name.eq_ignore_ascii_case("Owner")
+                    || p.role_name.eq_ignore_ascii_case("CanEdit"))
                     && ctx.principal_kind(&p.principal.id, &p.principal.principal_type)
                         == ppgov_core::PrincipalKind::User
                     && ctx.is_active(&p.principal.id)
@@ -74,8 +77,26 @@ mod tests {
         let mut orphan = flow("f-orphan", PROD_ENV);
         orphan.creator = Some(gone.into());
         orphan.permissions = Some(vec![owner(gone)]);
-        s.flows.extend([flow("f-ok", PROD_ENV), covered, orphan]);
-        assert_eq!(ids(&run(evaluate, &s)), vec!["f-orphan"]);
+        // An active co-owner (CanEdit) takes it over; a group co-owner does not.
+        let mut co_owned = flow("f-co-owned", PROD_ENV);
+        co_owned.creator = Some(gone.into());
+        let mut co = owner(USER_2);
+        co.role_name = "CanEdit".into();
+        co_owned.permissions = Some(vec![owner(gone), co]);
+        let mut group_owned = flow("f-group-owned", PROD_ENV);
+        group_owned.creator = Some(gone.into());
+        let mut g = owner(SP_1);
+        g.role_name = "CanEdit".into();
+        g.principal.principal_type = "Group".into();
+        group_owned.permissions = Some(vec![owner(gone), g]);
+        s.flows.extend([
+            flow("f-ok", PROD_ENV),
+            covered,
+            orphan,
+            co_owned,
+            group_owned,
+        ]);
+        assert_eq!(ids(&run(evaluate, &s)), vec!["f-group-owned", "f-orphan"]);
         fail(&mut s, None, CollectionKind::Principals);
         assert!(is_error(&run(evaluate, &s)));
     }

@@ -1,7 +1,8 @@
 //! PPG-FLW-003: Prod flow with a single owner.
 //!
-//! What it checks: a flow in a prod environment whose permissions hold exactly one Owner-role
-//! entry (user or group).
+//! What it checks: a flow in a prod environment whose permissions hold exactly one owner: one
+//! principal (user or group) with the `Owner` role or the co-owner role `CanEdit` (what the Flow
+//! API gives a co-owner, REFERENCE F5).
 //! Why it matters: a single owner is a single point of failure: when they leave, the flow is orphaned.
 //! Remediation: add a co-owner (a person or, better, a group).
 //! References: CATALOGUE.md PPG-FLW-003; seed 002.
@@ -34,8 +35,13 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
                 .permissions
                 .iter()
                 .flatten()
-                .filter(|p| p.role_name.eq_ignore_ascii_case("Owner"))
+                .filter(|p| {
+                    p.role_name.eq_ignore_ascii_case("Owner")
+                        || p.role_name.eq_ignore_ascii_case("CanEdit")
+                })
                 .map(|p| p.principal.id.as_str())
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect();
             (owners.len() == 1).then(|| {
                 META.finding(
@@ -63,8 +69,20 @@ mod tests {
         single.permissions = Some(vec![owner(USER_1)]);
         let mut dflt = flow("f-default", DEFAULT_ENV);
         dflt.permissions = Some(vec![owner(USER_1)]);
-        s.flows.extend([flow("f-ok", PROD_ENV), single, dflt]);
-        assert_eq!(ids(&run(evaluate, &s)), vec!["f-single"]);
+        // A group co-owner (CanEdit) makes two owners.
+        let mut co = flow("f-co-owned", PROD_ENV);
+        let mut g = owner(SP_1);
+        g.role_name = "CanEdit".into();
+        g.principal.principal_type = "Group".into();
+        co.permissions = Some(vec![owner(USER_1), g]);
+        // A viewer is no owner.
+        let mut viewer = flow("f-viewer", PROD_ENV);
+        let mut v = owner(USER_2);
+        v.role_name = "CanView".into();
+        viewer.permissions = Some(vec![owner(USER_1), v]);
+        s.flows
+            .extend([flow("f-ok", PROD_ENV), single, dflt, co, viewer]);
+        assert_eq!(ids(&run(evaluate, &s)), vec!["f-single", "f-viewer"]);
         fail(&mut s, Some(PROD_ENV), CollectionKind::FlowPermissions);
         assert!(is_error(&run(evaluate, &s)));
     }
