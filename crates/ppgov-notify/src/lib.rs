@@ -1,0 +1,15 @@
+//! Notifications (PPG-ACT-013): findings become one [`Digest`] per recipient (maker, owner, their
+//! manager, IT), rendered from user-editable templates and sent by e-mail (SMTP with STARTTLS and
+//! authentication) and webhooks (generic JSON, Microsoft Teams Workflows with an Adaptive Card,
+//! Slack). Never one message per finding.
+//!
+//! The crate does no discovery of its own: callers build [`Notice`]s from findings and the
+//! snapshot, and managers come through a [`ManagerLookup`] the caller supplies.
+
+pub mod manager;
+pub mod model;
+
+pub use manager::{LookupFailure, ManagerLookup, escalate};
+pub use model::{
+    Digest, Notice, NoticeFinding, NoticeResource, Role, build_digests, normalise_address,
+};
