@@ -8,8 +8,10 @@
 
 pub mod manager;
 pub mod model;
+pub mod templates;
 
 pub use manager::{LookupFailure, ManagerLookup, escalate};
 pub use model::{
     Digest, Notice, NoticeFinding, NoticeResource, Role, build_digests, normalise_address,
 };
+pub use templates::{Rendered, TemplateError, Templates};
