@@ -6,12 +6,22 @@
 //! The crate does no discovery of its own: callers build [`Notice`]s from findings and the
 //! snapshot, and managers come through a [`ManagerLookup`] the caller supplies.
 
+pub mod error;
 pub mod manager;
 pub mod model;
+pub mod notifier;
+pub mod redact;
+pub mod smtp;
 pub mod templates;
+pub mod webhook;
 
+pub use error::NotifyError;
 pub use manager::{LookupFailure, ManagerLookup, escalate};
 pub use model::{
     Digest, Notice, NoticeFinding, NoticeResource, Role, build_digests, normalise_address,
 };
+pub use notifier::{Notifier, Outcome, Sink};
+pub use redact::redact_url;
+pub use smtp::{SmtpSettings, SmtpSink, StartTls};
 pub use templates::{Rendered, TemplateError, Templates};
+pub use webhook::{Delivered, WebhookKind, WebhookSettings, WebhookSink};
