@@ -11,6 +11,7 @@ pub mod manager;
 pub mod model;
 pub mod notifier;
 pub mod redact;
+pub mod setup;
 pub mod smtp;
 pub mod templates;
 pub mod webhook;
@@ -22,6 +23,7 @@ pub use model::{
 };
 pub use notifier::{Notifier, Outcome, Sink};
 pub use redact::redact_url;
+pub use setup::{SetupError, notifier_from_config, notifier_lenient};
 pub use smtp::{SmtpSettings, SmtpSink, StartTls};
 pub use templates::{Rendered, TemplateError, Templates};
 pub use webhook::{Delivered, WebhookKind, WebhookSettings, WebhookSink};

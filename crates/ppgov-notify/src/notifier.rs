@@ -93,6 +93,11 @@ impl Notifier {
         &self.sinks
     }
 
+    /// The sinks, taking the notifier apart.
+    pub fn into_sinks(self) -> Vec<Sink> {
+        self.sinks
+    }
+
     /// The templates.
     pub fn templates(&self) -> &Templates {
         &self.templates
