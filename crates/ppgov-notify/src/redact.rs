@@ -21,6 +21,23 @@ pub fn redact_url(raw: &str) -> String {
     }
 }
 
+/// The pieces of a webhook URL that must never show: the whole URL, its path with the query, the
+/// path and the query alone (receivers echo any of them in error bodies).
+pub fn url_secrets(raw: &str) -> Vec<String> {
+    let mut out = vec![raw.to_string()];
+    if let Ok(u) = Url::parse(raw) {
+        let path = u.path().to_string();
+        if let Some(q) = u.query() {
+            out.push(format!("{path}?{q}"));
+            out.push(q.to_string());
+        }
+        if path.len() > 1 {
+            out.push(path);
+        }
+    }
+    out
+}
+
 /// `text` with every occurrence of each secret replaced by `[redacted]` (servers echo things).
 pub fn scrub(text: &str, secrets: &[&str]) -> String {
     let mut out = text.to_string();
@@ -54,6 +71,17 @@ mod tests {
             "https://example.com/…"
         );
         assert_eq!(redact_url("not a url SECRET"), "[invalid url]");
+    }
+
+    #[test]
+    fn url_secrets_cover_path_and_query() {
+        let s = url_secrets("https://h/a/b?sig=X");
+        assert_eq!(s, ["https://h/a/b?sig=X", "/a/b?sig=X", "sig=X", "/a/b"]);
+        let text = scrub(
+            "no workflow at /a/b?sig=X",
+            &s.iter().map(String::as_str).collect::<Vec<_>>(),
+        );
+        assert_eq!(text, "no workflow at [redacted]");
     }
 
     #[test]

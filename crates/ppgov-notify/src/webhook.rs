@@ -5,7 +5,7 @@
 
 use crate::error::NotifyError;
 use crate::model::Digest;
-use crate::redact::{redact_url, scrub};
+use crate::redact::{redact_url, scrub, url_secrets};
 use crate::templates::Rendered;
 use ppgov_core::Secret;
 use serde_json::{Value, json};
@@ -187,10 +187,9 @@ impl WebhookSink {
                 .and_then(|v| v.to_str().ok())
                 .map(redact_url);
             let text = resp.text().await.unwrap_or_default();
-            let body: String = scrub(&text, &[s.url.expose().as_str()])
-                .chars()
-                .take(200)
-                .collect();
+            let secrets = url_secrets(s.url.expose());
+            let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
+            let body: String = scrub(&text, &secrets).chars().take(200).collect();
             let hint = if status.is_redirection() {
                 format!(
                     "the receiver redirects{}; redirects are not followed, put the final URL in the environment variable",
@@ -234,7 +233,13 @@ impl WebhookSink {
         NotifyError::WebhookTransport {
             name: self.settings.name.clone(),
             url: self.shown_url.clone(),
-            message: scrub(&message, &[self.settings.url.expose().as_str()]),
+            message: scrub(
+                &message,
+                &url_secrets(self.settings.url.expose())
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>(),
+            ),
         }
     }
 }
