@@ -302,17 +302,7 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
 
     let notify = match notify.map(|p| p.try_into::<crate::notify::NotifyConfig>()) {
         None => crate::notify::NotifyConfig::default(),
-        Some(Ok(mut n)) => {
-            let base = file_path.as_ref().and_then(|p| p.parent());
-            if let (Some(dir), Some(base)) = (n.templates_dir.take(), base) {
-                n.templates_dir = Some(if dir.is_relative() && !base.as_os_str().is_empty() {
-                    base.join(dir)
-                } else {
-                    dir
-                });
-            }
-            n
-        }
+        Some(Ok(n)) => n.relative_to(file_path.as_deref()),
         Some(Err(e)) => {
             if !errs.iter().any(|x| x.key.starts_with("notify")) {
                 let loc = file_path

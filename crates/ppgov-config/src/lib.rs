@@ -38,7 +38,7 @@ pub use config::{
     StoreConfig, TenantConfig, validate,
 };
 pub use crawl::{CrawlConfig, MaxAges, parse_max_age};
-pub use discover::{DEFAULT_FILE, config_file, posture};
+pub use discover::{DEFAULT_FILE, config_file, notify, posture};
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use notify::{NotifyConfig, SmtpConfig, SmtpTls, WebhookConfig, WebhookKindConfig};

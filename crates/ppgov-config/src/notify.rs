@@ -74,6 +74,21 @@ pub struct SmtpConfig {
     pub from: String,
 }
 
+impl NotifyConfig {
+    /// Resolves `templates_dir` against the directory of the file it was read from.
+    pub(crate) fn relative_to(mut self, file: Option<&std::path::Path>) -> NotifyConfig {
+        let base = file.and_then(|p| p.parent());
+        if let (Some(dir), Some(base)) = (self.templates_dir.take(), base) {
+            self.templates_dir = Some(if dir.is_relative() && !base.as_os_str().is_empty() {
+                base.join(dir)
+            } else {
+                dir
+            });
+        }
+        self
+    }
+}
+
 fn default_port() -> u16 {
     587
 }
@@ -408,6 +423,32 @@ mod tests {
         assert_eq!(smtp.password_env.as_deref(), Some("PPGOV_SMTP_PASSWORD"));
         assert_eq!(n.webhooks.len(), 2);
         assert_eq!(n.webhooks[0].kind, WebhookKindConfig::Teams);
+    }
+
+    #[test]
+    fn notify_alone_needs_no_sign_in_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("ppgov.toml");
+        std::fs::write(
+            &p,
+            "[notify]\ntemplates_dir = \"t\"\nit_recipients = [\"it@x.com\"]\n",
+        )
+        .unwrap();
+        let sources = ConfigSources {
+            file: Some(p.clone()),
+            ..Default::default()
+        };
+        let n = crate::notify(&sources).unwrap();
+        assert_eq!(n.templates_dir, Some(dir.path().join("t")));
+        std::fs::write(
+            &p,
+            "[notify]\nit_recipients = [\"nobody\"]\n[tenant]\nbogus = 1\n",
+        )
+        .unwrap();
+        let errs = crate::notify(&sources).unwrap_err();
+        // Only [notify] problems count here.
+        assert_eq!(errs.errors().len(), 1, "{errs}");
+        assert!(errs.has_key("notify.it_recipients[0]"));
     }
 
     #[test]
