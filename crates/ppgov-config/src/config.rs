@@ -142,6 +142,8 @@ pub struct Config {
     pub crawl: crate::crawl::CrawlConfig,
     /// `[remediation]`.
     pub remediation: crate::remediation::RemediationConfig,
+    /// `[notify]` (its `templates_dir` resolved against the file's directory).
+    pub notify: crate::notify::NotifyConfig,
 }
 
 impl Config {
@@ -209,11 +211,13 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
     let mut merged: BTreeMap<String, Entry> = BTreeMap::new();
     let mut posture = None;
     let mut remediation = None;
+    let mut notify = None;
     if let Some(path) = &file_path {
         let layer = file::read(path, &mut errs);
         merged.extend(layer.scalars);
         posture = layer.posture;
         remediation = layer.remediation;
+        notify = layer.notify;
     }
     for (var, key) in ENV_KEYS {
         if let Some(v) = sources.env.get(*var).filter(|v| !v.is_empty()) {
@@ -296,6 +300,24 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
             }
         };
 
+    let notify = match notify.map(|p| p.try_into::<crate::notify::NotifyConfig>()) {
+        None => crate::notify::NotifyConfig::default(),
+        Some(Ok(n)) => n.relative_to(file_path.as_deref()),
+        Some(Err(e)) => {
+            if !errs.iter().any(|x| x.key.starts_with("notify")) {
+                let loc = file_path
+                    .clone()
+                    .map(Location::FileAsWhole)
+                    .unwrap_or(Location::Unset);
+                errs.push(
+                    ConfigError::new(loc, "notify", e.message().to_string())
+                        .fix("correct the [notify] section"),
+                );
+            }
+            crate::notify::NotifyConfig::default()
+        }
+    };
+
     match (errs.is_empty(), tenant, auth, store) {
         (true, Some(tenant), Some(auth), Some(store)) => Ok(Config {
             file: file_path,
@@ -307,6 +329,7 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
             posture,
             crawl,
             remediation,
+            notify,
         }),
         _ => {
             if errs.is_empty() {

@@ -5,6 +5,7 @@
 use crate::config::{CONFIG_ENV, ConfigSources, Flags};
 use crate::error::{ConfigError, ConfigErrors, Location};
 use crate::file;
+use crate::notify::NotifyConfig;
 use crate::posture::PostureConfig;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -80,6 +81,40 @@ pub fn posture(sources: &ConfigSources) -> Result<PostureConfig, ConfigErrors> {
     };
     if errs.is_empty() {
         Ok(posture)
+    } else {
+        Err(ConfigErrors(errs))
+    }
+}
+
+/// What `ppgov notify` needs and nothing more: the `[notify]` section of the configuration file
+/// (defaults, no sinks, when there is no file or no section), checked like `config validate`
+/// checks it, without requiring sign-in settings.
+pub fn notify(sources: &ConfigSources) -> Result<NotifyConfig, ConfigErrors> {
+    let Some(path) = sources.file.as_deref() else {
+        return Ok(NotifyConfig::default());
+    };
+    let mut errs = Vec::new();
+    let layer = file::read(path, &mut errs);
+    errs.retain(|e| e.key == "file" || e.key == "syntax" || e.key.starts_with("notify"));
+    let notify = match layer.notify.map(|p| p.try_into::<NotifyConfig>()) {
+        None => NotifyConfig::default(),
+        Some(Ok(n)) => n.relative_to(Some(path)),
+        Some(Err(e)) => {
+            if errs.is_empty() {
+                errs.push(
+                    ConfigError::new(
+                        Location::FileAsWhole(path.to_path_buf()),
+                        "notify",
+                        e.message().to_string(),
+                    )
+                    .fix("correct the [notify] section"),
+                );
+            }
+            NotifyConfig::default()
+        }
+    };
+    if errs.is_empty() {
+        Ok(notify)
     } else {
         Err(ConfigErrors(errs))
     }

@@ -24,6 +24,7 @@ pub(crate) struct FileLayer {
     pub scalars: BTreeMap<String, Entry>,
     pub posture: Option<toml::Value>,
     pub remediation: Option<toml::Value>,
+    pub notify: Option<toml::Value>,
 }
 
 /// Maps byte offsets to line:column.
@@ -100,6 +101,11 @@ pub(crate) fn read(path: &Path, errs: &mut Vec<ConfigError>) -> FileLayer {
         if *section == "posture" {
             check_suppressions(&doc, t, errs);
             layer.posture = Some(to_value(v.get_ref()));
+            continue;
+        }
+        if *section == "notify" {
+            crate::notify::check(&|s| doc.loc(s), t, errs);
+            layer.notify = Some(to_value(v.get_ref()));
             continue;
         }
         if *section == "remediation" {

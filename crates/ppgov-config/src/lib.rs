@@ -28,6 +28,7 @@ pub mod error;
 mod file;
 #[cfg(test)]
 mod fuzz_tests;
+pub mod notify;
 pub mod posture;
 pub mod remediation;
 mod schema;
@@ -37,8 +38,9 @@ pub use config::{
     StoreConfig, TenantConfig, validate,
 };
 pub use crawl::{CrawlConfig, MaxAges, parse_max_age};
-pub use discover::{DEFAULT_FILE, config_file, posture};
+pub use discover::{DEFAULT_FILE, config_file, notify, posture};
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
+pub use notify::{NotifyConfig, SmtpConfig, SmtpTls, WebhookConfig, WebhookKindConfig};
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};
 pub use remediation::RemediationConfig;

@@ -123,6 +123,28 @@ const REMEDIATION: &[(&str, Kind)] = &[
     ("concurrency", Kind::Int),
 ];
 
+const NOTIFY_SMTP: &[(&str, Kind)] = &[
+    ("host", Kind::Str),
+    ("port", Kind::Int),
+    ("starttls", Kind::Str),
+    ("username", Kind::Str),
+    ("password_env", Kind::Str),
+    ("from", Kind::Str),
+];
+
+const NOTIFY_WEBHOOK: &[(&str, Kind)] = &[
+    ("name", Kind::Str),
+    ("kind", Kind::Str),
+    ("url_env", Kind::Str),
+];
+
+const NOTIFY: &[(&str, Kind)] = &[
+    ("templates_dir", Kind::Str),
+    ("it_recipients", Kind::StrList),
+    ("smtp", Kind::Table(NOTIFY_SMTP)),
+    ("webhooks", Kind::TableArray(NOTIFY_WEBHOOK)),
+];
+
 /// The whole document.
 pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("tenant", Kind::Table(TENANT)),
@@ -132,13 +154,17 @@ pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("crawl", Kind::Table(CRAWL)),
     ("posture", Kind::Table(POSTURE)),
     ("remediation", Kind::Table(REMEDIATION)),
+    ("notify", Kind::Table(NOTIFY)),
 ];
 
 /// Every dotted scalar key outside `[posture]` (the keys environment and flags may set).
 pub(crate) fn scalar_keys() -> Vec<String> {
     let mut out = Vec::new();
     for (section, kind) in ROOT {
-        if let (Kind::Table(keys), false) = (kind, matches!(*section, "posture" | "remediation")) {
+        if let (Kind::Table(keys), false) = (
+            kind,
+            matches!(*section, "posture" | "remediation" | "notify"),
+        ) {
             for (k, kind) in *keys {
                 match kind {
                     // One level of nesting (`crawl.max_age.runs`).
