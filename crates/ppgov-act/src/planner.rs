@@ -368,26 +368,6 @@ pub async fn lockdown_default_env(
     Ok(out)
 }
 
-/// Whether a GOV v2 policy document applies to environment `env`.
-fn applies_to(doc: &Value, env: &str) -> bool {
-    let def = doc.get("policyDefinition").unwrap_or(&Value::Null);
-    let listed = def
-        .get("environments")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .any(|e| {
-            e.get("name")
-                .and_then(Value::as_str)
-                .is_some_and(|n| n.eq_ignore_ascii_case(env))
-        });
-    match def.get("environmentType").and_then(Value::as_str) {
-        Some("OnlyEnvironments") => listed,
-        Some("ExceptEnvironments") => !listed,
-        _ => true,
-    }
-}
-
 /// The strict default-environment DLP policy step (PPG-ACT-005): every connector any applicable
 /// policy lists, other than `core` and the unblockable ones, blocked; read live.
 async fn strict_dlp_step(ctx: &Ctx, env: &str, core: &[String]) -> Result<Option<Step>, ActError> {
@@ -412,7 +392,7 @@ async fn strict_dlp_step(ctx: &Ctx, env: &str, core: &[String]) -> Result<Option
             .get_policy_v2(name)
             .await
             .map_err(ActError::client(format!("reading DLP policy {name}")))?;
-        if !applies_to(&doc, env) {
+        if !act_005::applies_to(&doc, env) {
             continue;
         }
         let state = act_005::state_of(&doc);

@@ -7,13 +7,7 @@ use crate::actions::{Ctx, act_008, act_010};
 use crate::plan::{Step, Target};
 use crate::planner::plan_step;
 use ppgov_core::{ResourceKind, ResourceRef};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct DirectoryObject {
-    #[serde(rename = "@odata.type", default)]
-    odata_type: Option<String>,
-}
+use ppgov_model::graph::DirectoryObject;
 
 /// `User` or `Group` for an object id; anything else (a deleted id, a service principal) is
 /// refused with why.
@@ -26,10 +20,7 @@ pub async fn principal_kind(ctx: &Ctx, id: &str) -> Result<String, ActError> {
         .map_err(ActError::client(format!(
             "looking up {id} in Microsoft Entra"
         )))?;
-    let kind = found
-        .first()
-        .and_then(|o| o.odata_type.as_deref())
-        .map(|t| t.trim_start_matches("#microsoft.graph."));
+    let kind = found.first().and_then(DirectoryObject::kind);
     match kind {
         Some(k) if k.eq_ignore_ascii_case("user") => Ok("User".into()),
         Some(k) if k.eq_ignore_ascii_case("group") => Ok("Group".into()),

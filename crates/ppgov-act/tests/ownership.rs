@@ -77,18 +77,7 @@ async fn orphaned_flows_and_apps_are_taken_over_and_revert_hands_them_back() {
 
     let plan = Plan::new(&tenant, author(), "from-scan", planned.steps).unwrap();
     let store = Store::open_in_memory().unwrap();
-    let (report, store) =
-        ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan.clone(), opts())
-            .await
-            .unwrap();
-    assert!(
-        report
-            .steps
-            .iter()
-            .all(|s| s.outcome == StepOutcome::Applied),
-        "{}",
-        report.to_text()
-    );
+    let (report, store) = apply_all(&emu, store, plan.clone(), StepOutcome::Applied).await;
     assert_eq!(writes(&emu, "/modifypermissions"), flows.len() as u64);
     assert_eq!(writes(&emu, "/modifyappowner"), apps.len() as u64);
     let after = scan(&emu).await;
@@ -109,15 +98,7 @@ async fn orphaned_flows_and_apps_are_taken_over_and_revert_hands_them_back() {
         .unwrap();
     assert!(again.steps.is_empty(), "{:?}", again.steps);
     let counted = emu.write_counts();
-    let (report2, store) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, opts())
-        .await
-        .unwrap();
-    assert!(
-        report2
-            .steps
-            .iter()
-            .all(|s| s.outcome == StepOutcome::AlreadyDone)
-    );
+    let (_, store) = apply_all(&emu, store, plan, StepOutcome::AlreadyDone).await;
     assert_eq!(emu.write_counts(), counted, "re-apply wrote nothing");
 
     // Revert: the co-owners go again, so the flows are orphaned again.
@@ -131,14 +112,7 @@ async fn orphaned_flows_and_apps_are_taken_over_and_revert_hands_them_back() {
         .collect();
     assert_eq!(flow_undos.len(), flows.len());
     let plan = Plan::new(&tenant, author(), "revert", flow_undos).unwrap();
-    let (r, _) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, opts())
-        .await
-        .unwrap();
-    assert!(
-        r.steps.iter().all(|s| s.outcome == StepOutcome::Applied),
-        "{}",
-        r.to_text()
-    );
+    apply_all(&emu, store, plan, StepOutcome::Applied).await;
     assert_eq!(of(&scan(&emu).await, "PPG-FLW-002"), flows);
     emu.shutdown().await.unwrap();
 }
@@ -179,20 +153,13 @@ async fn a_group_takes_over_single_owner_flows_but_not_orphans_or_apps() {
         .filter(|s| s.action == "PPG-ACT-008")
         .collect();
     let plan = Plan::new(&tenant, author(), "from-scan", steps).unwrap();
-    let (report, _) = ppgov_act::apply(
-        Ctx::new(clients(&emu, false)),
+    apply_all(
+        &emu,
         Store::open_in_memory().unwrap(),
         plan,
-        opts(),
+        StepOutcome::Applied,
     )
-    .await
-    .unwrap();
-    assert!(
-        report
-            .steps
-            .iter()
-            .all(|s| s.outcome == StepOutcome::Applied)
-    );
+    .await;
     assert!(of(&scan(&emu).await, "PPG-FLW-003").is_empty());
     emu.shutdown().await.unwrap();
 }
@@ -223,35 +190,18 @@ async fn orphaned_connections_are_removed_once_and_never_reverted() {
             && s.warnings.iter().any(|w| w.contains("cannot be undone"))
     }));
     let plan = Plan::new(&tenant, author(), "from-scan", planned.steps).unwrap();
-    let (report, store) = ppgov_act::apply(
-        Ctx::new(clients(&emu, false)),
+    let (report, store) = apply_all(
+        &emu,
         Store::open_in_memory().unwrap(),
         plan.clone(),
-        opts(),
+        StepOutcome::Applied,
     )
-    .await
-    .unwrap();
-    assert!(
-        report
-            .steps
-            .iter()
-            .all(|s| s.outcome == StepOutcome::Applied),
-        "{}",
-        report.to_text()
-    );
+    .await;
     assert_eq!(writes(&emu, "/connections/"), orphans.len() as u64);
     assert!(of(&scan(&emu).await, "PPG-CON-001").is_empty());
     // Again: nothing to do, nothing written; revert has nothing it may undo.
     let counted = emu.write_counts();
-    let (again, store) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, opts())
-        .await
-        .unwrap();
-    assert!(
-        again
-            .steps
-            .iter()
-            .all(|s| s.outcome == StepOutcome::AlreadyDone)
-    );
+    let (_, store) = apply_all(&emu, store, plan, StepOutcome::AlreadyDone).await;
     assert_eq!(emu.write_counts(), counted);
     let undo = planner::revert_steps(&store.journal(Some(&report.apply_id)).unwrap());
     assert!(undo.steps.is_empty());

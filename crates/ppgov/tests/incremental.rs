@@ -12,8 +12,7 @@ use ppgov_core::{
     Facet, PrincipalKind, PrincipalStatus, ResourceKind, ResourceRef, RuleStatus, Snapshot,
 };
 use ppgov_crawl::{Clients, CrawlOptions, CrawlSummary, crawl};
-use ppgov_emulator::server::{Emulator, ServeOptions};
-use ppgov_emulator::tenant::Size;
+use ppgov_emulator::server::Emulator;
 use ppgov_engine::ScanOptions;
 use ppgov_store::{SnapshotKind, Store};
 use serde_json::json;
@@ -21,19 +20,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
 
-async fn emulator(seed: u64) -> Emulator {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Emulator::start(
-        listener,
-        ServeOptions {
-            size: Size::Small,
-            seed,
-            ..Default::default()
-        },
-    )
-    .await
-    .unwrap()
-}
+mod common;
+use common::emulator;
 
 fn fast() -> TransportConfig {
     TransportConfig {

@@ -63,6 +63,17 @@ fn env_names(def: &Value) -> Vec<String> {
     v
 }
 
+/// Whether a GOV v2 policy document applies to environment `env` (by its scope).
+pub fn applies_to(doc: &Value, env: &str) -> bool {
+    let def = doc.get("policyDefinition").unwrap_or(&Value::Null);
+    let listed = env_names(def).contains(&env.to_ascii_lowercase());
+    match def.get("environmentType").and_then(Value::as_str) {
+        Some("OnlyEnvironments") => listed,
+        Some("ExceptEnvironments") => !listed,
+        _ => true,
+    }
+}
+
 /// Connector keys of one classification, sorted.
 fn group(def: &Value, classification: &str) -> Vec<String> {
     let mut v: Vec<String> = def

@@ -117,3 +117,26 @@ pub fn has(found: &BTreeSet<String>, rule: &str) -> bool {
 pub fn writes(emu: &Emulator, needle: &str) -> u64 {
     emu.state().writes.count_matching(needle)
 }
+
+/// Applies `plan` as the admin service principal and asserts every step ended as `want`.
+pub async fn apply_all(
+    emu: &Emulator,
+    store: Store,
+    plan: ppgov_act::Plan,
+    want: ppgov_act::StepOutcome,
+) -> (ppgov_act::ApplyReport, Store) {
+    let (report, store) = ppgov_act::apply(
+        ppgov_act::Ctx::new(clients(emu, false)),
+        store,
+        plan,
+        opts(),
+    )
+    .await
+    .unwrap();
+    assert!(
+        report.steps.iter().all(|s| s.outcome == want),
+        "{}",
+        report.to_text()
+    );
+    (report, store)
+}
