@@ -28,6 +28,9 @@ pub struct ApplyOptions {
     pub busy_wait: Duration,
     /// Pause between re-reads of a busy target.
     pub busy_poll: Duration,
+    /// Where notices go (PPG-ACT-009 tells the maker before it acts); a step that needs a notice
+    /// fails without one.
+    pub notifier: Option<Arc<ppgov_notify::Notifier>>,
 }
 
 impl Default for ApplyOptions {
@@ -38,6 +41,7 @@ impl Default for ApplyOptions {
             actor: String::new(),
             busy_wait: Duration::from_secs(300),
             busy_poll: Duration::from_secs(2),
+            notifier: None,
         }
     }
 }
@@ -56,6 +60,8 @@ pub enum StepOutcome {
     Drifted,
     /// Not written: `--max-changes` reached.
     Capped,
+    /// The people concerned were told; the step is due after its grace period (`apply --due`).
+    Noticed,
     /// The write or its verification failed.
     Failed,
 }
@@ -69,6 +75,7 @@ impl StepOutcome {
             StepOutcome::AlreadyDone => "already-done",
             StepOutcome::Drifted => "drifted",
             StepOutcome::Capped => "capped",
+            StepOutcome::Noticed => "noticed",
             StepOutcome::Failed => "failed",
         }
     }
@@ -130,18 +137,18 @@ impl ApplyReport {
     }
 }
 
-struct Shared {
+pub(crate) struct Shared {
     ctx: Ctx,
-    store: Mutex<Store>,
-    plan: Plan,
+    pub(crate) store: Mutex<Store>,
+    pub(crate) plan: Plan,
     apply_id: String,
-    opts: ApplyOptions,
+    pub(crate) opts: ApplyOptions,
     changes: AtomicUsize,
     last_phase: HashMap<u32, JournalPhase>,
 }
 
 impl Shared {
-    fn journal(
+    pub(crate) fn journal(
         &self,
         step: &Step,
         phase: JournalPhase,
@@ -169,6 +176,37 @@ impl Shared {
             ActError::Invalid("the store lock was poisoned by an earlier failure".into())
         })?;
         Ok(store.append_journal(&e)?)
+    }
+}
+
+impl Shared {
+    /// Asks the next crawl to read a changed app, flow or connection again in full: sharing,
+    /// owners, quarantine and state change without moving `lastModifiedTime`. A mark that cannot
+    /// be stored only costs freshness (the facet's maximum age still applies), so it is logged.
+    fn mark_for_refresh(&self, step: &Step) {
+        let kind = match step.target.kind.as_str() {
+            "app" => ppgov_core::ResourceKind::App,
+            "flow" => ppgov_core::ResourceKind::Flow,
+            "connection" => ppgov_core::ResourceKind::Connection,
+            _ => return,
+        };
+        let r = ppgov_core::ResourceRef {
+            kind,
+            id: step.target.id.clone(),
+            name: step.target.name.clone(),
+            environment_id: step.target.environment.clone(),
+        };
+        let marked = self
+            .store
+            .lock()
+            .map_err(|_| "the store lock was poisoned".to_string())
+            .and_then(|mut s| {
+                s.mark_for_refresh(&[r], &format!("changed by apply {}", self.apply_id))
+                    .map_err(|e| e.to_string())
+            });
+        if let Err(e) = marked {
+            tracing::warn!(target = %step.target, error = %e, "not marked for refresh");
+        }
     }
 }
 
@@ -201,10 +239,17 @@ pub async fn apply(
         changes: AtomicUsize::new(0),
         last_phase,
     });
+    // Steps that tell people first are noticed together: one digest per recipient.
+    let (pending, acting): (Vec<usize>, Vec<usize>) =
+        (0..shared.plan.steps.len()).partition(|&i| crate::grace::pending(&shared.plan.steps[i]));
+    let noticed = crate::grace::notice_all(&shared, &pending).await;
     // One lane per resource, lanes in parallel.
     let mut lanes: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, s) in shared.plan.steps.iter().enumerate() {
-        lanes.entry(s.target.lane()).or_default().push(i);
+    for i in acting {
+        lanes
+            .entry(shared.plan.steps[i].target.lane())
+            .or_default()
+            .push(i);
     }
     let concurrency = shared.opts.concurrency.max(1);
     let results: Vec<Vec<(usize, StepResult)>> =
@@ -224,6 +269,7 @@ pub async fn apply(
         .collect()
         .await;
     let mut flat: Vec<(usize, StepResult)> = results.into_iter().flatten().collect();
+    flat.extend(noticed);
     flat.sort_by_key(|(i, _)| *i);
     let report = ApplyReport {
         apply_id: shared.apply_id.clone(),
@@ -240,26 +286,34 @@ pub async fn apply(
     Ok((report, store))
 }
 
-async fn run_step(shared: &Shared, step: &Step) -> StepResult {
-    let mut r = StepResult {
+pub(crate) fn failed_result(step: &Step, detail: String) -> StepResult {
+    StepResult {
         index: step.index,
         action: step.action.clone(),
         target: step.target.to_string(),
         outcome: StepOutcome::Failed,
-        detail: String::new(),
-    };
-    match step_inner(shared, step).await {
-        Ok((o, d)) => {
-            r.outcome = o;
-            r.detail = d;
-        }
-        Err(e) => {
-            r.detail = e.to_string();
-            let _ = shared.journal(step, JournalPhase::Failed, None, None, None, &r.detail);
-        }
+        detail,
     }
+}
+
+async fn run_step(shared: &Shared, step: &Step) -> StepResult {
+    let r = match step_inner(shared, step).await {
+        Ok((outcome, detail)) => StepResult {
+            outcome,
+            detail,
+            ..failed_result(step, String::new())
+        },
+        Err(e) => failed_journaled(shared, step, e),
+    };
     tracing::info!(step = step.index, action = %step.action, target = %step.target, outcome = r.outcome.as_str(), "step");
     r
+}
+
+/// A step that could not run: journaled as failed, with why.
+pub(crate) fn failed_journaled(shared: &Shared, step: &Step, e: ActError) -> StepResult {
+    let detail = e.to_string();
+    let _ = shared.journal(step, JournalPhase::Failed, None, None, None, &detail);
+    failed_result(step, detail)
 }
 
 /// Reads the target, waiting while a lifecycle operation runs on it.
@@ -281,10 +335,19 @@ async fn settled_read(shared: &Shared, step: &Step) -> Result<Observed, ActError
     }
 }
 
-async fn step_inner(shared: &Shared, step: &Step) -> Result<(StepOutcome, String), ActError> {
+/// Before a step writes: done already, in the desired state, or drifted (each journaled), or
+/// ready with the target as read just now.
+pub(crate) enum Pre {
+    /// Nothing more to do.
+    Finished(StepOutcome, String),
+    /// The target is what the plan expected.
+    Ready(Observed),
+}
+
+pub(crate) async fn precheck(shared: &Shared, step: &Step) -> Result<Pre, ActError> {
     let last = shared.last_phase.get(&step.index).copied();
     if last == Some(JournalPhase::Done) {
-        return Ok((
+        return Ok(Pre::Finished(
             StepOutcome::AlreadyDone,
             "journaled as done by an earlier apply of this plan".into(),
         ));
@@ -314,7 +377,7 @@ async fn step_inner(shared: &Shared, step: &Step) -> Result<(StepOutcome, String
         } else {
             StepOutcome::AlreadyInDesiredState
         };
-        return Ok((outcome, why.into()));
+        return Ok(Pre::Finished(outcome, why.into()));
     }
     if !same(&before.state, &step.expected) {
         let why = format!(
@@ -329,8 +392,16 @@ async fn step_inner(shared: &Shared, step: &Step) -> Result<(StepOutcome, String
             None,
             &why,
         )?;
-        return Ok((StepOutcome::Drifted, why));
+        return Ok(Pre::Finished(StepOutcome::Drifted, why));
     }
+    Ok(Pre::Ready(before))
+}
+
+async fn step_inner(shared: &Shared, step: &Step) -> Result<(StepOutcome, String), ActError> {
+    let before = match precheck(shared, step).await? {
+        Pre::Finished(o, d) => return Ok((o, d)),
+        Pre::Ready(b) => b,
+    };
     if let Some(max) = shared.opts.max_changes
         && shared.changes.fetch_add(1, Ordering::SeqCst) >= max
     {
@@ -373,6 +444,7 @@ async fn step_inner(shared: &Shared, step: &Step) -> Result<(StepOutcome, String
     };
     let after = settled_read(shared, step).await?;
     if same(&after.state, &step.change) {
+        shared.mark_for_refresh(step);
         shared.journal(
             step,
             JournalPhase::Done,

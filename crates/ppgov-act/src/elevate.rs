@@ -225,6 +225,7 @@ pub async fn elevate(
                     state: json!({ "roles": held }),
                 },
                 warnings: vec![],
+                grace: None,
             };
             let plan = Plan::new(
                 tenant_id,

@@ -116,6 +116,26 @@ pub struct Step {
     /// Warnings a reviewer must read (unsupported changes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// Notice first, act after a grace period (PPG-ACT-009): `apply` tells the people listed and
+    /// records the step as due; `apply --due` carries it out once the period has passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grace: Option<Grace>,
+}
+
+/// A step that acts only after its notice and grace period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Grace {
+    /// Who is told first (the maker's address).
+    pub recipients: Vec<String>,
+    /// Hours between the notice and the action.
+    pub period_hours: i64,
+    /// The finding the notice is about.
+    pub rule_id: String,
+    /// Its message, as the notice shows it.
+    pub message: String,
+    /// When the notice went out: set on the due plan `apply` records, so `apply --due` acts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub noticed_at: Option<DateTime<Utc>>,
 }
 
 /// An approval recorded in the plan file (the store's journal holds the authoritative copy).

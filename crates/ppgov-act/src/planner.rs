@@ -4,10 +4,10 @@
 
 use crate::ActError;
 use crate::actions::{
-    self, Ctx, act_001, act_002, act_003, act_005, act_006, act_007, act_011, same,
+    self, Ctx, act_001, act_002, act_003, act_004, act_006, act_007, act_011, same,
 };
 use crate::plan::{Step, Target, Undo};
-use futures::TryStreamExt;
+pub use crate::presets::{LockdownInputs, default_environment, lockdown_default_env};
 use ppgov_config::RemediationConfig;
 use ppgov_core::{Finding, ResourceKind};
 use serde_json::Value;
@@ -23,7 +23,7 @@ pub struct Planned {
 }
 
 impl Planned {
-    fn push_unique(&mut self, step: Option<Step>) {
+    pub(crate) fn push_unique(&mut self, step: Option<Step>) {
         if let Some(s) = step {
             let dup = self
                 .steps
@@ -35,6 +35,10 @@ impl Planned {
         }
     }
 }
+
+/// Users per share the developer preset allows when a finding does not say
+/// (`[posture.thresholds] developer_env_max_share_users` defaults to it too).
+const DEFAULT_MAX_SHARE_USERS: i64 = 5;
 
 /// Plans one step: reads the target; `None` when it already is in the desired state.
 pub async fn plan_step(
@@ -54,6 +58,7 @@ pub async fn plan_step(
         why,
         undo: Undo::Restore { state: Value::Null },
         warnings,
+        grace: None,
     };
     let observed = actions::read(ctx, &step).await?;
     if same(&observed.state, &step.change) {
@@ -71,7 +76,7 @@ pub async fn plan_step(
     Ok(Some(step))
 }
 
-fn env_target(id: &str, name: &str) -> Target {
+pub(crate) fn env_target(id: &str, name: &str) -> Target {
     Target {
         kind: "environment".into(),
         id: id.into(),
@@ -80,7 +85,7 @@ fn env_target(id: &str, name: &str) -> Target {
     }
 }
 
-fn tenant_target(tenant: &str) -> Target {
+pub(crate) fn tenant_target(tenant: &str) -> Target {
     Target {
         kind: "tenant".into(),
         id: tenant.into(),
@@ -90,7 +95,7 @@ fn tenant_target(tenant: &str) -> Target {
 }
 
 /// The security group step, refused on the default environment without the opt-in.
-async fn security_group_step(
+pub(crate) async fn security_group_step(
     ctx: &Ctx,
     cfg: &RemediationConfig,
     env: &str,
@@ -212,6 +217,30 @@ pub async fn from_findings(
                 .await?;
                 out.push_unique(s);
             }
+            ("PPG-ACT-004", ResourceKind::Environment) => {
+                let change = if f.rule_id.eq_ignore_ascii_case("PPG-ENV-003") {
+                    act_004::managed_only()
+                } else {
+                    // RTE-003/004 carry the threshold they judged against.
+                    let max = f
+                        .evidence
+                        .get("max_share_users")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(DEFAULT_MAX_SHARE_USERS);
+                    let doc = actions::env_doc(ctx, &f.resource.id).await?;
+                    act_004::developer_preset(&doc, max)
+                };
+                let s = plan_step(
+                    ctx,
+                    act_004::META.id,
+                    env_target(&f.resource.id, &f.resource.name),
+                    change,
+                    why,
+                    vec![],
+                )
+                .await?;
+                out.push_unique(s);
+            }
             ("PPG-ACT-007", ResourceKind::Flow) => {
                 let Some(env) = f.resource.environment_id.clone() else {
                     continue;
@@ -262,6 +291,12 @@ pub async fn from_findings(
                     Err(e) => return Err(e),
                 }
             }
+            ("PPG-ACT-009", ResourceKind::App | ResourceKind::Flow) => {
+                match crate::cleanup::step_for(ctx, cfg, f, why.clone()).await? {
+                    Ok(s) => out.push_unique(s),
+                    Err(reason) => out.notes.push(format!("{why}: not planned; {reason}")),
+                }
+            }
             ("PPG-ACT-010", ResourceKind::Connection) => {
                 let Some(env) = f.resource.environment_id.as_deref() else {
                     continue;
@@ -293,147 +328,6 @@ pub async fn from_findings(
         }
     }
     Ok(out)
-}
-
-/// The default environment's name and display name.
-pub async fn default_environment(ctx: &Ctx) -> Result<(String, String), ActError> {
-    let envs: Vec<Value> = ctx
-        .clients
-        .bap
-        .list_environments(&[])
-        .try_collect()
-        .await
-        .map_err(ActError::client("listing environments"))?;
-    envs.iter()
-        .find(|e| {
-            e.pointer("/properties/isDefault").and_then(Value::as_bool) == Some(true)
-                || e.pointer("/properties/environmentSku")
-                    .and_then(Value::as_str)
-                    == Some("Default")
-        })
-        .map(|e| {
-            (
-                e.get("name")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-                e.pointer("/properties/displayName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string(),
-            )
-        })
-        .ok_or_else(|| ActError::Invalid("the tenant has no default environment".into()))
-}
-
-/// `--preset lockdown-default-env`: seed 000 (security group with opt-in, solutions by default,
-/// a strict DLP policy for the default environment that allows only `core`, the
-/// `[posture.connectors] default_env_core` list) and seed 001 (routing with its prerequisite).
-pub async fn lockdown_default_env(
-    ctx: &Ctx,
-    cfg: &RemediationConfig,
-    tenant_id: &str,
-    core: &[String],
-) -> Result<Planned, ActError> {
-    let mut out = Planned::default();
-    let (env, name) = default_environment(ctx).await?;
-    match cfg.security_group_id.as_deref() {
-        Some(group) => {
-            let s = security_group_step(ctx, cfg, &env, &name, true, group, "preset lockdown-default-env (seed 000): only the security group's members use the default environment".into()).await?;
-            out.push_unique(s);
-        }
-        None => {
-            return Err(ActError::Invalid("the lockdown preset assigns a security group to the default environment; set `[remediation] security_group_id` (and `allow_unsupported = true`) in ppgov.toml".into()));
-        }
-    }
-    let s = plan_step(
-        ctx,
-        act_002::META.id,
-        env_target(&env, &name),
-        act_002::desired(),
-        "preset lockdown-default-env (seed 000): new canvas apps and flows go into solutions"
-            .into(),
-        vec![],
-    )
-    .await?;
-    out.push_unique(s);
-    let s = strict_dlp_step(ctx, &env, core).await?;
-    out.push_unique(s);
-    let s = plan_step(ctx, act_003::META.id, tenant_target(tenant_id), act_003::desired(), "preset lockdown-default-env (seed 001): makers are routed to their own developer environments".into(), vec![]).await?;
-    out.push_unique(s);
-    out.notes.push(
-        "not in this build's preset: the managed developer environment settings (PPG-ACT-004)"
-            .into(),
-    );
-    Ok(out)
-}
-
-/// The strict default-environment DLP policy step (PPG-ACT-005): every connector any applicable
-/// policy lists, other than `core` and the unblockable ones, blocked; read live.
-async fn strict_dlp_step(ctx: &Ctx, env: &str, core: &[String]) -> Result<Option<Step>, ActError> {
-    let list: Vec<Value> = ctx
-        .clients
-        .dlp
-        .list_policies_v2()
-        .try_collect()
-        .await
-        .map_err(ActError::client("listing DLP policies"))?;
-    let mut listed = BTreeSet::new();
-    for item in &list {
-        let Some(name) = item
-            .pointer("/policyDefinition/name")
-            .and_then(Value::as_str)
-        else {
-            continue;
-        };
-        let doc: Value = ctx
-            .clients
-            .dlp
-            .get_policy_v2(name)
-            .await
-            .map_err(ActError::client(format!("reading DLP policy {name}")))?;
-        if !act_005::applies_to(&doc, env) {
-            continue;
-        }
-        let state = act_005::state_of(&doc);
-        for g in ["business", "non_business", "blocked"] {
-            listed.extend(
-                state[g]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_string),
-            );
-        }
-    }
-    let unblockable: Vec<Value> = ctx
-        .clients
-        .dlp
-        .unblockable_connectors()
-        .await
-        .map_err(ActError::client("reading the unblockable connectors"))?;
-    let unblockable: BTreeSet<String> = unblockable
-        .iter()
-        .filter(|e| e.pointer("/metadata/unblockable").and_then(Value::as_bool) != Some(false))
-        .filter_map(|e| e.get("id").and_then(Value::as_str))
-        .map(ppgov_core::connector_key)
-        .collect();
-    let target = Target {
-        kind: "dlp_policy".into(),
-        id: act_005::STRICT_NAME.into(),
-        environment: None,
-        name: act_005::STRICT_NAME.into(),
-    };
-    plan_step(
-        ctx,
-        act_005::META.id,
-        target,
-        act_005::strict_default_env(env, core, &listed, &unblockable),
-        "preset lockdown-default-env (seed 000): the default environment's DLP allows only the core connectors".into(),
-        vec![act_005::STRICT_WARNING.into()],
-    )
-    .await
 }
 
 /// `--action ID --target T [--value V]`: one explicit step.
@@ -485,6 +379,21 @@ pub async fn single(
                 vec![],
             )
             .await?
+        }
+        "PPG-ACT-004" => {
+            let change = match value.unwrap_or("developer") {
+                "managed" => act_004::managed_only(),
+                "developer" => {
+                    let doc = actions::env_doc(ctx, target).await?;
+                    act_004::developer_preset(&doc, DEFAULT_MAX_SHARE_USERS)
+                }
+                other => {
+                    return Err(ActError::Invalid(format!(
+                        "PPG-ACT-004 --value is `developer` (the routing preset) or `managed` (managed, settings kept), not `{other}`"
+                    )));
+                }
+            };
+            plan_step(ctx, meta.id, env_target(target, ""), change, why, vec![]).await?
         }
         "PPG-ACT-006" => {
             let (pointer, v) = value
@@ -568,7 +477,9 @@ pub fn revert_steps(entries: &[ppgov_store::JournalEntry]) -> Planned {
             continue;
         }
         let meta = crate::action::meta(&e.entry.action);
-        if meta.map(|m| m.undo) == Some(crate::action::Reversibility::NotReversible) {
+        if meta.map(|m| m.undo) == Some(crate::action::Reversibility::NotReversible)
+            || (e.entry.action == actions::act_009::META.id && actions::act_009::is_delete(before))
+        {
             out.notes.push(format!(
                 "step {} ({} on {}) is not reversible",
                 e.entry.step, e.entry.action, e.entry.target
@@ -593,6 +504,7 @@ pub fn revert_steps(entries: &[ppgov_store::JournalEntry]) -> Planned {
                 state: after.clone(),
             },
             warnings: vec![],
+            grace: None,
         }));
     }
     out

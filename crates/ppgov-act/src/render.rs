@@ -46,11 +46,31 @@ pub fn table(plan: &Plan) -> String {
             s.why,
             undo_text(&s.undo)
         ));
+        if let Some(n) = grace_text(s) {
+            out.push_str(&format!("     notice  {n}\n"));
+        }
         for w in &s.warnings {
             out.push_str(&format!("     WARNING {w}\n"));
         }
     }
     out
+}
+
+/// The notice-first line of a step with a grace period.
+fn grace_text(s: &crate::plan::Step) -> Option<String> {
+    let g = s.grace.as_ref()?;
+    Some(match g.noticed_at {
+        None => format!(
+            "tells {} first; acts {} h later, by `ppgov apply --due`",
+            g.recipients.join(", "),
+            g.period_hours
+        ),
+        Some(at) => format!(
+            "{} was told at {}; acts now",
+            g.recipients.join(", "),
+            at.format("%Y-%m-%d %H:%M UTC")
+        ),
+    })
 }
 
 fn md_cell(s: &str) -> String {
@@ -80,6 +100,15 @@ pub fn markdown(plan: &Plan) -> String {
     let warnings: Vec<&String> = plan.steps.iter().flat_map(|s| &s.warnings).collect();
     for w in warnings {
         out.push_str(&format!("> **Warning:** {}\n\n", md_cell(w)));
+    }
+    for s in &plan.steps {
+        if let Some(n) = grace_text(s) {
+            out.push_str(&format!(
+                "> **Notice first (step {}):** {}\n\n",
+                s.index,
+                md_cell(&n)
+            ));
+        }
     }
     out.push_str(
         "| # | Action | Target | Expected | Change | Why | Undo |\n|---|---|---|---|---|---|---|\n",

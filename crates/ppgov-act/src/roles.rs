@@ -217,6 +217,7 @@ pub async fn plan_removal(
                     state: json!({ "roles": held }),
                 },
                 warnings: vec![],
+                grace: None,
             });
         }
     }
@@ -241,6 +242,7 @@ pub fn write_logs(
                 StepOutcome::AlreadyInDesiredState | StepOutcome::AlreadyDone => "ALREADY REMOVED",
                 StepOutcome::Drifted => "SKIPPED (changed since planned)",
                 StepOutcome::Capped => "SKIPPED (--max-changes)",
+                StepOutcome::Noticed => "NOTICE SENT",
                 StepOutcome::Failed => "FAILED",
             };
             logs.entry(env)

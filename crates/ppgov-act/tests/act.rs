@@ -25,6 +25,15 @@ fn core() -> Vec<String> {
     PostureConfig::default().connectors.default_env_core
 }
 
+fn inputs(core: &[String]) -> planner::LockdownInputs<'_> {
+    planner::LockdownInputs {
+        core,
+        max_share_users: PostureConfig::default()
+            .thresholds
+            .developer_env_max_share_users,
+    }
+}
+
 fn lockdown_cfg() -> RemediationConfig {
     RemediationConfig {
         allow_unsupported: true,
@@ -36,6 +45,7 @@ fn lockdown_cfg() -> RemediationConfig {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_lockdown_preset_resolves_the_default_environment_findings_and_replans_empty() {
     // Seed 1 plants DEF-001 and RTE-001, seed 2 DEF-002 and RTE-002.
+    let mut planted_dev = false;
     for (seed, rules) in [
         (1, ["PPG-DEF-001", "PPG-RTE-001"]),
         (2, ["PPG-DEF-002", "PPG-RTE-002"]),
@@ -47,9 +57,10 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
             assert!(has(&before, r), "seed {seed}: {r} planted: {before:?}");
         }
         let ctx = Ctx::new(clients(&emu, false));
-        let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, &core())
-            .await
-            .unwrap();
+        let planned =
+            planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, inputs(&core()))
+                .await
+                .unwrap();
         let plan = Plan::new(&tenant, author(), "preset", planned.steps).unwrap();
         assert!(!plan.steps.is_empty());
         let sg = plan.steps.iter().find(|s| s.action == "PPG-ACT-001");
@@ -88,6 +99,11 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
         for r in ["PPG-DEF-003", "PPG-DEF-004"] {
             assert!(!has(&after, r), "seed {seed}: {r} resolved: {after:?}");
         }
+        // The managed developer preset (PPG-ACT-004) on every developer environment.
+        for r in ["PPG-RTE-003", "PPG-RTE-004"] {
+            planted_dev |= has(&before, r);
+            assert!(!has(&after, r), "seed {seed}: {r} resolved: {after:?}");
+        }
         let dlp = plan
             .steps
             .iter()
@@ -95,7 +111,7 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
             .unwrap();
         assert!(dlp.warnings.iter().any(|w| w.contains("dlp simulate")));
         // A second plan is empty; the same plan again writes nothing.
-        let again = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, &core())
+        let again = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, inputs(&core()))
             .await
             .unwrap();
         assert!(again.steps.is_empty(), "{:?}", again.steps);
@@ -115,6 +131,10 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
         assert_eq!(emu.write_counts(), counted, "re-apply wrote nothing");
         assert!(store.verify_journal().unwrap().breaks.is_empty());
     }
+    assert!(
+        planted_dev,
+        "a seed plants a weak or unmanaged developer environment"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -126,7 +146,7 @@ async fn the_default_environment_group_is_refused_without_the_opt_in() {
         security_group_id: Some(GROUP.into()),
         ..Default::default()
     };
-    let err = planner::lockdown_default_env(&ctx, &cfg, &tenant, &core())
+    let err = planner::lockdown_default_env(&ctx, &cfg, &tenant, inputs(&core()))
         .await
         .unwrap_err()
         .to_string();
@@ -332,6 +352,7 @@ fn probe(action: &str, env: &str) -> ppgov_act::Step {
             reason: String::new(),
         },
         warnings: vec![],
+        grace: None,
     }
 }
 
@@ -340,7 +361,7 @@ async fn a_rerun_after_a_crash_never_repeats_a_write() {
     let emu = emulator(2, Size::Small).await;
     let tenant = emu.ready().tenant_id.clone();
     let ctx = Ctx::new(clients(&emu, false));
-    let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, &core())
+    let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, inputs(&core()))
         .await
         .unwrap();
     let plan = Plan::new(&tenant, author(), "preset", planned.steps).unwrap();
@@ -426,7 +447,7 @@ async fn max_changes_caps_the_blast_radius() {
     let emu = emulator(2, Size::Small).await;
     let tenant = emu.ready().tenant_id.clone();
     let ctx = Ctx::new(clients(&emu, false));
-    let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, &core())
+    let planned = planner::lockdown_default_env(&ctx, &lockdown_cfg(), &tenant, inputs(&core()))
         .await
         .unwrap();
     let n = planned.steps.len();

@@ -43,4 +43,4 @@ pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};
 pub use notify::{NotifyConfig, SmtpConfig, SmtpTls, WebhookConfig, WebhookKindConfig};
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};
-pub use remediation::RemediationConfig;
+pub use remediation::{CleanupMode, RemediationConfig};

@@ -21,6 +21,22 @@ pub struct RemediationConfig {
     pub orphan_owner: Option<String>,
     /// Most writes `apply` runs at once.
     pub concurrency: usize,
+    /// What PPG-ACT-009 does to default-environment apps and flows made outside the
+    /// approved-makers group once the grace period has passed: `quarantine` (apps quarantined,
+    /// flows turned off; reversible) or `delete` (not reversible). Unset: ACT-009 is not planned.
+    pub default_env_cleanup: Option<CleanupMode>,
+    /// Hours between the notice to the maker and PPG-ACT-009 acting (`ppgov apply --due`).
+    pub grace_period_hours: i64,
+}
+
+/// What PPG-ACT-009 does after the grace period.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CleanupMode {
+    /// Quarantine apps, turn flows off (reversible).
+    Quarantine,
+    /// Delete apps and flows (not reversible).
+    Delete,
 }
 
 impl Default for RemediationConfig {
@@ -32,6 +48,8 @@ impl Default for RemediationConfig {
             security_group_id: None,
             orphan_owner: None,
             concurrency: 4,
+            default_env_cleanup: None,
+            grace_period_hours: 14 * 24,
         }
     }
 }

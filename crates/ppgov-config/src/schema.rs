@@ -121,6 +121,8 @@ const REMEDIATION: &[(&str, Kind)] = &[
     ("security_group_id", Kind::Str),
     ("orphan_owner", Kind::Str),
     ("concurrency", Kind::Int),
+    ("default_env_cleanup", Kind::Str),
+    ("grace_period_hours", Kind::Int),
 ];
 
 const NOTIFY_SMTP: &[(&str, Kind)] = &[

@@ -409,6 +409,10 @@ pub struct App {
     pub connectors: Vec<ConnectorRef>,
     /// True when any connection reference has `bypassConsent: true`.
     pub bypass_consent: bool,
+    /// Quarantined by an admin (`properties.quarantineStatus` "Quarantined"): nobody but its
+    /// owner can launch it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quarantined: bool,
     /// Access list, `None` when not collected.
     pub permissions: Option<Vec<Permission>>,
     /// App type (`tags.primaryDeviceWidth`-style hints or inventory `appType`), informative.

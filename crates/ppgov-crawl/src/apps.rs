@@ -32,6 +32,7 @@ pub(crate) async fn crawl_apps(ctx: &Ctx, env: &Environment) {
             parent.is_some_and(|p| {
                 let obs = p.app_facets.get(&a.name);
                 unchanged(Some(&p.apps), &a.name, &a.properties.last_modified_time, 9)
+                    && p.quarantined_apps.contains(&a.name) == map::is_quarantined(a)
                     && !ctx.is_marked(ResourceKind::App, &a.name)
                     && !ctx.due(obs, Facet::Definition, &a.name)
                     && !ctx.due(obs, Facet::Permissions, &a.name)
@@ -47,25 +48,32 @@ pub(crate) async fn crawl_apps(ctx: &Ctx, env: &Environment) {
         })
         .await;
     }
-    let results: Vec<(
-        &wire::powerapps::App,
+    let quarantine = ctx.default_env_quarantine && env.is_default;
+    type Fetched<'a> = (
+        &'a wire::powerapps::App,
         Result<Vec<wire::powerapps::AppPermission>, ClientError>,
-    )> = stream::iter(fetch)
+        Option<Result<serde_json::Value, ClientError>>,
+    );
+    let results: Vec<Fetched> = stream::iter(fetch)
         .map(|a| async move {
-            (
-                a,
-                c.powerapps
-                    .app_permissions(&env.id, &a.name)
-                    .try_collect::<Vec<_>>()
-                    .await,
-            )
+            let perms = c
+                .powerapps
+                .app_permissions(&env.id, &a.name)
+                .try_collect::<Vec<_>>()
+                .await;
+            let q = if quarantine {
+                Some(c.powerapps.app_quarantine_state(&env.id, &a.name).await)
+            } else {
+                None
+            };
+            (a, perms, q)
         })
         .buffer_unordered(ctx.concurrency)
         .collect()
         .await;
     let mut error = None;
     let mut apps = Vec::with_capacity(results.len());
-    for (a, perms) in results {
+    for (a, perms, q) in results {
         let perms: Option<Vec<Permission>> = match perms {
             Ok(p) => Some(map::app_permissions(&p)),
             Err(e) => {
@@ -75,8 +83,21 @@ pub(crate) async fn crawl_apps(ctx: &Ctx, env: &Environment) {
                 None
             }
         };
-        let ok = perms.is_some();
+        // A quarantine state that could not be read fails the access facet with it: the app
+        // is judged as not quarantined, and the collection status says the read failed.
+        let (q_ok, quarantined) = match q {
+            None => (true, false),
+            Some(Ok(v)) => (true, map::quarantine_state(&v)),
+            Some(Err(e)) => {
+                if error.is_none() {
+                    error = Some(e);
+                }
+                (false, false)
+            }
+        };
+        let ok = perms.is_some() && q_ok;
         let mut app = map::app(&env.id, a, perms);
+        app.quarantined |= quarantined;
         app.observed.record(Facet::Definition, ctx.now, true);
         app.observed.record(Facet::Permissions, ctx.now, ok);
         apps.push(app);

@@ -124,6 +124,10 @@ pub(crate) struct Ctx {
     pub(crate) facet_counts: freshness::Counts,
     /// Resources that could not be turned into store rows (counted, reported, never silent).
     pub(crate) dropped: std::sync::atomic::AtomicU64,
+    /// Read the quarantine state of the default environment's apps (one call per app read):
+    /// only with approved makers configured, whose rule (PPG-DEF-006) leaves quarantined apps
+    /// out. The admin list does not carry the state.
+    pub(crate) default_env_quarantine: bool,
 }
 
 /// `lastModifiedTime` per resource id.
@@ -144,6 +148,9 @@ pub(crate) struct Parent {
     pub(crate) connection_facets: Observed,
     /// Each environment's admin role holders in the parent (see `roles::ParentRoles`).
     pub(crate) roles: roles::ParentRoles,
+    /// Apps quarantined in the parent: quarantine does not move `lastModifiedTime`, so an app
+    /// whose quarantine state changed is read again.
+    pub(crate) quarantined_apps: BTreeSet<String>,
 }
 
 /// The `observed` field of every resource of a kind in a snapshot (missing or unreadable: none).
@@ -280,6 +287,12 @@ pub async fn crawl(
             app_facets: observed(&store, p, StoreKind::App)?,
             connection_facets: observed(&store, p, StoreKind::Connection)?,
             roles: roles::ParentRoles::read(&store, p)?,
+            quarantined_apps: store
+                .resource_field(p, StoreKind::App, "quarantined")?
+                .into_iter()
+                .filter(|(_, v)| *v == serde_json::Value::Bool(true) || *v == 1)
+                .map(|(id, _)| id)
+                .collect(),
         }),
         None => None,
     };
@@ -350,6 +363,7 @@ pub async fn crawl(
         max_age: opts.max_age,
         marked,
         facet_counts: freshness::Counts::default(),
+        default_env_quarantine: !opts.groups.is_empty(),
     };
 
     // Tenant-wide data and the environment list. The list is read again on resume (one call) so the

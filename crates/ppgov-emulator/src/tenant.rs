@@ -72,6 +72,8 @@ pub struct User {
     pub sign_in: SignInBehaviour,
     /// Tenant admin roles: `Power Platform Administrator`, `Global Administrator`, ...
     pub admin_roles: Vec<String>,
+    /// The object id of the user's manager (Graph `GET /users/{id}/manager`), if one is set.
+    pub manager: Option<String>,
 }
 
 /// How a user's sign-in goes, so `ppgov doctor` can be shown every failure it must explain.

@@ -94,6 +94,9 @@ pub enum Command {
     Roles(crate::cli_act::RolesCommand),
     /// Just-in-time System Administrator in an environment (applyAdminRole, delegated only).
     Elevate(crate::cli_act::ElevateArgs),
+    /// Notifications (PPG-ACT-013): preview the digests, test the sinks, send.
+    #[command(subcommand)]
+    Notify(crate::commands::notify::NotifyCommand),
 }
 
 /// Emulated tenant sizes.

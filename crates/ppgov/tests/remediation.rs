@@ -266,6 +266,7 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
                         state: json!({"state": "Started"}),
                     },
                     warnings: vec![],
+                    grace: None,
                 });
             }
         }

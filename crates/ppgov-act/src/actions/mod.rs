@@ -109,9 +109,11 @@ pub async fn read(ctx: &Ctx, step: &Step) -> Result<Observed, ActError> {
         "PPG-ACT-001" => act_001::read(ctx, step).await,
         "PPG-ACT-002" => act_002::read(ctx, step).await,
         "PPG-ACT-003" | "PPG-ACT-006" => act_006::read(ctx, step).await,
+        "PPG-ACT-004" => act_004::read(ctx, step).await,
         "PPG-ACT-005" => act_005::read(ctx, step).await,
         "PPG-ACT-007" => act_007::read(ctx, step).await,
         "PPG-ACT-008" => act_008::read(ctx, step).await,
+        "PPG-ACT-009" => act_009::read(ctx, step).await,
         "PPG-ACT-010" => act_010::read(ctx, step).await,
         "PPG-ACT-011" => act_011::read(ctx, step).await,
         other => Err(ActError::Unplannable {
@@ -127,9 +129,11 @@ pub async fn write(ctx: &Ctx, step: &Step, observed: &Observed) -> Result<String
         "PPG-ACT-001" => act_001::write(ctx, step, observed).await,
         "PPG-ACT-002" => act_002::write(ctx, step, observed).await,
         "PPG-ACT-003" | "PPG-ACT-006" => act_006::write(ctx, step, observed).await,
+        "PPG-ACT-004" => act_004::write(ctx, step, observed).await,
         "PPG-ACT-005" => act_005::write(ctx, step, observed).await,
         "PPG-ACT-007" => act_007::write(ctx, step, observed).await,
         "PPG-ACT-008" => act_008::write(ctx, step, observed).await,
+        "PPG-ACT-009" => act_009::write(ctx, step, observed).await,
         "PPG-ACT-010" => act_010::write(ctx, step, observed).await,
         "PPG-ACT-011" => act_011::write(ctx, step, observed).await,
         other => Err(ActError::Unplannable {

@@ -102,6 +102,31 @@ impl GraphClient {
         }
     }
 
+    /// A user's manager (`GET /users/{id | userPrincipalName}/manager`, `User.Read.All`): a
+    /// directory object, usually a user, possibly an organisational contact (`@odata.type` tells).
+    /// `None` when the user has no manager (Graph answers 404 for the navigation property).
+    pub async fn manager<T: DeserializeOwned>(
+        &self,
+        user: &str,
+        select: &str,
+    ) -> Result<Option<T>, ClientError> {
+        let q: Vec<(&str, &str)> = if select.is_empty() {
+            vec![]
+        } else {
+            vec![("$select", select)]
+        };
+        let u = build_url(
+            &self.base,
+            &format!("/v1.0/users/{}/manager", seg(user)),
+            &q,
+        )?;
+        match self.t.get_json(u, &self.scope).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.is_not_found() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Direct members of a group (users, groups, service principals; `@odata.type` tells).
     pub fn group_members<T: DeserializeOwned + Send + 'static>(
         &self,

@@ -12,6 +12,8 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 const PAE: &str = "/providers/Microsoft.PowerApps/scopes/admin/environments";
+/// The api-version of the quarantine operations.
+const QUARANTINE_VERSION: (&str, &str) = ("api-version", "2021-02-01");
 const V2016: (&str, &str) = ("api-version", "2016-11-01");
 
 /// Power Apps admin client.
@@ -82,6 +84,38 @@ impl PowerAppsClient {
         let u = self.url(&Self::app_path(env, app), &[V2016])?;
         self.t
             .send(Request::new(Method::DELETE, u, &self.scope).idempotent(true))
+            .await
+    }
+
+    /// An app's quarantine state (`{"quarantineStatus":"Quarantined|Unquarantined|NotSpecified"}`),
+    /// as the "Power Apps for Admins" connector's *Get App Quarantine State* reads it.
+    pub async fn app_quarantine_state<T: DeserializeOwned>(
+        &self,
+        env: &str,
+        app: &str,
+    ) -> Result<T, ClientError> {
+        let u = self.url(
+            &format!("{}/quarantineState", Self::app_path(env, app)),
+            &[QUARANTINE_VERSION],
+        )?;
+        self.t.get_json(u, &self.scope).await
+    }
+
+    /// Quarantines or releases an app (`{"quarantineStatus":"Quarantined"}` or `"Unquarantined"`),
+    /// the connector's *Set App Quarantine State*.
+    pub async fn set_app_quarantine_state(
+        &self,
+        env: &str,
+        app: &str,
+        status: &str,
+    ) -> Result<Response, ClientError> {
+        let u = self.url(
+            &format!("{}/setAppQuarantineState", Self::app_path(env, app)),
+            &[QUARANTINE_VERSION],
+        )?;
+        let body = serde_json::json!({ "quarantineStatus": status });
+        self.t
+            .send(Request::post(u, &self.scope).json(&body)?)
             .await
     }
 

@@ -42,6 +42,7 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
         shared_groups_count: p.shared_groups_count.and_then(|n| u64::try_from(n).ok()),
         connectors,
         bypass_consent: bypass,
+        quarantined: is_quarantined(a),
         permissions,
         app_type: a
             .tags
@@ -50,6 +51,22 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
             .map(str::to_string),
         observed: Default::default(),
     }
+}
+
+/// Whether the listed app is quarantined (`properties.quarantineStatus` "Quarantined").
+pub fn is_quarantined(a: &powerapps::App) -> bool {
+    a.properties
+        .extra
+        .get("quarantineStatus")
+        .and_then(|v| v.as_str())
+        .is_some_and(|q| q.eq_ignore_ascii_case("Quarantined"))
+}
+
+/// Whether a `.../quarantineState` answer (`{"quarantineStatus": ...}`) says quarantined.
+pub fn quarantine_state(v: &serde_json::Value) -> bool {
+    v.get("quarantineStatus")
+        .and_then(|s| s.as_str())
+        .is_some_and(|q| q.eq_ignore_ascii_case("Quarantined"))
 }
 
 /// Maps app permission entries (A3).

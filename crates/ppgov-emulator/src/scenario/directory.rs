@@ -23,6 +23,25 @@ fn user(id: String, upn: String, name: String) -> User {
         password: None,
         sign_in: SignInBehaviour::Normal,
         admin_roles: Vec::new(),
+        manager: None,
+    }
+}
+
+/// Users per manager in the generated organisation.
+const TEAM: usize = 8;
+
+/// Every generated member user (not a guest, not deleted) reports to the first member of their
+/// team of [`TEAM`]; team leads and the well-known identities have no manager, so Graph answers
+/// 404 for them as it does for a user without one. Uses no randomness, so scenarios stay the same.
+fn assign_managers(users: &mut [User]) {
+    let members: Vec<usize> = (4..users.len())
+        .filter(|&i| !users[i].guest && !users[i].deleted)
+        .collect();
+    for team in members.chunks(TEAM) {
+        let lead = users[team[0]].id.clone();
+        for &i in &team[1..] {
+            users[i].manager = Some(lead.clone());
+        }
     }
 }
 
@@ -116,6 +135,7 @@ pub fn build(
             roster.gone_admins.push(idx);
         }
     }
+    assign_managers(&mut users);
     let active: Vec<usize> = (4..users.len())
         .filter(|&i| !users[i].guest && users[i].enabled && !users[i].deleted)
         .collect();

@@ -37,6 +37,7 @@ pub fn routes() -> Router<AppState> {
             "/v1.0/users/{id}",
             get(single).patch(super::graph_write::patch_user),
         )
+        .route("/v1.0/users/{id}/manager", get(single))
         .route("/v1.0/groups/{id}", get(single))
         .route("/v1.0/groups/{id}/members", get(single))
         .route(
@@ -329,6 +330,24 @@ fn answer(state: &State, id: &Identity, path: &str, q: &QueryMap) -> Result<Valu
                 json!(format!("{base}/v1.0/$metadata#users/$entity")),
             );
             out.extend(select(user_json(u), q, Some(USER_DEFAULT)));
+            Ok(Value::Object(out))
+        }
+        ["users", key, "manager"] => {
+            // The manager as a directory object (a user, with its type); 404 when none is set.
+            check_roles(id, USER_ROLES)?;
+            let u = find_user(state, &t, key).ok_or_else(|| not_found(key))?;
+            let m = u
+                .manager
+                .as_deref()
+                .and_then(|m| t.directory.users.iter().find(|x| x.id == m && !x.deleted))
+                .ok_or_else(|| not_found("manager"))?;
+            let mut out = Map::new();
+            out.insert(
+                "@odata.context".into(),
+                json!(format!("{base}/v1.0/$metadata#directoryObjects/$entity")),
+            );
+            out.insert("@odata.type".into(), json!("#microsoft.graph.user"));
+            out.extend(select(user_json(m), q, Some(USER_DEFAULT)));
             Ok(Value::Object(out))
         }
         ["groups", key] => {

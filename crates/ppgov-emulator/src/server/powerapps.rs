@@ -4,8 +4,8 @@
 //! Quarantine is not in REFERENCE.md. We serve the "Power Apps for Admins" connector's
 //! *Set App Quarantine State* action as `POST .../apps/{app}/setAppQuarantineState` with body
 //! `{"quarantineStatus":"Quarantined|Unquarantined|NotSpecified"}` (api-version 2021-02-01), and
-//! record it on the app as `properties.quarantineStatus`; `GET .../apps/{app}/quarantineState`
-//! reads it back as `{"quarantineStatus": ...}`.
+//! `GET .../apps/{app}/quarantineState` reads it back as `{"quarantineStatus": ...}`. The state
+//! is kept beside the app, not in its document: the admin list does not carry it.
 
 use axum::Router;
 use axum::body::Bytes;
@@ -413,11 +413,7 @@ async fn set_quarantine(
     with_app(&state, idx, &app, |_| ())?;
     state.env_content_mut(idx, |c| {
         if let Some(a) = c.app_mut(&app) {
-            a.doc.update(|doc| {
-                if let Some(props) = doc.get_mut("properties").and_then(Value::as_object_mut) {
-                    props.insert("quarantineStatus".into(), json!(status));
-                }
-            });
+            a.quarantine = (status != "NotSpecified").then(|| status.to_string());
         }
     });
     ok(json!({"quarantineStatus": status}))
@@ -430,12 +426,8 @@ async fn get_quarantine(
     Path((env, app)): Path<(String, String)>,
 ) -> ApiResult {
     let idx = env_idx(&state, &headers, &uri, &env)?;
-    let (doc, _) = find_app(&state, idx, &app)?;
-    let status = doc
-        .pointer("/properties/quarantineStatus")
-        .cloned()
-        .unwrap_or(json!("NotSpecified"));
-    ok(json!({"quarantineStatus": status}))
+    let status = with_app(&state, idx, &app, |a| a.quarantine.clone())?;
+    ok(json!({"quarantineStatus": status.as_deref().unwrap_or("NotSpecified")}))
 }
 
 fn list_conns(

@@ -35,6 +35,9 @@ pub struct StoredApp {
     pub doc: Doc,
     /// A3 items, as one JSON array.
     pub permissions: Doc,
+    /// The quarantine state an admin set (`Quarantined`, `Unquarantined`); `None` is
+    /// `NotSpecified`. Served only by `.../quarantineState`: the admin list does not carry it.
+    pub quarantine: Option<String>,
 }
 
 /// A flow: its F1 list item, definition, F4 access list and run plan.
@@ -248,6 +251,7 @@ impl From<EnvContent> for StoredEnv {
                     name: name_of(&a.doc),
                     doc: Doc::new(&a.doc),
                     permissions: array_doc(&a.permissions),
+                    quarantine: None,
                 })
                 .collect(),
             flows: c

@@ -93,7 +93,10 @@ pub async fn plan(file: Option<PathBuf>, args: PlanArgs) -> anyhow::Result<Outco
                 &ctx,
                 cfg,
                 &tenant,
-                &s.config.posture.connectors.default_env_core,
+                planner::LockdownInputs {
+                    core: &s.config.posture.connectors.default_env_core,
+                    max_share_users: s.config.posture.thresholds.developer_env_max_share_users,
+                },
             )
             .await?,
             format!("--preset {preset}"),
@@ -234,9 +237,11 @@ pub async fn apply(file: Option<PathBuf>, args: ApplyArgs) -> anyhow::Result<Out
         let mut plans = Vec::new();
         for d in &due {
             let plan = Plan::parse(&d.plan).with_context(|| format!("due action {}", d.id))?;
-            // A due plan undoes an elevation ppgov made; its age counts from when it fell due,
-            // and it needs no approval (it only takes rights away).
-            admit_in_store(&config, &plan, d.due_at, false)?;
+            // A due plan ends an elevation ppgov made, or carries out a step whose plan was
+            // admitted (and approved) when its notice went out. Its age counts from when it fell
+            // due, and it needs no new approval.
+            let since_due = chrono::Utc::now() - d.due_at;
+            admit_in_store(&config, &plan, plan.created_at + since_due, false)?;
             plans.push((d.id, plan));
         }
         drop(store);
@@ -267,6 +272,7 @@ pub async fn apply(file: Option<PathBuf>, args: ApplyArgs) -> anyhow::Result<Out
     let plan = Plan::read(&path)?;
     admit_in_store(&config, &plan, chrono::Utc::now(), true)?;
     confirm(&plan, args.yes)?;
+    opts.notifier = notifier_for(&config, &plan)?;
     let s = Session {
         conn: super::context::connect(&config, Default::default())?,
         config,
@@ -280,6 +286,33 @@ pub async fn apply(file: Option<PathBuf>, args: ApplyArgs) -> anyhow::Result<Out
         );
     }
     Ok(Outcome::Clean)
+}
+
+/// The notifier, when a step tells people before it acts (PPG-ACT-009); refused before any call
+/// when its sinks cannot be set up.
+fn notifier_for(
+    config: &Config,
+    plan: &Plan,
+) -> anyhow::Result<Option<std::sync::Arc<ppgov_notify::Notifier>>> {
+    let needs = plan
+        .steps
+        .iter()
+        .any(|s| s.grace.as_ref().is_some_and(|g| g.noticed_at.is_none()));
+    if !needs {
+        return Ok(None);
+    }
+    let n = ppgov_notify::notifier_from_config(&config.notify, &|k| std::env::var(k).ok())
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "the plan tells makers before it acts, but the notification sinks cannot be set up:\n{e}\nhint: `ppgov notify test --to ADDRESS`"
+            )
+        })?;
+    if n.sinks().is_empty() {
+        bail!(
+            "the plan tells makers before it acts (PPG-ACT-009), and no notification sink is configured; add [notify.smtp] or [[notify.webhooks]] to ppgov.toml"
+        );
+    }
+    Ok(Some(std::sync::Arc::new(n)))
 }
 
 pub fn journal(file: Option<PathBuf>, cmd: JournalCommand) -> anyhow::Result<Outcome> {

@@ -13,6 +13,7 @@ mod doctor;
 mod emulator;
 mod evidence;
 mod inventory;
+pub mod notify;
 mod policy;
 mod rules;
 mod scan;
@@ -73,5 +74,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
             act::roles_remove(file, args).await
         }
         Command::Elevate(args) => act::elevate(file, args).await,
+        Command::Notify(cmd) => notify::run(file, cmd).await,
     }
 }

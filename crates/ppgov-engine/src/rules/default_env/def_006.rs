@@ -6,7 +6,9 @@
 //! expands them). The maker is an app's `createdBy` (its owner when the API left `createdBy`
 //! out) and a flow's `creator`. The membership is read at crawl time; a group the crawl did not
 //! read, a group Entra does not know, or a resource with no recorded maker makes the rule
-//! report an error instead of a pass.
+//! report an error instead of a pass. A contained resource is not reported: an app an admin
+//! quarantined (only an admin can release it) or a flow that is turned off or suspended (it moves
+//! no data); one turned back on is reported again by the next scan.
 //! Why it matters: seed 000's alternative to a security group: let only approved makers build in
 //! the default environment and clean up the rest after notice.
 //! Remediation: quarantine or delete the resource after notice and a grace period (PPG-ACT-009),
@@ -89,7 +91,7 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
             .snapshot
             .apps
             .iter()
-            .filter(|a| a.environment_id.eq_ignore_ascii_case(&e.id))
+            .filter(|a| a.environment_id.eq_ignore_ascii_case(&e.id) && !a.quarantined)
         {
             let maker = a.created_by.as_ref().or(a.owner.as_ref());
             judge(maker.map(|p| p.id.as_str()), app_ref(a), "App");
@@ -101,6 +103,10 @@ pub fn evaluate(ctx: &Context) -> RuleOutput {
             .flows
             .iter()
             .filter(|f| f.environment_id.eq_ignore_ascii_case(&e.id))
+            .filter(|f| {
+                !(f.state.eq_ignore_ascii_case("Stopped")
+                    || f.state.eq_ignore_ascii_case("Suspended"))
+            })
         {
             judge(f.creator.as_deref(), flow_ref(f), "Flow");
         }
@@ -165,6 +171,15 @@ mod tests {
         let mut f_out = flow("f-out", DEFAULT_ENV);
         f_out.creator = Some(SP_1.into());
         s.flows.push(f_out);
+        // Contained resources are not reported: a quarantined app, a flow turned off.
+        let mut quarantined = app("a-quarantined", DEFAULT_ENV);
+        quarantined.created_by = Some(user_ref(USER_2));
+        quarantined.quarantined = true;
+        s.apps.push(quarantined);
+        let mut off = flow("f-off", DEFAULT_ENV);
+        off.creator = Some(USER_2.into());
+        off.state = "Stopped".into();
+        s.flows.push(off);
         // Outside the default environment nothing is judged.
         let mut prod = flow("f-prod", PROD_ENV);
         prod.creator = Some(USER_2.into());
