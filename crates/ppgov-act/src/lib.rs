@@ -15,6 +15,7 @@ pub mod actions;
 pub mod apply;
 mod approve;
 pub mod cleanup;
+pub mod desired;
 pub mod elevate;
 mod error;
 mod grace;

@@ -208,3 +208,46 @@ async fn orphaned_connections_are_removed_once_and_never_reverted() {
     assert_eq!(undo.notes.len(), orphans.len(), "{:?}", undo.notes);
     emu.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inactive_flows_are_turned_off_from_a_scan_and_revert_turns_them_on() {
+    let emu = seed_with(&["PPG-FLW-004"]).await;
+    let tenant = emu.ready().tenant_id.clone();
+    let before = scan(&emu).await;
+    let inactive = of(&before, "PPG-FLW-004");
+    assert!(!inactive.is_empty());
+    let ctx = Ctx::new(clients(&emu, false));
+    let cfg = RemediationConfig::default();
+    let rules = vec!["PPG-FLW-004".to_string()];
+    let planned = planner::from_findings(&ctx, &cfg, &tenant, &before.findings, &rules)
+        .await
+        .unwrap();
+    let targets: BTreeSet<String> = planned.steps.iter().map(|s| s.target.id.clone()).collect();
+    assert_eq!(targets, inactive, "{:?}", planned.notes);
+    assert!(planned.steps.iter().all(|s| s.action == "PPG-ACT-007"));
+    let plan = Plan::new(&tenant, author(), "from-scan", planned.steps).unwrap();
+    let store = Store::open_in_memory().unwrap();
+    let (report, store) = apply_all(&emu, store, plan.clone(), StepOutcome::Applied).await;
+    assert_eq!(writes(&emu, "/stop"), inactive.len() as u64);
+    let after = scan(&emu).await;
+    assert!(
+        of(&after, "PPG-FLW-004").is_empty(),
+        "{:?}",
+        of(&after, "PPG-FLW-004")
+    );
+    let again = planner::from_findings(&ctx, &cfg, &tenant, &after.findings, &rules)
+        .await
+        .unwrap();
+    assert!(again.steps.is_empty());
+    let counted = emu.write_counts();
+    let (_, store) = apply_all(&emu, store, plan, StepOutcome::AlreadyDone).await;
+    assert_eq!(emu.write_counts(), counted, "re-apply wrote nothing");
+
+    // Revert turns them on again: the findings come back.
+    let undo = planner::revert_steps(&store.journal(Some(&report.apply_id)).unwrap());
+    assert_eq!(undo.steps.len(), inactive.len());
+    let plan = Plan::new(&tenant, author(), "revert", undo.steps).unwrap();
+    apply_all(&emu, store, plan, StepOutcome::Applied).await;
+    assert_eq!(writes(&emu, "/start"), inactive.len() as u64);
+    assert_eq!(of(&scan(&emu).await, "PPG-FLW-004"), inactive);
+}

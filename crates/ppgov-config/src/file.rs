@@ -25,6 +25,7 @@ pub(crate) struct FileLayer {
     pub posture: Option<toml::Value>,
     pub remediation: Option<toml::Value>,
     pub notify: Option<toml::Value>,
+    pub desired: Option<toml::Value>,
 }
 
 /// Maps byte offsets to line:column.
@@ -110,6 +111,10 @@ pub(crate) fn read(path: &Path, errs: &mut Vec<ConfigError>) -> FileLayer {
         }
         if *section == "remediation" {
             layer.remediation = Some(to_value(v.get_ref()));
+            continue;
+        }
+        if *section == "desired" {
+            layer.desired = Some(to_value(v.get_ref()));
             continue;
         }
         let Kind::Table(keys) = kind else { continue };
@@ -207,6 +212,27 @@ fn check_kind(
             }
         }
         (Kind::Table(keys), DeValue::Table(t)) => walk(doc, t, keys, key, errs),
+        (Kind::ScalarMap, DeValue::Table(t)) => {
+            for (k, item) in t.iter() {
+                let scalar = matches!(
+                    item.get_ref(),
+                    DeValue::String(_) | DeValue::Integer(_) | DeValue::Boolean(_)
+                );
+                if !scalar {
+                    errs.push(
+                        ConfigError::new(
+                            doc.loc(item.span()),
+                            format!("{key}.{}", k.get_ref()),
+                            format!(
+                                "expected a string, an integer or a boolean, found {}",
+                                item.get_ref().type_str()
+                            ),
+                        )
+                        .fix("write one value per key (quote a dotted setting path)"),
+                    );
+                }
+            }
+        }
         (Kind::TableArray(keys), DeValue::Array(a)) => {
             for (i, item) in a.iter().enumerate() {
                 match item.get_ref() {

@@ -22,6 +22,7 @@
 pub mod checks;
 pub mod config;
 pub mod crawl;
+pub mod desired;
 pub mod discover;
 pub mod endpoints;
 pub mod error;
@@ -38,6 +39,7 @@ pub use config::{
     StoreConfig, TenantConfig, validate,
 };
 pub use crawl::{CrawlConfig, MaxAges, parse_max_age};
+pub use desired::{DesiredDlpPolicy, DesiredManagedEnvironment, DesiredState, Scalar};
 pub use discover::{DEFAULT_FILE, config_file, notify, posture};
 pub use endpoints::{Cloud, Endpoints, Scopes};
 pub use error::{ConfigError, ConfigErrors, Location};

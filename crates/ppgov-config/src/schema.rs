@@ -19,6 +19,9 @@ pub(crate) enum Kind {
     Table(&'static [(&'static str, Kind)]),
     /// An array of tables with these keys.
     TableArray(&'static [(&'static str, Kind)]),
+    /// A table of any keys whose values are strings, integers or booleans (tenant setting paths,
+    /// Managed Environment settings), checked by its consumer.
+    ScalarMap,
 }
 
 impl Kind {
@@ -32,6 +35,7 @@ impl Kind {
             Kind::Date => "a date (YYYY-MM-DD)",
             Kind::Table(_) => "a table",
             Kind::TableArray(_) => "an array of tables ([[...]])",
+            Kind::ScalarMap => "a table of strings, integers or booleans",
         }
     }
 }
@@ -147,6 +151,29 @@ const NOTIFY: &[(&str, Kind)] = &[
     ("webhooks", Kind::TableArray(NOTIFY_WEBHOOK)),
 ];
 
+const DESIRED_MANAGED: &[(&str, Kind)] = &[
+    ("environment", Kind::Str),
+    ("protection_level", Kind::Str),
+    ("settings", Kind::ScalarMap),
+];
+
+const DESIRED_DLP: &[(&str, Kind)] = &[
+    ("display_name", Kind::Str),
+    ("environment_type", Kind::Str),
+    ("environments", Kind::StrList),
+    ("default_group", Kind::Str),
+    ("business", Kind::StrList),
+    ("non_business", Kind::StrList),
+    ("blocked", Kind::StrList),
+    ("custom_connector_patterns", Kind::StrList),
+];
+
+const DESIRED: &[(&str, Kind)] = &[
+    ("tenant_settings", Kind::ScalarMap),
+    ("managed_environments", Kind::TableArray(DESIRED_MANAGED)),
+    ("dlp_policies", Kind::TableArray(DESIRED_DLP)),
+];
+
 /// The whole document.
 pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("tenant", Kind::Table(TENANT)),
@@ -157,6 +184,7 @@ pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("posture", Kind::Table(POSTURE)),
     ("remediation", Kind::Table(REMEDIATION)),
     ("notify", Kind::Table(NOTIFY)),
+    ("desired", Kind::Table(DESIRED)),
 ];
 
 /// Every dotted scalar key outside `[posture]` (the keys environment and flags may set).
@@ -165,7 +193,7 @@ pub(crate) fn scalar_keys() -> Vec<String> {
     for (section, kind) in ROOT {
         if let (Kind::Table(keys), false) = (
             kind,
-            matches!(*section, "posture" | "remediation" | "notify"),
+            matches!(*section, "posture" | "remediation" | "notify" | "desired"),
         ) {
             for (k, kind) in *keys {
                 match kind {

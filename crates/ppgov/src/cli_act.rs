@@ -20,6 +20,10 @@ pub struct PlanArgs {
     /// A composed preset: `lockdown-default-env` (seeds 000 and 001).
     #[arg(long, value_name = "NAME", conflicts_with = "action")]
     pub preset: Option<String>,
+    /// Bring the tenant to the `[desired]` state declared in FILE (tenant settings, Managed
+    /// Environments, DLP policies); an unchanged tenant plans nothing.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["from_scan", "preset", "action"])]
+    pub desired: Option<PathBuf>,
     /// One action (`PPG-ACT-007`) on --target.
     #[arg(long, value_name = "ID", requires = "target")]
     pub action: Option<String>,

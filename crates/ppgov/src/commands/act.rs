@@ -101,6 +101,14 @@ pub async fn plan(file: Option<PathBuf>, args: PlanArgs) -> anyhow::Result<Outco
             .await?,
             format!("--preset {preset}"),
         )
+    } else if let Some(file) = &args.desired {
+        let desired = ppgov_config::desired::load(file)?;
+        let source = format!("--desired {}", file.display());
+        (
+            ppgov_act::desired::from_desired(&ctx, &tenant, &desired, &file.display().to_string())
+                .await?,
+            source,
+        )
     } else if let (Some(action), Some(target)) = (&args.action, &args.target) {
         (
             planner::single(&ctx, cfg, &tenant, action, target, args.value.as_deref()).await?,
@@ -108,7 +116,7 @@ pub async fn plan(file: Option<PathBuf>, args: PlanArgs) -> anyhow::Result<Outco
         )
     } else {
         bail!(
-            "say what to plan: --from-scan, --preset NAME or --action ID --target T; hint: `ppgov plan --list-actions`"
+            "say what to plan: --from-scan, --preset NAME, --desired FILE or --action ID --target T; hint: `ppgov plan --list-actions`"
         );
     };
     print_notes(&planned.notes);
