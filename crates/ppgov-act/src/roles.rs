@@ -151,7 +151,21 @@ pub async fn environments(
 /// Log lines per environment, written after the apply.
 pub type EnvLogs = BTreeMap<String, Vec<String>>;
 
-/// Plans the removals: a step per (environment, listed user holding the role).
+/// The removals planned, the logs so far, and what a removal cannot reach.
+#[derive(Debug, Default)]
+pub struct Removal {
+    /// A step per (environment, listed user holding the role directly).
+    pub planned: Planned,
+    /// Log lines per environment.
+    pub logs: EnvLogs,
+    /// Listed users who hold the role through a Microsoft Entra group team (`UPN in ENV via
+    /// TEAM`): removing their direct role leaves them administrators, and ppgov does not change
+    /// group membership, so the command does not report success for them.
+    pub still_held: Vec<String>,
+}
+
+/// Plans the removals: a step per (environment, listed user holding the role directly), and
+/// every listed user who holds it through a group team named.
 pub async fn plan_removal(
     ctx: &Ctx,
     role: &str,
@@ -159,7 +173,7 @@ pub async fn plan_removal(
     envs: &[EnvChoice],
     break_glass: &[String],
     force: bool,
-) -> Result<(Planned, EnvLogs), ActError> {
+) -> Result<Removal, ActError> {
     if !role.eq_ignore_ascii_case(act_011::SYSTEM_ADMINISTRATOR) {
         return Err(ActError::Invalid(format!(
             "this build removes only the `{}` role (by its template id), not `{role}`",
@@ -168,6 +182,7 @@ pub async fn plan_removal(
     }
     let mut planned = Planned::default();
     let mut logs = EnvLogs::new();
+    let mut still_held = Vec::new();
     for env in envs {
         let log = logs.entry(env.name.clone()).or_default();
         if !env.has_dataverse {
@@ -177,7 +192,15 @@ pub async fn plan_removal(
             ));
             continue;
         }
+        let via_groups = act_011::group_holdings(ctx, &env.name).await?;
         for upn in users {
+            if let Some(teams) = via_groups.get(&upn.to_ascii_lowercase()) {
+                log.push(format!(
+                    "{upn}: STILL HOLDS {role} through the Microsoft Entra group team(s) {}: ppgov does not change group membership; remove the user from the group, or the role from the team",
+                    teams.join(", ")
+                ));
+                still_held.push(format!("{upn} in {} via {}", env.name, teams.join(", ")));
+            }
             let glass = break_glass.iter().any(|b| b.eq_ignore_ascii_case(upn));
             if glass && !force {
                 log.push(format!("{upn}: REFUSED: on the break-glass list ([posture] break_glass_admins); pass --force to remove anyway"));
@@ -221,7 +244,11 @@ pub async fn plan_removal(
             });
         }
     }
-    Ok((planned, logs))
+    Ok(Removal {
+        planned,
+        logs,
+        still_held,
+    })
 }
 
 /// Adds the apply's outcome per step to the logs and writes `DIR/<environment>.log` (0600).

@@ -560,7 +560,7 @@ async fn roles_remove_over_a_hundred_environments_removes_exactly_the_listed_use
         .await
         .unwrap();
     assert!(envs.len() >= 100);
-    let (planned, logs) = ppgov_act::roles::plan_removal(
+    let removal = ppgov_act::roles::plan_removal(
         &ctx,
         "System Administrator",
         &users,
@@ -570,6 +570,7 @@ async fn roles_remove_over_a_hundred_environments_removes_exactly_the_listed_use
     )
     .await
     .unwrap();
+    let (planned, logs) = (removal.planned, removal.logs);
     let plan = Plan::new(&tenant, author(), "roles remove", planned.steps).unwrap();
     let steps = plan.steps.clone();
     let o = ApplyOptions {
@@ -617,7 +618,7 @@ async fn roles_remove_over_a_hundred_environments_removes_exactly_the_listed_use
     assert!(all.contains(&format!("{glass}: REFUSED")));
     assert!(all.contains(": REMOVED: "));
     // Idempotent: planned again, nothing left to remove.
-    let (again, _) = ppgov_act::roles::plan_removal(
+    let again = ppgov_act::roles::plan_removal(
         &ctx,
         "System Administrator",
         &users,
@@ -626,7 +627,8 @@ async fn roles_remove_over_a_hundred_environments_removes_exactly_the_listed_use
         false,
     )
     .await
-    .unwrap();
+    .unwrap()
+    .planned;
     assert!(again.steps.is_empty());
     let counted = emu.write_counts();
     let (r2, _) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, o)
@@ -713,4 +715,71 @@ async fn elevation_works_delegated_is_journaled_and_schedules_its_removal() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("delegated sign-in"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_held_through_a_group_team_is_named_never_reported_removed() {
+    // Group-held System Administrators, as the crawl finds them (via_group set).
+    let mut found = None;
+    for seed in 1..40 {
+        let emu = emulator(seed, Size::Small).await;
+        let tenant = emu.ready().tenant_id.clone();
+        let (summary, store) = ppgov_crawl::crawl(
+            clients(&emu, false),
+            Store::open_in_memory().unwrap(),
+            &tenant,
+            Default::default(),
+        )
+        .await
+        .unwrap();
+        let snap = store.load_snapshot(&summary.snapshot_id).unwrap();
+        let held: Vec<(String, String)> = snap
+            .role_assignments
+            .iter()
+            .filter(|r| r.via_group.is_some() && r.role == "SystemAdministrator")
+            .filter_map(|r| Some((r.environment_id.clone(), r.principal_upn.clone()?)))
+            .collect();
+        if let Some(h) = held.first().cloned() {
+            found = Some((emu, h));
+            break;
+        }
+        emu.shutdown().await.unwrap();
+    }
+    let (emu, (env, upn)) = found.expect("a seed plants a group-held System Administrator");
+    let ctx = Ctx::new(clients(&emu, false));
+    let envs = ppgov_act::roles::environments(&ctx, Some(&env), None)
+        .await
+        .unwrap();
+    let removal = ppgov_act::roles::plan_removal(
+        &ctx,
+        "System Administrator",
+        std::slice::from_ref(&upn),
+        &envs,
+        &[],
+        false,
+    )
+    .await
+    .unwrap();
+    assert_eq!(removal.still_held.len(), 1, "{:?}", removal.still_held);
+    assert!(removal.still_held[0].starts_with(&format!("{upn} in {env} via '")));
+    let log = removal
+        .logs
+        .values()
+        .flatten()
+        .cloned()
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(log.contains("STILL HOLDS"), "{log}");
+    // Nobody else is named: a user holding nothing through groups is not.
+    let none = ppgov_act::roles::plan_removal(
+        &ctx,
+        "System Administrator",
+        &["nobody@example.com".to_string()],
+        &envs,
+        &[],
+        false,
+    )
+    .await
+    .unwrap();
+    assert!(none.still_held.is_empty());
 }

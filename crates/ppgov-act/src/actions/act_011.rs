@@ -170,3 +170,69 @@ async fn user_for_undo(
         .and_then(Value::as_str)
         .map(str::to_owned))
 }
+
+/// Who holds System Administrator in `env` through a Microsoft Entra group team: lower-cased
+/// user principal name to the teams (`'name' (group id)`) that grant it. Every business unit's
+/// copy of the role counts; nested groups are expanded by Graph `transitiveMembers`; a group Graph
+/// no longer has (404) grants nothing; any other failure is an error, never an empty answer.
+pub(crate) async fn group_holdings(
+    ctx: &Ctx,
+    env: &str,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>, ActError> {
+    use ppgov_model as wire;
+    let dv = dataverse_of(ctx, env).await?;
+    let roles: Vec<Value> = dv
+        .roles_by_template(SYSTEM_ADMINISTRATOR_TEMPLATE_ID)
+        .try_collect()
+        .await
+        .map_err(ActError::client(format!(
+            "listing the System Administrator roles of environment {env}"
+        )))?;
+    let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for rid in roles
+        .iter()
+        .filter_map(|r| r.get("roleid").and_then(Value::as_str))
+    {
+        let teams: Vec<wire::dataverse::Team> =
+            dv.role_teams(rid)
+                .try_collect()
+                .await
+                .map_err(ActError::client(format!(
+                    "listing the teams holding role {rid} in environment {env}"
+                )))?;
+        for team in teams.iter().filter(|t| t.is_group_team()) {
+            let Some(group) = team.azureactivedirectoryobjectid.as_deref() else {
+                continue;
+            };
+            let members: Vec<wire::graph::DirectoryObject> = match ctx
+                .clients
+                .graph
+                .transitive_members(group)
+                .try_collect()
+                .await
+            {
+                Ok(m) => m,
+                Err(e) if e.is_not_found() => Vec::new(),
+                Err(e) => {
+                    return Err(ActError::client(format!(
+                        "reading the members of group {group} (a team holding System Administrator in {env})"
+                    ))(e));
+                }
+            };
+            let label = format!(
+                "'{}' (group {group})",
+                team.name.as_deref().unwrap_or("unnamed team")
+            );
+            for upn in members
+                .iter()
+                .filter_map(|m| m.user_principal_name.as_deref())
+            {
+                let via = out.entry(upn.to_ascii_lowercase()).or_default();
+                if !via.contains(&label) {
+                    via.push(label.clone());
+                }
+            }
+        }
+    }
+    Ok(out)
+}

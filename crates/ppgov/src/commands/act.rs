@@ -411,7 +411,11 @@ pub async fn roles_remove(file: Option<PathBuf>, args: RolesRemoveArgs) -> anyho
     let envs =
         ppgov_act::roles::environments(&ctx, args.environment.as_deref(), args.geo.as_deref())
             .await?;
-    let (planned, logs) = ppgov_act::roles::plan_removal(
+    let ppgov_act::roles::Removal {
+        planned,
+        logs,
+        still_held,
+    } = ppgov_act::roles::plan_removal(
         &ctx,
         &args.role,
         &users,
@@ -442,6 +446,7 @@ pub async fn roles_remove(file: Option<PathBuf>, args: RolesRemoveArgs) -> anyho
             written.len(),
             args.log_dir.display()
         );
+        still_held_through_groups(&args.role, &still_held)?;
         return Ok(Outcome::Clean);
     }
     eprintln!(
@@ -471,7 +476,23 @@ pub async fn roles_remove(file: Option<PathBuf>, args: RolesRemoveArgs) -> anyho
             "at least one removal failed; see the logs. Run the same command again: done removals are not repeated"
         );
     }
+    still_held_through_groups(&args.role, &still_held)?;
     Ok(Outcome::Clean)
+}
+
+/// Fails when a listed user keeps the role through a group team: the removal asked for did not
+/// take the role away, so the command does not report success.
+fn still_held_through_groups(role: &str, still_held: &[String]) -> anyhow::Result<()> {
+    if still_held.is_empty() {
+        return Ok(());
+    }
+    for h in still_held {
+        eprintln!("still {role}: {h}");
+    }
+    bail!(
+        "{} listed user(s) still hold {role} through Microsoft Entra group teams (see above and the logs); remove them from those groups, or the role from the teams",
+        still_held.len()
+    )
 }
 
 fn parse_duration(s: &str) -> anyhow::Result<chrono::Duration> {
