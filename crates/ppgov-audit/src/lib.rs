@@ -13,6 +13,7 @@
 //! - [`export`], [`report`]: SIEM formats (NDJSON, CSV, CEF, OCSF) and the daily report.
 //! - [`refresh`]: which inventory resources an event marks for refresh.
 
+pub mod alerting;
 pub mod bench;
 pub mod detect;
 mod error;

@@ -212,6 +212,7 @@ fn check_kind(
             }
         }
         (Kind::Table(keys), DeValue::Table(t)) => walk(doc, t, keys, key, errs),
+        (Kind::Delegated, DeValue::Table(_)) => {}
         (Kind::ScalarMap, DeValue::Table(t)) => {
             for (k, item) in t.iter() {
                 let scalar = matches!(

@@ -22,6 +22,8 @@ pub(crate) enum Kind {
     /// A table of any keys whose values are strings, integers or booleans (tenant setting paths,
     /// Managed Environment settings), checked by its consumer.
     ScalarMap,
+    /// A table checked in full by the crate that reads it (`[detections]`: ppgov-audit).
+    Delegated,
 }
 
 impl Kind {
@@ -36,6 +38,7 @@ impl Kind {
             Kind::Table(_) => "a table",
             Kind::TableArray(_) => "an array of tables ([[...]])",
             Kind::ScalarMap => "a table of strings, integers or booleans",
+            Kind::Delegated => "a table",
         }
     }
 }
@@ -185,6 +188,7 @@ pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("remediation", Kind::Table(REMEDIATION)),
     ("notify", Kind::Table(NOTIFY)),
     ("desired", Kind::Table(DESIRED)),
+    ("detections", Kind::Delegated),
 ];
 
 /// Every dotted scalar key outside `[posture]` (the keys environment and flags may set).
@@ -193,7 +197,10 @@ pub(crate) fn scalar_keys() -> Vec<String> {
     for (section, kind) in ROOT {
         if let (Kind::Table(keys), false) = (
             kind,
-            matches!(*section, "posture" | "remediation" | "notify" | "desired"),
+            matches!(
+                *section,
+                "posture" | "remediation" | "notify" | "desired" | "detections"
+            ),
         ) {
             for (k, kind) in *keys {
                 match kind {

@@ -6,8 +6,8 @@ use crate::AuditError;
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
-/// Business hours: days, start and end (local `HH:MM`) in a time zone given as `UTC` or a fixed
-/// offset (`+01:00`, `-05:00`).
+/// Business hours: days, start and end (local `HH:MM`) in a time zone given as `UTC`, a fixed
+/// offset (`+01:00`, `-05:00`) or an IANA name (`Europe/Berlin`, daylight saving time followed).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
 pub struct BusinessHours {
@@ -120,6 +120,58 @@ impl Default for Mass {
     }
 }
 
+/// An approved window for self-elevation (a change ticket's slot).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ElevationWindow {
+    /// The admin (UPN) it is for, or `*` for every allow-listed admin.
+    pub actor: String,
+    /// The environment id it is for; absent for every environment.
+    #[serde(default)]
+    pub environment: Option<String>,
+    /// Start, RFC 3339 (`2026-12-01T08:00:00Z`).
+    pub start: String,
+    /// End (exclusive), RFC 3339.
+    pub end: String,
+    /// Why (the change ticket), shown in the alert's reason when it does not cover.
+    #[serde(default)]
+    pub reference: Option<String>,
+}
+
+impl ElevationWindow {
+    /// Start and end in ms, or why not.
+    pub(crate) fn span(&self) -> Result<(i64, i64), String> {
+        let t = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s.trim())
+                .map(|d| d.timestamp_millis())
+                .map_err(|e| {
+                    format!(
+                        "elevation window for {}: `{s}` is not an RFC 3339 time ({e})",
+                        self.actor
+                    )
+                })
+        };
+        let (a, b) = (t(&self.start)?, t(&self.end)?);
+        if b <= a {
+            return Err(format!(
+                "elevation window for {}: end {} is not after start {}",
+                self.actor, self.end, self.start
+            ));
+        }
+        Ok((a, b))
+    }
+
+    /// Whether it covers `actor` elevating in `environment` at `t` (ms).
+    pub(crate) fn covers(&self, actor: &str, environment: &str, t: i64) -> bool {
+        let who = self.actor.trim() == "*" || self.actor.eq_ignore_ascii_case(actor);
+        let env = self
+            .environment
+            .as_deref()
+            .is_none_or(|e| e.eq_ignore_ascii_case(environment));
+        who && env && self.span().is_ok_and(|(a, b)| a <= t && t < b)
+    }
+}
+
 /// Every detection setting.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default)]
@@ -140,6 +192,10 @@ pub struct DetectionConfig {
     pub ip_ranges: Vec<IpRange>,
     /// Who may self-elevate (DET-014).
     pub elevation_allow_list: Vec<String>,
+    /// Approved elevation windows (DET-014): when any is configured, an allow-listed admin's
+    /// elevation outside every window that names them (and the environment, when it names one)
+    /// is alerted too.
+    pub elevation_windows: Vec<ElevationWindow>,
     /// Blocked connectors (DET-009).
     pub blocked_connectors: Vec<Connector>,
     /// The tenant's domains (DET-008; off when empty).
@@ -179,6 +235,7 @@ impl Default for DetectionConfig {
             country_deny_list: Vec::new(),
             ip_ranges: Vec::new(),
             elevation_allow_list: Vec::new(),
+            elevation_windows: Vec::new(),
             blocked_connectors: Vec::new(),
             tenant_domains: Vec::new(),
             bulk_flow_delete: Window::default(),
@@ -285,9 +342,14 @@ impl DetectionConfig {
                 errs.push(e);
             }
         }
+        for w in &self.elevation_windows {
+            if let Err(e) = w.span() {
+                errs.push(e);
+            }
+        }
         if crate::detect::det_011::Hours::parse(&self.business_hours).is_err() {
             errs.push(format!(
-                "business_hours: time_zone `{}` must be UTC or ±HH:MM, start/end HH:MM, days Mon..Sun",
+                "business_hours: time_zone `{}` must be UTC, ±HH:MM or an IANA name (Europe/Berlin), start/end HH:MM, days Mon..Sun",
                 self.business_hours.time_zone
             ));
         }

@@ -1,5 +1,6 @@
 //! PPG-DET-011: a high-risk operation outside business hours (configured days, hours and time
-//! zone; the zone is `UTC` or a fixed offset).
+//! zone; the zone is `UTC`, a fixed offset such as `+01:00`, or an IANA name such as
+//! `Europe/Berlin`, whose daylight saving time is followed).
 
 use super::config::{BusinessHours, has};
 use super::{Detection, DetectionConfig, Ev, MINUTE, Meta, single};
@@ -14,9 +15,17 @@ static META: Meta = Meta {
     source: "seed 002",
 };
 
+/// A business-hours time zone.
+enum Zone {
+    /// Minutes east of UTC.
+    Fixed(i64),
+    /// An IANA zone, daylight saving time included.
+    Named(chrono_tz::Tz),
+}
+
 /// Parsed business hours.
 pub(crate) struct Hours {
-    offset_min: i64,
+    zone: Zone,
     days: [bool; 7],
     start: u32,
     end: u32,
@@ -31,15 +40,14 @@ fn hhmm(s: &str) -> Option<u32> {
 impl Hours {
     pub(crate) fn parse(b: &BusinessHours) -> Result<Hours, ()> {
         let tz = b.time_zone.trim();
-        let offset_min = if tz.eq_ignore_ascii_case("utc") || tz == "Z" {
-            0
+        let zone = if tz.eq_ignore_ascii_case("utc") || tz == "Z" {
+            Zone::Fixed(0)
         } else {
-            let sign = match tz.as_bytes().first() {
-                Some(b'+') => 1,
-                Some(b'-') => -1,
-                _ => return Err(()),
-            };
-            i64::from(hhmm(&tz[1..]).ok_or(())?) * sign
+            match tz.as_bytes().first() {
+                Some(b'+') => Zone::Fixed(i64::from(hhmm(&tz[1..]).ok_or(())?)),
+                Some(b'-') => Zone::Fixed(-i64::from(hhmm(&tz[1..]).ok_or(())?)),
+                _ => Zone::Named(tz.parse::<chrono_tz::Tz>().map_err(|_| ())?),
+            }
         };
         let mut days = [false; 7];
         for d in &b.days {
@@ -50,22 +58,33 @@ impl Hours {
             days[i] = true;
         }
         Ok(Hours {
-            offset_min,
+            zone,
             days,
             start: hhmm(&b.start).ok_or(())?,
             end: hhmm(&b.end).ok_or(())?,
         })
     }
 
+    /// The local weekday (Monday 0) and minute of the day at `t` (ms).
+    fn local(&self, t: i64) -> Option<(usize, u32)> {
+        let (day, hour, minute) = match &self.zone {
+            Zone::Fixed(off) => {
+                let l = chrono::DateTime::from_timestamp_millis(t + off * MINUTE)?;
+                (l.weekday(), l.hour(), l.minute())
+            }
+            Zone::Named(tz) => {
+                let l = chrono::DateTime::from_timestamp_millis(t)?.with_timezone(tz);
+                (l.weekday(), l.hour(), l.minute())
+            }
+        };
+        Some((day.num_days_from_monday() as usize, hour * 60 + minute))
+    }
+
     fn open(&self, t: i64) -> bool {
-        let Some(local) = chrono::DateTime::from_timestamp_millis(t + self.offset_min * MINUTE)
-        else {
+        let Some((day, m)) = self.local(t) else {
             return true;
         };
-        let m = local.hour() * 60 + local.minute();
-        self.days[local.weekday().num_days_from_monday() as usize]
-            && m >= self.start
-            && m < self.end
+        self.days[day] && m >= self.start && m < self.end
     }
 }
 
@@ -92,5 +111,40 @@ impl Detection for OffHours {
                 format!("high-risk {} outside business hours", e.op()),
             ));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hours(tz: &str) -> Result<Hours, ()> {
+        Hours::parse(&BusinessHours {
+            time_zone: tz.into(),
+            days: ["Mon", "Tue", "Wed", "Thu", "Fri"].map(String::from).into(),
+            start: "09:00".into(),
+            end: "17:00".into(),
+        })
+    }
+
+    fn ms(s: &str) -> i64 {
+        chrono::DateTime::parse_from_rfc3339(s)
+            .map(|t| t.timestamp_millis())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_named_zone_follows_daylight_saving_time() {
+        let berlin = hours("Europe/Berlin").unwrap_or_else(|()| panic!("a valid zone"));
+        // 07:30 UTC is 09:30 in a Berlin summer (CEST) and 08:30 in its winter (CET).
+        assert!(berlin.open(ms("2026-07-06T07:30:00Z")));
+        assert!(!berlin.open(ms("2026-01-05T07:30:00Z")));
+        // A fixed offset does not move with the seasons.
+        let fixed = hours("+01:00").unwrap_or_else(|()| panic!("a valid offset"));
+        assert!(!fixed.open(ms("2026-07-06T07:30:00Z")));
+        // Saturday is closed in any zone.
+        assert!(!berlin.open(ms("2026-07-04T10:00:00Z")));
+        assert!(hours("Mars/Olympus_Mons").is_err());
+        assert!(hours("UTC").is_ok());
     }
 }

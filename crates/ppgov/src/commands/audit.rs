@@ -305,11 +305,8 @@ fn open_store(config: Option<PathBuf>, arg: &StoreArg) -> anyhow::Result<Store> 
     }
 }
 
-fn detection_config(a: &DetectionArgs) -> anyhow::Result<DetectionConfig> {
-    let mut cfg = match &a.detections {
-        Some(p) => DetectionConfig::from_file(p)?,
-        None => DetectionConfig::default(),
-    };
+fn detection_config(a: &DetectionArgs, config: Option<PathBuf>) -> anyhow::Result<DetectionConfig> {
+    let mut cfg = super::audit_notify::detection_file(a.detections.as_ref(), config)?;
     if let Some(p) = &a.departing_csv {
         cfg.add_departing_csv(p)?;
     }
@@ -396,13 +393,15 @@ pub async fn run(config: Option<PathBuf>, cmd: AuditCommand) -> anyhow::Result<O
             Ok(Outcome::Clean)
         }
         AuditCommand::Detect(a) => {
-            let mut store = open_store(config, &a.store)?;
-            let cfg = detection_config(&a.detection)?;
+            let mut store = open_store(config.clone(), &a.store)?;
+            let cfg = detection_config(&a.detection, config.clone())?;
+            let alerting = super::audit_notify::Alerting::from_config(config)?;
             if a.reset {
                 store.set_state(ppgov_audit::detect::STATE_KEY, "{}")?;
             }
             let mut engine = Engine::resume(cfg, &store)?;
             let mut alerts = engine.run(&mut store)?;
+            let told = alerting.tell(&mut store, &alerts).await;
             eprintln!("processed {} events", engine.processed);
             if let Some(s) = since(&a.since)? {
                 alerts = store.alerts(Some(s), None)?;
@@ -417,6 +416,7 @@ pub async fn run(config: Option<PathBuf>, cmd: AuditCommand) -> anyhow::Result<O
                     .collect();
             }
             print_alerts(&alerts, a.format)?;
+            told?;
             Ok(Outcome::Clean)
         }
         AuditCommand::Alerts(a) => {
@@ -559,7 +559,8 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
         FileFormat::Jsonl => Format::JsonLines,
         FileFormat::Json => Format::JsonArray,
     });
-    let cfg = detection_config(&a.detection)?;
+    let cfg = detection_config(&a.detection, config.clone())?;
+    let alerting = super::audit_notify::Alerting::from_config(config.clone())?;
     if !a.files.is_empty() {
         let mut total = IngestOutcome::default();
         for p in &a.files {
@@ -569,7 +570,7 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
         }
         print_outcome(&total);
         if a.detect {
-            detect_now(&mut store, &cfg)?;
+            detect_now(&mut store, &cfg, &alerting).await?;
         }
         return Ok(Outcome::Clean);
     }
@@ -596,7 +597,7 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
             out.query_id, out.polls, out.pages
         );
         if a.detect {
-            detect_now(&mut store, &cfg)?;
+            detect_now(&mut store, &cfg, &alerting).await?;
         }
         return Ok(Outcome::Clean);
     }
@@ -618,7 +619,7 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
             out.cursor.unwrap_or_default()
         );
         if a.detect {
-            detect_now(&mut store, &cfg)?;
+            detect_now(&mut store, &cfg, &alerting).await?;
         }
         if !a.follow {
             return Ok(Outcome::Clean);
@@ -627,17 +628,19 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
     }
 }
 
-fn detect_now(store: &mut Store, cfg: &DetectionConfig) -> anyhow::Result<()> {
+async fn detect_now(
+    store: &mut Store,
+    cfg: &DetectionConfig,
+    alerting: &super::audit_notify::Alerting,
+) -> anyhow::Result<()> {
     let mut engine = Engine::resume(cfg.clone(), store)?;
     let alerts = engine.run(store)?;
-    // Extension point: hand `alerts` (one per incident key) to the notification sinks here once
-    // ppgov-notify is merged.
     eprintln!(
         "detections: {} events, {} alerts created or extended",
         engine.processed,
         alerts.len()
     );
-    Ok(())
+    alerting.tell(store, &alerts).await
 }
 
 pub fn bench(a: BenchAuditArgs) -> anyhow::Result<Outcome> {

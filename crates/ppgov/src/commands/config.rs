@@ -4,8 +4,22 @@ use crate::commands::Outcome;
 use std::path::PathBuf;
 
 pub fn validate(file: Option<PathBuf>) -> anyhow::Result<Outcome> {
-    let config = super::context::config(file)?;
+    let config = super::context::config(file.clone())?;
+    // `[detections]` is checked by the crate that reads it, `[desired]` by its loader.
+    let detections = super::audit_notify::detection_file(None, file)?;
+    if let Some(path) = &config.file {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if toml::from_str::<toml::Table>(&text).is_ok_and(|t| t.contains_key("desired")) {
+            ppgov_config::desired::load(path)?;
+        }
+    }
     println!("configuration is valid");
+    println!(
+        "  detections: {} departing users, {} sensitive environments, business hours {}",
+        detections.departing_users.len(),
+        detections.sensitive_environments.len(),
+        detections.business_hours.time_zone
+    );
     println!(
         "  file:      {}",
         config

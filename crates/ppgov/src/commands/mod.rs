@@ -2,6 +2,7 @@
 
 mod act;
 pub mod audit;
+mod audit_notify;
 mod auth;
 mod bench;
 mod config;
