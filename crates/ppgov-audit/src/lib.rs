@@ -26,6 +26,7 @@ pub mod management;
 pub mod refresh;
 pub mod report;
 pub mod risk;
+pub mod syslog;
 
 pub use error::AuditError;
 pub use event::{Malformed, normalise};

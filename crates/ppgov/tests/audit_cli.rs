@@ -119,6 +119,42 @@ async fn audit_commands_against_the_management_api() {
         cef.lines()
             .all(|l| l.starts_with("CEF:0|ppgov|ppgov|") && l.contains("act=DeleteFlow"))
     );
+    // The same lines over syslog (TCP, octet-counted frames of RFC 5424 messages).
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut b = Vec::new();
+        s.read_to_end(&mut b).await.unwrap();
+        String::from_utf8(b).unwrap()
+    });
+    let url = format!("tcp://127.0.0.1:{port}");
+    ok(&ppgov(
+        &cfg,
+        &[
+            "audit",
+            "export",
+            "--format",
+            "cef",
+            "--operation",
+            "DeleteFlow",
+            "--limit",
+            "3",
+            "--syslog",
+            &url,
+        ],
+    )
+    .await);
+    let got = server.await.unwrap();
+    assert_eq!(
+        got.matches(" ppgov - CEF - CEF:0|ppgov|ppgov|").count(),
+        3,
+        "{got}"
+    );
+    for line in cef.lines() {
+        assert!(got.contains(line), "every exported line is sent: {line}");
+    }
     let md = ok(&ppgov(
         &cfg,
         &["audit", "report", "--since", "8d", "--format", "md"],

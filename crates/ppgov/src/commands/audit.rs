@@ -244,8 +244,14 @@ pub struct ExportArgs {
     #[arg(long, value_enum)]
     pub format: ExportArg,
     /// Output file (default: standard output).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "syslog")]
     pub out: Option<PathBuf>,
+    /// Send CEF to a syslog receiver instead: udp://HOST:514, tcp://HOST:601, tls://HOST:6514.
+    #[arg(long, value_name = "URL")]
+    pub syslog: Option<String>,
+    /// Extra trusted CA certificates (PEM) for tls:// syslog.
+    #[arg(long, value_name = "FILE", requires = "syslog")]
+    pub syslog_ca: Option<PathBuf>,
 }
 
 /// Report formats.
@@ -453,6 +459,20 @@ pub async fn run(config: Option<PathBuf>, cmd: AuditCommand) -> anyhow::Result<O
         AuditCommand::Export(a) => {
             let store = open_store(config, &a.store)?;
             let ev = store.search(&filter(&a.filter)?)?;
+            if let Some(url) = &a.syslog {
+                if !matches!(a.format, ExportArg::Cef) {
+                    bail!("--syslog sends CEF; use --format cef");
+                }
+                let target: ppgov_audit::syslog::Target = url.parse()?;
+                let mut opts = ppgov_audit::syslog::Options::default();
+                if let Some(ca) = &a.syslog_ca {
+                    opts.extra_roots_pem = std::fs::read(ca)
+                        .with_context(|| format!("cannot read {}", ca.display()))?;
+                }
+                let n = ppgov_audit::syslog::send(&target, &opts, &ev).await?;
+                eprintln!("sent {n} event(s) to {url}");
+                return Ok(Outcome::Clean);
+            }
             let f = match a.format {
                 ExportArg::Ndjson => ExportFormat::Ndjson,
                 ExportArg::Csv => ExportFormat::Csv,
