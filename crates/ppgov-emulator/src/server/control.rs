@@ -5,6 +5,22 @@
 use super::Emulator;
 
 impl Emulator {
+    /// Serves `n` more audit blobs, then holds every further blob request until
+    /// [`Emulator::release_audit_blobs`] (an ingest stopped mid-way at a known point).
+    pub fn hold_audit_blobs_after(&self, n: u64) {
+        self.state().blob_gate.hold_after(n);
+    }
+
+    /// Waits until at least `n` audit blob requests are held.
+    pub async fn audit_blobs_held(&self, n: u64) {
+        self.state().blob_gate.wait_held(n).await;
+    }
+
+    /// Lets held and later audit blob requests through.
+    pub fn release_audit_blobs(&self) {
+        self.state().blob_gate.release();
+    }
+
     /// Single-flow GETs (definitions) answered so far.
     pub fn flow_definition_reads(&self) -> u64 {
         self.state()

@@ -420,6 +420,7 @@ async fn blob(
     Path((tenant, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    state.blob_gate.pass().await;
     respond((|| {
         guard(&state, &tenant, &headers)?;
         let bucket = bucket_of(&id).ok_or_else(|| {

@@ -31,6 +31,7 @@ pub mod dlp;
 pub mod errors;
 pub mod faults;
 pub mod flow;
+pub mod gate;
 pub mod graph;
 pub mod graph_write;
 pub mod inventory;

@@ -118,6 +118,8 @@ pub struct State {
     pub writes: super::writes::WriteLog,
     /// OpenID Connect: the ID-token signing key and outstanding authorization codes.
     pub oidc: super::auth::OidcState,
+    /// Holds audit blob requests after a number of them (see `gate.rs`).
+    pub blob_gate: super::gate::BlobGate,
 }
 
 impl std::fmt::Debug for State {
@@ -304,6 +306,7 @@ impl State {
             flow_definition_reads: AtomicU64::new(0),
             writes: Default::default(),
             oidc: Default::default(),
+            blob_gate: Default::default(),
         }
     }
 
