@@ -8,6 +8,7 @@ mod common;
 use common::*;
 
 use chrono::{DateTime, Duration, Utc};
+use ppgov_emulator::server::gate::Gated;
 use ppgov_emulator::server::{Emulator, ServeOptions};
 use ppgov_store::{EventFilter, EventStore, Store};
 use std::collections::BTreeSet;
@@ -58,7 +59,7 @@ async fn an_ingest_killed_mid_way_and_rerun_stores_every_event_once() {
     let started = Utc::now();
 
     // The first ingest gets 40 blobs, then hangs on the next; it is killed there.
-    emu.hold_audit_blobs_after(40);
+    emu.gate(Gated::AuditBlobs).hold_after(40);
     let mut child = std::process::Command::new(bin())
         .args(["audit", "ingest"])
         .current_dir(d)
@@ -68,11 +69,11 @@ async fn an_ingest_killed_mid_way_and_rerun_stores_every_event_once() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    emu.audit_blobs_held(1).await;
+    emu.gate(Gated::AuditBlobs).wait_held(1).await;
     child.kill().unwrap(); // SIGKILL
     let status = child.wait().unwrap();
     assert!(!status.success(), "killed, not finished");
-    emu.release_audit_blobs();
+    emu.gate(Gated::AuditBlobs).abort_held();
     let store = d.join("store");
     let partial = stored(&store);
     let unique: BTreeSet<&String> = partial.iter().collect();

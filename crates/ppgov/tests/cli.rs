@@ -2,12 +2,12 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ppgov_emulator::scenario::wellknown;
+use ppgov_emulator::server::gate::Gated;
 use ppgov_emulator::server::{Emulator, ServeOptions};
 use ppgov_emulator::tenant::Size;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ppgov"))
@@ -380,7 +380,6 @@ async fn a_crawl_killed_with_sigkill_resumes_to_the_same_snapshot() {
     let emu = emulator(ServeOptions {
         size: Size::Small,
         seed: 12,
-        latency: Duration::from_millis(15),
         ..Default::default()
     })
     .await;
@@ -388,31 +387,35 @@ async fn a_crawl_killed_with_sigkill_resumes_to_the_same_snapshot() {
     let auth = secret_auth(&emu.ready().client_id, &emu.ready().client_secret);
     let cfg = config(dir.path(), &emu, &auth);
     let tenant = emu.ready().tenant_id.clone();
+    // The emulator serves 500 requests (of about 1,200), then holds the crawl's next ones: it
+    // is killed there, mid-way at a known point, with no timer involved.
+    emu.gate(Gated::Requests).hold_after(500);
     let mut child = Command::new(bin())
         .arg("--config")
         .arg(&cfg)
         .args(["--quiet", "crawl", "--concurrency", "2"])
         .spawn()
         .unwrap();
-    // Kill it once some, but not all, shards are checkpointed.
-    let db = dir.path().join("store.db");
-    let mut killed_midway = false;
-    for _ in 0..600 {
-        if let Ok(store) = ppgov_store::Store::open(&db)
-            && let Ok(Some(info)) = store.unfinished_snapshot(&tenant)
-            && store
-                .done_shards(&info.id)
-                .map(|d| d.len() >= 3)
-                .unwrap_or(false)
-        {
-            killed_midway = child.try_wait().unwrap().is_none();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    emu.gate(Gated::Requests).wait_held(1).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the crawl is still running, held"
+    );
     child.kill().unwrap(); // SIGKILL on Unix
     let _ = child.wait();
-    assert!(killed_midway, "the crawl was killed while still running");
+    emu.gate(Gated::Requests).abort_held();
+    let db = dir.path().join("store.db");
+    {
+        let store = ppgov_store::Store::open(&db).unwrap();
+        let info = store
+            .unfinished_snapshot(&tenant)
+            .unwrap()
+            .expect("an unfinished snapshot");
+        assert!(
+            !store.done_shards(&info.id).unwrap().is_empty(),
+            "some shards were checkpointed before the kill"
+        );
+    }
 
     let o = ppgov(&cfg, &["--quiet", "crawl", "--resume"]).await;
     assert!(o.status.success(), "resume: {}", text(&o));

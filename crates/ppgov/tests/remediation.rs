@@ -4,12 +4,12 @@
 
 use ppgov_act::{Identity, Plan, Step, Target, Undo};
 use ppgov_emulator::scenario::wellknown;
+use ppgov_emulator::server::gate::Gated;
 use ppgov_emulator::server::{Emulator, ServeOptions};
 use ppgov_emulator::tenant::Size;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::Duration;
 
 fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_ppgov"))
@@ -226,7 +226,6 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
     let emu = emulator(ServeOptions {
         seed: 3,
         size: Size::Small,
-        latency: Duration::from_millis(15),
         ..Default::default()
     })
     .await;
@@ -282,6 +281,7 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
     let plan_path = dir.path().join("plan.json");
     plan.write(&plan_path).unwrap();
 
+    emu.gate(Gated::Writes).hold_after(5);
     let mut child = Command::new(bin())
         .arg("--config")
         .arg(&cfg)
@@ -296,21 +296,19 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Kill it once a few writes went through (an event at the emulator, not a timer).
+    // Kill it once five writes went through: the emulator holds the sixth (an event at the
+    // emulator, not a timer), and the held one never reaches the service.
     let stopped = |emu: &Emulator| emu.state().writes.count_matching("/stop");
-    let mut waited = 0;
-    while stopped(&emu) < 5 {
-        assert!(
-            child.try_wait().unwrap().is_none(),
-            "apply finished before it could be killed"
-        );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-        waited += 1;
-        assert!(waited < 12_000, "no writes seen");
-    }
+    emu.gate(Gated::Writes).wait_held(1).await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "apply is still running, held at its sixth write"
+    );
     child.kill().unwrap();
     child.wait().unwrap();
+    emu.gate(Gated::Writes).abort_held();
     let partial = stopped(&emu);
+    assert_eq!(partial, 5, "exactly the writes before the held one");
     assert!(
         partial < flows.len() as u64,
         "killed in the middle ({partial} of {})",

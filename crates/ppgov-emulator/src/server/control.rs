@@ -5,20 +5,15 @@
 use super::Emulator;
 
 impl Emulator {
-    /// Serves `n` more audit blobs, then holds every further blob request until
-    /// [`Emulator::release_audit_blobs`] (an ingest stopped mid-way at a known point).
-    pub fn hold_audit_blobs_after(&self, n: u64) {
-        self.state().blob_gate.hold_after(n);
-    }
-
-    /// Waits until at least `n` audit blob requests are held.
-    pub async fn audit_blobs_held(&self, n: u64) {
-        self.state().blob_gate.wait_held(n).await;
-    }
-
-    /// Lets held and later audit blob requests through.
-    pub fn release_audit_blobs(&self) {
-        self.state().blob_gate.release();
+    /// The gate holding requests of kind `g` after a number of them (`gate.rs`): a test can
+    /// stop a client mid-way at a known point without timing anything.
+    pub fn gate(&self, g: super::gate::Gated) -> &super::gate::Gate {
+        let s = self.state();
+        match g {
+            super::gate::Gated::AuditBlobs => &s.blob_gate,
+            super::gate::Gated::Writes => &s.write_gate,
+            super::gate::Gated::Requests => &s.request_gate,
+        }
     }
 
     /// Single-flow GETs (definitions) answered so far.

@@ -420,7 +420,9 @@ async fn blob(
     Path((tenant, id)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
-    state.blob_gate.pass().await;
+    if !state.blob_gate.pass().await {
+        return super::gate::aborted().into_response();
+    }
     respond((|| {
         guard(&state, &tenant, &headers)?;
         let bucket = bucket_of(&id).ok_or_else(|| {

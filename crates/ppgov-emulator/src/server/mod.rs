@@ -425,6 +425,10 @@ async fn api_layer(AxState(state): AxState<AppState>, req: Request, next: Next) 
     {
         return e.into_response();
     }
+    let writes = writes::is_write(req.method(), req.uri().path());
+    if !state.request_gate.pass().await || (writes && !state.write_gate.pass().await) {
+        return gate::aborted().family(family).into_response();
+    }
     match faults::roll(&state) {
         Fault::None => {
             let (method, path) = (req.method().clone(), req.uri().path().to_string());

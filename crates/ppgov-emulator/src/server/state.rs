@@ -118,8 +118,12 @@ pub struct State {
     pub writes: super::writes::WriteLog,
     /// OpenID Connect: the ID-token signing key and outstanding authorization codes.
     pub oidc: super::auth::OidcState,
-    /// Holds audit blob requests after a number of them (see `gate.rs`).
-    pub blob_gate: super::gate::BlobGate,
+    /// Hold audit blob requests, writes, or every request after a number of them (`gate.rs`).
+    pub blob_gate: super::gate::Gate,
+    /// See `blob_gate`.
+    pub write_gate: super::gate::Gate,
+    /// See `blob_gate`.
+    pub request_gate: super::gate::Gate,
 }
 
 impl std::fmt::Debug for State {
@@ -307,6 +311,8 @@ impl State {
             writes: Default::default(),
             oidc: Default::default(),
             blob_gate: Default::default(),
+            write_gate: Default::default(),
+            request_gate: Default::default(),
         }
     }
 

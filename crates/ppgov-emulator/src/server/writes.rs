@@ -18,7 +18,7 @@ pub struct WriteLog {
 impl WriteLog {
     /// Counts one accepted write.
     pub fn record(&self, method: &Method, path: &str) {
-        if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || is_read_post(path) {
+        if !is_write(method, path) {
             return;
         }
         *lock(&self.counts)
@@ -40,6 +40,11 @@ impl WriteLog {
             .map(|(_, n)| n)
             .sum()
     }
+}
+
+/// Whether a request writes (what this log counts).
+pub(crate) fn is_write(method: &Method, path: &str) -> bool {
+    !(matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) || is_read_post(path))
 }
 
 /// POSTs that only read.
