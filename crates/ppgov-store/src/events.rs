@@ -293,6 +293,13 @@ const COLS: &str = "seq, id, time_ms, record_type, operation, workload, actor, e
 const LIGHT_COLS: &str = "seq, id, time_ms, record_type, operation, workload, actor, \
                           environment_id, resource_kind, resource_id, client_ip, risk, attrs, ''";
 
+/// The columns of each month's scan index: time order first, then every column detection reads,
+/// so the time-ordered scan of detection reads the index alone (sequential pages) instead of one
+/// table row per event in time order (a random read each; three times slower on 2 million
+/// events). It costs about a quarter more bytes per event, and serves time-range searches too.
+const SCAN_INDEX_COLS: &str = "time_ms, id, seq, record_type, operation, workload, actor, \
+                               environment_id, resource_kind, resource_id, client_ip, risk, attrs";
+
 fn row_of(r: &rusqlite::Row<'_>) -> rusqlite::Result<EventRow> {
     Ok(EventRow {
         seq: r.get(0)?,
@@ -396,7 +403,7 @@ impl EventStore for Store {
                             resource_id TEXT NOT NULL, client_ip TEXT NOT NULL, risk TEXT NOT NULL,
                             attrs TEXT NOT NULL, raw TEXT NOT NULL, batch INTEGER NOT NULL
                          );
-                         CREATE INDEX IF NOT EXISTS {t}_time ON {t} (time_ms, id);
+                         CREATE INDEX IF NOT EXISTS {t}_scan ON {t} ({SCAN_INDEX_COLS});
                          INSERT OR IGNORE INTO audit_months (month) VALUES ('{month}');"
                     ))?;
                 } else {
@@ -529,6 +536,12 @@ impl EventStore for Store {
         let mut n = 0;
         for month in self.live_months()? {
             let t = table(&month)?;
+            // Months written before the scan index existed get it here, once (and lose the
+            // time index it replaces).
+            self.conn.execute_batch(&format!(
+                "CREATE INDEX IF NOT EXISTS {t}_scan ON {t} ({SCAN_INDEX_COLS});
+                 DROP INDEX IF EXISTS {t}_time;"
+            ))?;
             let mut st = self.conn.prepare(&format!(
                 "SELECT {LIGHT_COLS} FROM {t} WHERE seq > ?1 ORDER BY time_ms, id"
             ))?;
