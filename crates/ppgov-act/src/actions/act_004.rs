@@ -175,10 +175,7 @@ pub fn body(current: &Map<String, Value>, was_managed: bool, change: &Value) -> 
 
 pub(crate) async fn read(ctx: &Ctx, step: &Step) -> Result<Observed, ActError> {
     let doc = env_doc(ctx, &step.target.id).await?;
-    let busy = doc
-        .pointer("/properties/states/management/id")
-        .and_then(Value::as_str)
-        == Some("Running");
+    let busy = super::env_busy(&doc);
     Ok(Observed {
         state: state_of(&doc, &keys_of(&step.change)),
         busy,

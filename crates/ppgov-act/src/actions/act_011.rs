@@ -38,19 +38,26 @@ pub fn desired() -> Value {
 }
 
 /// Role copies (ids, sorted) the user holds, and the user's systemuserid, in one environment.
+/// Every business unit's copy of System Administrator in an environment (by template id).
+async fn system_administrator_roles(
+    dv: &ppgov_client::DataverseClient,
+    env: &str,
+) -> Result<Vec<Value>, ActError> {
+    dv.roles_by_template(SYSTEM_ADMINISTRATOR_TEMPLATE_ID)
+        .try_collect()
+        .await
+        .map_err(ActError::client(format!(
+            "listing the System Administrator roles of environment {env}"
+        )))
+}
+
 pub(crate) async fn holdings(
     ctx: &Ctx,
     env: &str,
     upn: &str,
 ) -> Result<(Vec<String>, Option<String>), ActError> {
     let dv = dataverse_of(ctx, env).await?;
-    let roles: Vec<Value> = dv
-        .roles_by_template(SYSTEM_ADMINISTRATOR_TEMPLATE_ID)
-        .try_collect()
-        .await
-        .map_err(ActError::client(format!(
-            "listing the System Administrator roles of environment {env}"
-        )))?;
+    let roles = system_administrator_roles(&dv, env).await?;
     let mut held = Vec::new();
     let mut user_id = None;
     for role in roles {
@@ -181,13 +188,7 @@ pub(crate) async fn group_holdings(
 ) -> Result<std::collections::BTreeMap<String, Vec<String>>, ActError> {
     use ppgov_model as wire;
     let dv = dataverse_of(ctx, env).await?;
-    let roles: Vec<Value> = dv
-        .roles_by_template(SYSTEM_ADMINISTRATOR_TEMPLATE_ID)
-        .try_collect()
-        .await
-        .map_err(ActError::client(format!(
-            "listing the System Administrator roles of environment {env}"
-        )))?;
+    let roles = system_administrator_roles(&dv, env).await?;
     let mut out: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for rid in roles
         .iter()

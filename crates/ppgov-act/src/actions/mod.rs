@@ -76,6 +76,13 @@ pub(crate) async fn env_doc(ctx: &Ctx, env: &str) -> Result<Value, ActError> {
     Ok(doc)
 }
 
+/// Whether a lifecycle operation runs on an environment (`states.management.id` "Running").
+pub(crate) fn env_busy(doc: &Value) -> bool {
+    doc.pointer("/properties/states/management/id")
+        .and_then(Value::as_str)
+        == Some("Running")
+}
+
 /// The Dataverse client of an environment.
 pub(crate) async fn dataverse_of(ctx: &Ctx, env: &str) -> Result<DataverseClient, ActError> {
     let doc = match ctx.cached(env) {
