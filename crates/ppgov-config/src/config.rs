@@ -140,6 +140,8 @@ pub struct Config {
     pub posture: PostureConfig,
     /// `[crawl]`.
     pub crawl: crate::crawl::CrawlConfig,
+    /// `[schedule]`: when `ppgov serve` runs each job.
+    pub schedule: crate::schedule::ScheduleConfig,
     /// `[remediation]`.
     pub remediation: crate::remediation::RemediationConfig,
     /// `[notify]` (its `templates_dir` resolved against the file's directory).
@@ -261,6 +263,10 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
         &|k| r.get(k).map(|e| (e.value.clone(), e.location.clone())),
         &mut errs,
     );
+    let schedule = crate::schedule::resolve(
+        &|k| r.get(k).map(|e| (e.value.clone(), e.location.clone())),
+        &mut errs,
+    );
     let posture = match posture.map(|p| p.try_into::<PostureConfig>()) {
         None => PostureConfig::default(),
         Some(Ok(p)) => p,
@@ -328,6 +334,7 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
             store,
             posture,
             crawl,
+            schedule,
             remediation,
             notify,
         }),

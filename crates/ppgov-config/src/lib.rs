@@ -32,6 +32,7 @@ mod fuzz_tests;
 pub mod notify;
 pub mod posture;
 pub mod remediation;
+pub mod schedule;
 mod schema;
 
 pub use config::{

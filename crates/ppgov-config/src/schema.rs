@@ -177,6 +177,14 @@ const DESIRED: &[(&str, Kind)] = &[
     ("dlp_policies", Kind::TableArray(DESIRED_DLP)),
 ];
 
+const SCHEDULE: &[(&str, Kind)] = &[
+    ("crawl", Kind::Str),
+    ("full_crawl", Kind::Str),
+    ("audit", Kind::Str),
+    ("due", Kind::Str),
+    ("digest", Kind::Str),
+];
+
 /// The whole document.
 pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("tenant", Kind::Table(TENANT)),
@@ -184,6 +192,7 @@ pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("endpoints", Kind::Table(ENDPOINTS)),
     ("store", Kind::Table(STORE)),
     ("crawl", Kind::Table(CRAWL)),
+    ("schedule", Kind::Table(SCHEDULE)),
     ("posture", Kind::Table(POSTURE)),
     ("remediation", Kind::Table(REMEDIATION)),
     ("notify", Kind::Table(NOTIFY)),

@@ -513,3 +513,45 @@ fn dataverse_domains_extend_the_clouds_and_bad_ones_are_located() {
     assert!(text.contains("`com` is not a DNS suffix"), "{text}");
     assert!(text.contains(":8:"), "located at its line: {text}");
 }
+
+#[test]
+fn schedules_are_cron_expressions_checked_with_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = format!(
+        "[tenant]\nid = \"{TENANT}\"\n[auth]\nclient_id = \"{CLIENT}\"\nclient_secret = \"s\"\n"
+    );
+    let f = write(
+        &dir,
+        &format!("{head}[schedule]\ncrawl = \"15 */2 * * *\"\naudit = \"every hour\"\n"),
+    );
+    let errs = validate(&ConfigSources {
+        file: Some(f),
+        env: base_env(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let e = errs
+        .0
+        .iter()
+        .find(|e| e.key == "schedule.audit")
+        .expect("the bad expression is named");
+    assert!(
+        matches!(e.location, Location::File { line: 8, .. }),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("fields"), "{e}");
+    let f = write(
+        &dir,
+        &format!("{head}[schedule]\ncrawl = \"15 */2 * * *\"\n"),
+    );
+    let c = validate(&ConfigSources {
+        file: Some(f),
+        env: base_env(),
+        ..Default::default()
+    })
+    .unwrap();
+    let crawl = c.schedule.jobs.iter().find(|j| j.name == "crawl").unwrap();
+    assert_eq!(crawl.expression, "15 */2 * * *");
+    let audit = c.schedule.jobs.iter().find(|j| j.name == "audit").unwrap();
+    assert_eq!(audit.expression, "*/15 * * * *", "defaults fill the rest");
+}

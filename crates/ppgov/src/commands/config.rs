@@ -15,12 +15,6 @@ pub fn validate(file: Option<PathBuf>) -> anyhow::Result<Outcome> {
     }
     println!("configuration is valid");
     println!(
-        "  detections: {} departing users, {} sensitive environments, business hours {}",
-        detections.departing_users.len(),
-        detections.sensitive_environments.len(),
-        detections.business_hours.time_zone
-    );
-    println!(
         "  file:      {}",
         config
             .file
@@ -36,5 +30,27 @@ pub fn validate(file: Option<PathBuf>) -> anyhow::Result<Outcome> {
     );
     println!("  cloud:     {:?}", config.cloud);
     println!("  store:     {}", config.store.path.display());
+    println!(
+        "  detections: {} departing users, {} sensitive environments, business hours {}",
+        detections.departing_users.len(),
+        detections.sensitive_environments.len(),
+        detections.business_hours.time_zone
+    );
+    println!("  schedule (UTC; for `ppgov serve`):");
+    let now = chrono::Utc::now();
+    for job in &config.schedule.jobs {
+        let next: Vec<String> = job
+            .next_runs(now, 3)
+            .iter()
+            .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+            .collect();
+        println!(
+            "    {:<10} {:<14} next {}  ({})",
+            job.name,
+            job.expression,
+            next.join(", "),
+            job.what
+        );
+    }
     Ok(Outcome::Clean)
 }
