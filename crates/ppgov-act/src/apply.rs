@@ -286,23 +286,19 @@ pub async fn apply(
     Ok((report, store))
 }
 
-pub(crate) fn failed_result(step: &Step, detail: String) -> StepResult {
+pub(crate) fn result(step: &Step, outcome: StepOutcome, detail: String) -> StepResult {
     StepResult {
         index: step.index,
         action: step.action.clone(),
         target: step.target.to_string(),
-        outcome: StepOutcome::Failed,
+        outcome,
         detail,
     }
 }
 
 async fn run_step(shared: &Shared, step: &Step) -> StepResult {
     let r = match step_inner(shared, step).await {
-        Ok((outcome, detail)) => StepResult {
-            outcome,
-            detail,
-            ..failed_result(step, String::new())
-        },
+        Ok((outcome, detail)) => result(step, outcome, detail),
         Err(e) => failed_journaled(shared, step, e),
     };
     tracing::info!(step = step.index, action = %step.action, target = %step.target, outcome = r.outcome.as_str(), "step");
@@ -313,7 +309,7 @@ async fn run_step(shared: &Shared, step: &Step) -> StepResult {
 pub(crate) fn failed_journaled(shared: &Shared, step: &Step, e: ActError) -> StepResult {
     let detail = e.to_string();
     let _ = shared.journal(step, JournalPhase::Failed, None, None, None, &detail);
-    failed_result(step, detail)
+    result(step, StepOutcome::Failed, detail)
 }
 
 /// Reads the target, waiting while a lifecycle operation runs on it.

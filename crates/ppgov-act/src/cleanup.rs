@@ -20,11 +20,7 @@ async fn address_of(ctx: &Ctx, maker: &str) -> Result<Option<String>, ActError> 
         .await
         .map_err(ActError::client(format!("reading user {maker} from Graph")))?;
     Ok(match found {
-        UserLookup::Found(u) => ["mail", "userPrincipalName"]
-            .iter()
-            .find_map(|k| u.get(*k).and_then(Value::as_str))
-            .filter(|a| !a.trim().is_empty())
-            .map(str::to_string),
+        UserLookup::Found(u) => crate::notices::address_of(&u),
         _ => None,
     })
 }

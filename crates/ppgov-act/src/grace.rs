@@ -10,9 +10,7 @@
 //! told about.
 
 use crate::ActError;
-use crate::apply::{
-    Pre, Shared, StepOutcome, StepResult, failed_journaled, failed_result, precheck,
-};
+use crate::apply::{Pre, Shared, StepOutcome, StepResult, failed_journaled, precheck, result};
 use crate::plan::{Grace, Plan, Step};
 use chrono::{DateTime, Duration, Utc};
 use ppgov_core::Severity;
@@ -83,14 +81,7 @@ pub(crate) async fn notice_all(shared: &Shared, idx: &[usize]) -> Vec<(usize, St
             continue;
         };
         match precheck(shared, step).await {
-            Ok(Pre::Finished(outcome, detail)) => out.push((
-                i,
-                StepResult {
-                    outcome,
-                    detail,
-                    ..failed_result(step, String::new())
-                },
-            )),
+            Ok(Pre::Finished(outcome, detail)) => out.push((i, result(step, outcome, detail))),
             Ok(Pre::Ready(before)) => ready.push((i, step, grace, before.state)),
             Err(e) => out.push((i, failed_journaled(shared, step, e))),
         }
@@ -158,11 +149,7 @@ pub(crate) async fn notice_all(shared: &Shared, idx: &[usize]) -> Vec<(usize, St
         out.push((
             i,
             match r {
-                Ok((outcome, detail)) => StepResult {
-                    outcome,
-                    detail,
-                    ..failed_result(step, String::new())
-                },
+                Ok((outcome, detail)) => result(step, outcome, detail),
                 Err(e) => failed_journaled(shared, step, e),
             },
         ));

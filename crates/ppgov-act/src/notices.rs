@@ -22,14 +22,17 @@ impl ManagerLookup for GraphManagers<'_> {
             .manager(user, "id,mail,userPrincipalName,displayName")
             .await
             .map_err(|e| format!("reading the manager of {user}: {e}"))?;
-        Ok(found.and_then(|m| {
-            ["mail", "userPrincipalName"]
-                .iter()
-                .find_map(|k| m.get(*k).and_then(Value::as_str))
-                .filter(|a| !a.trim().is_empty())
-                .map(str::to_string)
-        }))
+        Ok(found.as_ref().and_then(address_of))
     }
+}
+
+/// The address to write to of a Graph user or contact: its `mail`, else its user principal name.
+pub(crate) fn address_of(user: &Value) -> Option<String> {
+    ["mail", "userPrincipalName"]
+        .iter()
+        .find_map(|k| user.get(*k).and_then(Value::as_str))
+        .filter(|a| !a.trim().is_empty())
+        .map(str::to_string)
 }
 
 /// Who is told what, before anything is sent.

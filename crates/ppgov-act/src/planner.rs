@@ -130,15 +130,7 @@ pub(crate) async fn security_group_step(
 
 /// Whether an environment is the default one (read live).
 async fn is_default_env(ctx: &Ctx, env: &str) -> Result<bool, ActError> {
-    let doc = actions::env_doc(ctx, env).await?;
-    Ok(doc
-        .pointer("/properties/isDefault")
-        .and_then(Value::as_bool)
-        == Some(true)
-        || doc
-            .pointer("/properties/environmentSku")
-            .and_then(Value::as_str)
-            == Some("Default"))
+    Ok(actions::is_default_env(&actions::env_doc(ctx, env).await?))
 }
 
 /// Steps for findings whose remediation names a plannable action; `rules` filters by rule id.

@@ -31,13 +31,6 @@ async fn environments(ctx: &Ctx) -> Result<Vec<Value>, ActError> {
         .map_err(ActError::client("listing environments"))
 }
 
-fn is_default(e: &Value) -> bool {
-    e.pointer("/properties/isDefault").and_then(Value::as_bool) == Some(true)
-        || e.pointer("/properties/environmentSku")
-            .and_then(Value::as_str)
-            == Some("Default")
-}
-
 fn names(e: &Value) -> (String, String) {
     (
         e.get("name")
@@ -56,7 +49,7 @@ pub async fn default_environment(ctx: &Ctx) -> Result<(String, String), ActError
     environments(ctx)
         .await?
         .iter()
-        .find(|e| is_default(e))
+        .find(|e| crate::actions::is_default_env(e))
         .map(names)
         .ok_or_else(|| ActError::Invalid("the tenant has no default environment".into()))
 }
@@ -74,7 +67,7 @@ pub async fn lockdown_default_env(
     let envs = environments(ctx).await?;
     let (env, name) = envs
         .iter()
-        .find(|e| is_default(e))
+        .find(|e| crate::actions::is_default_env(e))
         .map(names)
         .ok_or_else(|| ActError::Invalid("the tenant has no default environment".into()))?;
     match cfg.security_group_id.as_deref() {

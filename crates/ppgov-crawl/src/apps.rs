@@ -25,14 +25,16 @@ pub(crate) async fn crawl_apps(ctx: &Ctx, env: &Environment) {
     ctx.status(scope.clone(), CollectionKind::Apps, collected(listed.len()))
         .await;
     let parent = ctx.parent.as_ref();
+    let quarantine = ctx.default_env_quarantine && env.is_default;
     // An app is carried as it is when it did not change, is not marked, and its access list is
-    // young enough; otherwise the listed document is mapped again and its permissions read.
+    // young enough; otherwise the listed document is mapped again and its permissions read. A
+    // quarantined app is read again while quarantine is read, so its release is seen.
     let (keep, fetch): (Vec<&wire::powerapps::App>, Vec<&wire::powerapps::App>) =
         listed.iter().partition(|a| {
             parent.is_some_and(|p| {
                 let obs = p.app_facets.get(&a.name);
                 unchanged(Some(&p.apps), &a.name, &a.properties.last_modified_time, 9)
-                    && p.quarantined_apps.contains(&a.name) == map::is_quarantined(a)
+                    && !p.quarantined_apps.contains(&a.name)
                     && !ctx.is_marked(ResourceKind::App, &a.name)
                     && !ctx.due(obs, Facet::Definition, &a.name)
                     && !ctx.due(obs, Facet::Permissions, &a.name)
@@ -48,7 +50,6 @@ pub(crate) async fn crawl_apps(ctx: &Ctx, env: &Environment) {
         })
         .await;
     }
-    let quarantine = ctx.default_env_quarantine && env.is_default;
     type Fetched<'a> = (
         &'a wire::powerapps::App,
         Result<Vec<wire::powerapps::AppPermission>, ClientError>,

@@ -148,8 +148,9 @@ pub(crate) struct Parent {
     pub(crate) connection_facets: Observed,
     /// Each environment's admin role holders in the parent (see `roles::ParentRoles`).
     pub(crate) roles: roles::ParentRoles,
-    /// Apps quarantined in the parent: quarantine does not move `lastModifiedTime`, so an app
-    /// whose quarantine state changed is read again.
+    /// Apps quarantined in the parent (read only while quarantine is read, see
+    /// `default_env_quarantine`): quarantine does not move `lastModifiedTime`, so they are read
+    /// again to see a release.
     pub(crate) quarantined_apps: BTreeSet<String>,
 }
 
@@ -245,6 +246,9 @@ pub async fn crawl(
 ) -> Result<(CrawlSummary, Store), CrawlError> {
     let started = Instant::now();
     let counters_before = clients.transport.counters();
+    // The default environment's app quarantine state is read only for PPG-DEF-006, which needs
+    // approved makers (the one group read).
+    let read_quarantine = !opts.groups.is_empty();
     let (snapshot, kind, parent_id) = if opts.resume {
         let info = store
             .unfinished_snapshot(tenant_id)?
@@ -287,12 +291,16 @@ pub async fn crawl(
             app_facets: observed(&store, p, StoreKind::App)?,
             connection_facets: observed(&store, p, StoreKind::Connection)?,
             roles: roles::ParentRoles::read(&store, p)?,
-            quarantined_apps: store
-                .resource_field(p, StoreKind::App, "quarantined")?
-                .into_iter()
-                .filter(|(_, v)| *v == serde_json::Value::Bool(true) || *v == 1)
-                .map(|(id, _)| id)
-                .collect(),
+            quarantined_apps: if !read_quarantine {
+                BTreeSet::new()
+            } else {
+                store
+                    .resource_field(p, StoreKind::App, "quarantined")?
+                    .into_iter()
+                    .filter(|(_, v)| *v == serde_json::Value::Bool(true) || *v == 1)
+                    .map(|(id, _)| id)
+                    .collect()
+            },
         }),
         None => None,
     };
@@ -363,7 +371,7 @@ pub async fn crawl(
         max_age: opts.max_age,
         marked,
         facet_counts: freshness::Counts::default(),
-        default_env_quarantine: !opts.groups.is_empty(),
+        default_env_quarantine: read_quarantine,
     };
 
     // Tenant-wide data and the environment list. The list is read again on resume (one call) so the

@@ -76,6 +76,17 @@ pub(crate) async fn env_doc(ctx: &Ctx, env: &str) -> Result<Value, ActError> {
     Ok(doc)
 }
 
+/// Whether an environment document is the tenant's default environment.
+pub(crate) fn is_default_env(doc: &Value) -> bool {
+    doc.pointer("/properties/isDefault")
+        .and_then(Value::as_bool)
+        == Some(true)
+        || doc
+            .pointer("/properties/environmentSku")
+            .and_then(Value::as_str)
+            == Some("Default")
+}
+
 /// Whether a lifecycle operation runs on an environment (`states.management.id` "Running").
 pub(crate) fn env_busy(doc: &Value) -> bool {
     doc.pointer("/properties/states/management/id")

@@ -42,7 +42,8 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
         shared_groups_count: p.shared_groups_count.and_then(|n| u64::try_from(n).ok()),
         connectors,
         bypass_consent: bypass,
-        quarantined: is_quarantined(a),
+        // The admin list does not carry it; the crawl reads it per app where it is needed.
+        quarantined: false,
         permissions,
         app_type: a
             .tags
@@ -51,15 +52,6 @@ pub fn app(environment_id: &str, a: &powerapps::App, permissions: Option<Vec<Per
             .map(str::to_string),
         observed: Default::default(),
     }
-}
-
-/// Whether the listed app is quarantined (`properties.quarantineStatus` "Quarantined").
-pub fn is_quarantined(a: &powerapps::App) -> bool {
-    a.properties
-        .extra
-        .get("quarantineStatus")
-        .and_then(|v| v.as_str())
-        .is_some_and(|q| q.eq_ignore_ascii_case("Quarantined"))
 }
 
 /// Whether a `.../quarantineState` answer (`{"quarantineStatus": ...}`) says quarantined.

@@ -12,7 +12,7 @@ mod principals;
 mod roles;
 mod tenant;
 
-pub use apps::{app, app_permissions, is_quarantined, quarantine_state};
+pub use apps::{app, app_permissions, quarantine_state};
 
 pub use connections::{connection, connection_permissions};
 pub use custom_connectors::custom_connector;
