@@ -145,7 +145,9 @@ pub trait JobQueue {
     /// before `now_ms`, or a running job whose lease ended before `now_ms` (a takeover; its
     /// checkpoint is kept). Only jobs of `kinds` when it is not empty. The claimed job is
     /// running, with `attempts` incremented and the lease until `now_ms + lease_ms`. No two
-    /// workers ever hold the same job: concurrent claims get different jobs or none.
+    /// workers ever hold the same job: concurrent claims get different jobs or none. Runs of one
+    /// (tenant, kind) never overlap: a job is not claimed while another job of its tenant and
+    /// kind runs under a live lease (the next tick of a long crawl waits for it to finish).
     fn claim(
         &mut self,
         worker: &str,

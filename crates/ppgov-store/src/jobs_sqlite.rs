@@ -115,6 +115,11 @@ impl JobQueue for Store {
                  WHERE ((state = 'queued' AND scheduled_for_ms <= ?1)
                         OR (state = 'running' AND lease_until_ms < ?1))
                    AND (?2 = '[]' OR kind IN (SELECT value FROM json_each(?2)))
+                   AND NOT EXISTS (
+                       SELECT 1 FROM jobs busy
+                       WHERE busy.tenant_id = jobs.tenant_id AND busy.kind = jobs.kind
+                         AND busy.id <> jobs.id AND busy.state = 'running'
+                         AND busy.lease_until_ms >= ?1)
                  ORDER BY scheduled_for_ms, id
                  LIMIT 1",
                 params![now_ms, kinds_json],
@@ -284,6 +289,25 @@ mod tests {
         assert!(s.claim("w2", &["crawl"], 5000, 1000).unwrap().is_none());
         let j = s.claim("w2", &[], 5000, 1000).unwrap().unwrap();
         assert_eq!(j.key.kind, "scan");
+    }
+
+    #[test]
+    fn runs_of_one_tenant_and_kind_never_overlap() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.enqueue(&key("crawl", 1000), &json!({}), 0).unwrap();
+        s.enqueue(&key("crawl", 2000), &json!({}), 0).unwrap();
+        let mut other = key("crawl", 2000);
+        other.tenant = "t2".into();
+        s.enqueue(&other, &json!({}), 0).unwrap();
+        let first = s.claim("w1", &[], 2500, 1000).unwrap().unwrap();
+        assert_eq!(first.key, key("crawl", 1000));
+        // The next tick of t1's crawl waits; t2's crawl does not.
+        let next = s.claim("w2", &[], 2500, 1000).unwrap().unwrap();
+        assert_eq!(next.key, other);
+        assert!(s.claim("w3", &[], 2600, 1000).unwrap().is_none());
+        assert!(s.finish(first.id, "w1", &JobOutcome::Done, 2700).unwrap());
+        let then = s.claim("w3", &[], 2800, 1000).unwrap().unwrap();
+        assert_eq!(then.key, key("crawl", 2000));
     }
 
     #[test]
