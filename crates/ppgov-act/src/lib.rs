@@ -16,6 +16,7 @@ pub mod apply;
 mod approve;
 pub mod cleanup;
 pub mod desired;
+pub mod due;
 pub mod elevate;
 mod error;
 mod grace;

@@ -47,7 +47,7 @@ impl IngestOutcome {
 }
 
 /// A callback on newly stored events.
-type OnStored<'s> = Box<dyn FnMut(&[EventRow]) -> Result<(), AuditError> + 's>;
+type OnStored<'s> = Box<dyn FnMut(&[EventRow]) -> Result<(), AuditError> + Send + 's>;
 
 /// Collects records into batches and writes them; a bad record is counted, never fatal.
 pub struct Ingestor<'s, S: EventStore + ?Sized> {
@@ -71,7 +71,10 @@ impl<'s, S: EventStore + ?Sized> Ingestor<'s, S> {
     }
 
     /// Calls `f` with each batch of newly stored events.
-    pub fn on_stored(mut self, f: impl FnMut(&[EventRow]) -> Result<(), AuditError> + 's) -> Self {
+    pub fn on_stored(
+        mut self,
+        f: impl FnMut(&[EventRow]) -> Result<(), AuditError> + Send + 's,
+    ) -> Self {
         self.on_stored = Some(Box::new(f));
         self
     }

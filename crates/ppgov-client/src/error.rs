@@ -64,6 +64,9 @@ pub enum ClientError {
         /// Attempts made.
         attempts: u32,
     },
+    /// Sign-in could not be set up from the configuration (credential, certificate, cache).
+    #[error("cannot set up sign-in: {0}")]
+    SignIn(#[source] AuthError),
     /// A token could not be obtained.
     #[error("token for {scope}: {source}")]
     Auth {

@@ -7,6 +7,7 @@
 
 #![warn(missing_docs)]
 
+mod connect;
 mod counters;
 mod error;
 mod lifecycle;
@@ -15,6 +16,7 @@ pub mod paging;
 mod retry;
 mod transport;
 
+pub use connect::{Connection, connect};
 pub use counters::{Counters, CountersSnapshot};
 pub use error::ClientError;
 pub use limiter::LimiterConfig;

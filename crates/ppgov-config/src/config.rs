@@ -142,6 +142,8 @@ pub struct Config {
     pub crawl: crate::crawl::CrawlConfig,
     /// `[schedule]`: when `ppgov serve` runs each job.
     pub schedule: crate::schedule::ScheduleConfig,
+    /// `[serve]`: how `ppgov serve` runs.
+    pub serve: crate::serve::ServeConfig,
     /// `[remediation]`.
     pub remediation: crate::remediation::RemediationConfig,
     /// `[notify]` (its `templates_dir` resolved against the file's directory).
@@ -267,6 +269,10 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
         &|k| r.get(k).map(|e| (e.value.clone(), e.location.clone())),
         &mut errs,
     );
+    let serve = crate::serve::resolve(
+        &|k| r.get(k).map(|e| (e.value.clone(), e.location.clone())),
+        &mut errs,
+    );
     let posture = match posture.map(|p| p.try_into::<PostureConfig>()) {
         None => PostureConfig::default(),
         Some(Ok(p)) => p,
@@ -335,6 +341,7 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
             posture,
             crawl,
             schedule,
+            serve,
             remediation,
             notify,
         }),

@@ -123,11 +123,23 @@ pub(crate) fn read(path: &Path, errs: &mut Vec<ConfigError>) -> FileLayer {
             if !keys.iter().any(|(n, _)| *n == key) {
                 continue;
             }
-            if let DeValue::String(s) = val.get_ref() {
+            // Strings and integers (`serve.workers = 4`) are scalars; the schema walk has
+            // already refused a value of the wrong type.
+            let scalar = match val.get_ref() {
+                DeValue::String(s) => Some(s.to_string()),
+                DeValue::Integer(i) => i64::from_str_radix(
+                    i.as_str().replace('_', "").trim_start_matches('+'),
+                    i.radix(),
+                )
+                .ok()
+                .map(|n| n.to_string()),
+                _ => None,
+            };
+            if let Some(s) = scalar {
                 layer.scalars.insert(
                     format!("{section}.{key}"),
                     Entry {
-                        value: s.to_string(),
+                        value: s,
                         location: doc.loc(val.span()),
                         base_dir: base_dir.clone(),
                     },

@@ -34,6 +34,7 @@ pub mod posture;
 pub mod remediation;
 pub mod schedule;
 mod schema;
+pub mod serve;
 
 pub use config::{
     AssertionAlg, AuthConfig, AuthMethod, CONFIG_ENV, Config, ConfigSources, ENV_KEYS, Flags,
@@ -47,3 +48,4 @@ pub use error::{ConfigError, ConfigErrors, Location};
 pub use notify::{NotifyConfig, SmtpConfig, SmtpTls, WebhookConfig, WebhookKindConfig};
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};
 pub use remediation::{CleanupMode, RemediationConfig};
+pub use serve::ServeConfig;

@@ -185,6 +185,13 @@ const SCHEDULE: &[(&str, Kind)] = &[
     ("digest", Kind::Str),
 ];
 
+const SERVE: &[(&str, Kind)] = &[
+    ("listen", Kind::Str),
+    ("workers", Kind::Int),
+    ("lease_seconds", Kind::Int),
+    ("api_tokens_env", Kind::Str),
+];
+
 /// The whole document.
 pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("tenant", Kind::Table(TENANT)),
@@ -193,6 +200,7 @@ pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("store", Kind::Table(STORE)),
     ("crawl", Kind::Table(CRAWL)),
     ("schedule", Kind::Table(SCHEDULE)),
+    ("serve", Kind::Table(SERVE)),
     ("posture", Kind::Table(POSTURE)),
     ("remediation", Kind::Table(REMEDIATION)),
     ("notify", Kind::Table(NOTIFY)),

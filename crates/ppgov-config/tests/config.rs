@@ -555,3 +555,49 @@ fn schedules_are_cron_expressions_checked_with_their_line() {
     let audit = c.schedule.jobs.iter().find(|j| j.name == "audit").unwrap();
     assert_eq!(audit.expression, "*/15 * * * *", "defaults fill the rest");
 }
+
+#[test]
+fn serve_settings_are_checked_with_their_line_and_default_sensibly() {
+    let dir = tempfile::tempdir().unwrap();
+    let head = format!(
+        "[tenant]\nid = \"{TENANT}\"\n[auth]\nclient_id = \"{CLIENT}\"\nclient_secret = \"s\"\n"
+    );
+    let f = write(
+        &dir,
+        &format!(
+            "{head}[serve]\nlisten = \"localhost\"\nworkers = 0\nlease_seconds = \"5\"\napi_tokens_env = \"MY TOKENS\"\n"
+        ),
+    );
+    let errs = validate(&ConfigSources {
+        file: Some(f),
+        env: base_env(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+    for key in [
+        "serve.listen",
+        "serve.workers",
+        "serve.lease_seconds",
+        "serve.api_tokens_env",
+    ] {
+        assert!(keys.contains(&key), "{key} in {keys:?}");
+    }
+    let workers = errs.0.iter().find(|e| e.key == "serve.workers").unwrap();
+    assert!(
+        matches!(workers.location, Location::File { line: 8, .. }),
+        "{workers:?}"
+    );
+
+    let f = write(&dir, &format!("{head}[serve]\nworkers = 4\n"));
+    let c = validate(&ConfigSources {
+        file: Some(f),
+        env: base_env(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(c.serve.workers, 4);
+    assert_eq!(c.serve.listen, "127.0.0.1:8080", "loopback by default");
+    assert_eq!(c.serve.lease_seconds, 300);
+    assert_eq!(c.serve.api_tokens_env, "PPGOV_API_TOKENS");
+}

@@ -55,19 +55,23 @@ pub(crate) async fn crawl_apps(ctx: &Ctx, env: &Environment) {
         Result<Vec<wire::powerapps::AppPermission>, ClientError>,
         Option<Result<serde_json::Value, ClientError>>,
     );
-    let results: Vec<Fetched> = stream::iter(fetch)
-        .map(|a| async move {
-            let perms = c
-                .powerapps
-                .app_permissions(&env.id, &a.name)
-                .try_collect::<Vec<_>>()
-                .await;
-            let q = if quarantine {
-                Some(c.powerapps.app_quarantine_state(&env.id, &a.name).await)
-            } else {
-                None
-            };
-            (a, perms, q)
+    // By index, so the closure's argument carries no lifetime (see `sendable.rs`).
+    let results: Vec<Fetched> = stream::iter(0..fetch.len())
+        .map(|i| {
+            let a = fetch[i];
+            crate::sendable::sendable(async move {
+                let perms = c
+                    .powerapps
+                    .app_permissions(&env.id, &a.name)
+                    .try_collect::<Vec<_>>()
+                    .await;
+                let q = if quarantine {
+                    Some(c.powerapps.app_quarantine_state(&env.id, &a.name).await)
+                } else {
+                    None
+                };
+                (a, perms, q)
+            })
         })
         .buffer_unordered(ctx.concurrency)
         .collect()
@@ -162,28 +166,32 @@ pub(crate) async fn crawl_connections(ctx: &Ctx, env: &Environment) {
                     && !ctx.due(p.connection_facets.get(&x.id), Facet::Permissions, &x.id)
             })
     });
+    // Owned items, so the stream's closure argument carries no lifetime (see `sendable.rs`).
+    let fetch: Vec<ppgov_core::Connection> = fetch.into_iter().map(|(x, _)| x).collect();
     let results: Vec<_> = stream::iter(fetch)
-        .map(|(mut x, _)| async move {
-            if x.permissions.is_some() {
-                return (x, None);
-            }
-            let read = c
-                .powerapps
-                .connection_permissions::<wire::powerapps::ConnectionPermission>(
-                    &env.id,
-                    connector_name(&x.api_id),
-                    &x.id,
-                )
-                .try_collect::<Vec<_>>()
-                .await;
-            match read {
-                Ok(p) => {
-                    x.permissions = Some(map::connection_permissions(&p));
-                    (x, None)
+        .map(|mut x| {
+            crate::sendable::sendable(async move {
+                if x.permissions.is_some() {
+                    return (x, None);
                 }
-                // Deleted between list and read: leave the permissions out (not collected).
-                Err(e) => (x, Some(e)),
-            }
+                let read = c
+                    .powerapps
+                    .connection_permissions::<wire::powerapps::ConnectionPermission>(
+                        &env.id,
+                        connector_name(&x.api_id),
+                        &x.id,
+                    )
+                    .try_collect::<Vec<_>>()
+                    .await;
+                match read {
+                    Ok(p) => {
+                        x.permissions = Some(map::connection_permissions(&p));
+                        (x, None)
+                    }
+                    // Deleted between list and read: leave the permissions out (not collected).
+                    Err(e) => (x, Some(e)),
+                }
+            })
         })
         .buffer_unordered(ctx.concurrency)
         .collect()

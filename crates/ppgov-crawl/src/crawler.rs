@@ -453,7 +453,7 @@ pub async fn crawl(
             let envs = envs.clone();
             let remaining = remaining.clone();
             let done = &done;
-            async move {
+            crate::sendable::sendable(async move {
                 let Some(env) = envs.get(i) else { return };
                 let key = shards::key(&env.id, k);
                 if !done.contains(&key) {
@@ -472,7 +472,7 @@ pub async fn crawl(
                         c.requests, c.throttled
                     ));
                 }
-            }
+            })
         })
         .await;
 

@@ -134,10 +134,12 @@ pub(crate) async fn crawl_flows(ctx: &Ctx, env: &Environment) {
     let refreshed = refresh_facets(ctx, env, refresh, &filter, &mut errors).await;
     // Written in chunks as they arrive, so a large environment's definitions are never all in
     // memory at once.
-    let mut results = stream::iter(fetch)
-        .map(|f| {
+    // By index, so the closure's argument carries no lifetime (see `sendable.rs`).
+    let mut results = stream::iter(0..fetch.len())
+        .map(|i| {
+            let f = fetch[i];
             let filter = filter.clone();
-            async move {
+            crate::sendable::sendable(async move {
                 let (full, perms, runs) = tokio::join!(
                     c.flow.get_flow::<wire::flow::Flow>(&env.id, &f.name),
                     c.flow
@@ -146,7 +148,7 @@ pub(crate) async fn crawl_flows(ctx: &Ctx, env: &Environment) {
                     count_runs(c, &env.id, &f.name, &filter, ctx.now)
                 );
                 (f, full, perms, runs)
-            }
+            })
         })
         .buffer_unordered(ctx.concurrency)
         .chunks(WRITE_CHUNK);
@@ -230,29 +232,32 @@ async fn refresh_facets(
         return 0;
     }
     let c = &ctx.clients;
-    let results: Vec<_> = stream::iter(refresh)
-        .map(|(f, want_perms, want_runs)| async move {
-            let perms = async {
-                if want_perms {
-                    Some(
-                        c.flow
-                            .flow_permissions::<wire::flow::FlowPermission>(&env.id, &f.name)
-                            .try_collect::<Vec<_>>()
-                            .await,
-                    )
-                } else {
-                    None
-                }
-            };
-            let runs = async {
-                if want_runs {
-                    Some(count_runs(c, &env.id, &f.name, filter, ctx.now).await)
-                } else {
-                    None
-                }
-            };
-            let (p, r) = tokio::join!(perms, runs);
-            (f, p, r)
+    let results: Vec<_> = stream::iter(0..refresh.len())
+        .map(|i| {
+            let (f, want_perms, want_runs) = refresh[i];
+            crate::sendable::sendable(async move {
+                let perms = async {
+                    if want_perms {
+                        Some(
+                            c.flow
+                                .flow_permissions::<wire::flow::FlowPermission>(&env.id, &f.name)
+                                .try_collect::<Vec<_>>()
+                                .await,
+                        )
+                    } else {
+                        None
+                    }
+                };
+                let runs = async {
+                    if want_runs {
+                        Some(count_runs(c, &env.id, &f.name, filter, ctx.now).await)
+                    } else {
+                        None
+                    }
+                };
+                let (p, r) = tokio::join!(perms, runs);
+                (f, p, r)
+            })
         })
         .buffer_unordered(ctx.concurrency)
         .collect()

@@ -18,6 +18,7 @@ mod principals;
 mod progress;
 mod roles;
 mod runs;
+mod sendable;
 mod shards;
 mod teams;
 mod tenant;

@@ -365,8 +365,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("store.db");
         let mut s = Store::open(&path).unwrap();
+        // Forty tenants: runs of one tenant and kind never overlap, so each holds one.
         for t in 0..40 {
-            s.enqueue(&key("crawl", t), &json!({}), 0).unwrap();
+            let mut k = key("crawl", t);
+            k.tenant = format!("t{t}");
+            s.enqueue(&k, &json!({}), 0).unwrap();
         }
         let handles: Vec<_> = (0..4)
             .map(|w| {

@@ -39,8 +39,13 @@ impl Store {
             crate::private::restrict_file(path).map_err(io)?;
         }
         let open = |p: &Path| -> Result<Connection, rusqlite::Error> {
-            let conn = Connection::open(p)?;
+            let mut conn = Connection::open(p)?;
             conn.busy_timeout(BUSY_TIMEOUT)?;
+            // Every transaction here writes. Taken IMMEDIATE (the write lock first), a
+            // transaction waits its turn behind another process's or job's writer (the busy
+            // timeout); a deferred one that read first could not upgrade and would fail at once
+            // with "database is locked" (`ppgov serve` crawls and ingests at the same time).
+            conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
             // WAL lets readers (a report) run while the crawler writes; NORMAL sync is durable
             // at every checkpoint and never corrupts on a crash, which is what a crawl needs.
             let _mode: String =

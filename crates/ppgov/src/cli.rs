@@ -97,6 +97,12 @@ pub enum Command {
     /// Notifications (PPG-ACT-013): preview the digests, test the sinks, send.
     #[command(subcommand)]
     Notify(crate::commands::notify::NotifyCommand),
+    /// Run continuously: scheduled crawls and scans, audit ingestion and detection, due steps and
+    /// digests, with /healthz, /readyz, /metrics and the JSON API.
+    Serve(crate::commands::serve::ServeArgs),
+    /// The server's job queue: list, run now, cancel.
+    #[command(subcommand)]
+    Jobs(crate::commands::serve::JobsCommand),
 }
 
 /// Emulated tenant sizes.

@@ -311,6 +311,26 @@ impl Cidr {
 }
 
 impl DetectionConfig {
+    /// The `[detections]` section of a `ppgov.toml`, or the defaults when there is no file or
+    /// no such section (the CLI and `ppgov serve` read it the same way).
+    pub fn from_ppgov_toml(file: Option<&std::path::Path>) -> Result<Self, AuditError> {
+        let Some(path) = file else {
+            return Ok(DetectionConfig::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let has_section = toml::from_str::<toml::Table>(&text)
+            .map(|t| t.contains_key("detections"))
+            .unwrap_or(false);
+        if has_section {
+            DetectionConfig::from_file(path)
+        } else {
+            Ok(DetectionConfig::default())
+        }
+    }
+
     /// Reads a TOML (`.toml`) or JSON file; a TOML file may keep the settings under `[detections]`.
     pub fn from_file(path: &std::path::Path) -> Result<Self, AuditError> {
         let text = std::fs::read_to_string(path).map_err(|source| AuditError::Io {

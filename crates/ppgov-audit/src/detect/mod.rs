@@ -105,7 +105,7 @@ impl<'a> Ev<'a> {
 }
 
 /// One detection: metadata, a streaming step, and its state as JSON.
-pub trait Detection {
+pub trait Detection: Send {
     /// Catalogue metadata.
     fn meta(&self) -> &'static Meta;
     /// Looks at one event; pushes alerts (new or extended incidents) to `out`.

@@ -236,40 +236,22 @@ pub async fn apply(file: Option<PathBuf>, args: ApplyArgs) -> anyhow::Result<Out
         ..Default::default()
     };
     if args.due {
-        let mut store = super::context::store(&config)?;
-        let due = store.due_actions(&config.tenant.id, Some(chrono::Utc::now()))?;
-        if due.is_empty() {
+        let now = chrono::Utc::now();
+        // Every due plan is admitted before any network call.
+        if ppgov_act::due::admitted(&config, now)?.is_empty() {
             println!("nothing due");
             return Ok(Outcome::Clean);
         }
-        let mut plans = Vec::new();
-        for d in &due {
-            let plan = Plan::parse(&d.plan).with_context(|| format!("due action {}", d.id))?;
-            // A due plan ends an elevation ppgov made, or carries out a step whose plan was
-            // admitted (and approved) when its notice went out. Its age counts from when it fell
-            // due, and it needs no new approval.
-            let since_due = chrono::Utc::now() - d.due_at;
-            admit_in_store(&config, &plan, plan.created_at + since_due, false)?;
-            plans.push((d.id, plan));
-        }
-        drop(store);
         let s = Session {
             conn: super::context::connect(&config, Default::default())?,
             config,
         };
         opts.actor = s.me().await?.to_actor();
-        let mut failed = false;
-        for (id, plan) in plans {
-            let report = run_apply(&s, plan, opts.clone()).await?;
-            print_report(&report, args.json)?;
-            if report.failed() {
-                failed = true;
-            } else {
-                store = super::context::store(&s.config)?;
-                store.finish_due_action(id, &report.apply_id)?;
-            }
+        let run = ppgov_act::due::run(&s.config, &s.conn.clients, opts, now).await?;
+        for (_, report) in &run.applied {
+            print_report(report, args.json)?;
         }
-        if failed {
+        if run.failed() {
             bail!("a due action failed; it stays due and runs again next time");
         }
         return Ok(Outcome::Clean);

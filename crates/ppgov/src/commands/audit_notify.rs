@@ -71,16 +71,6 @@ pub(super) fn detection_file(
     if let Some(p) = explicit {
         return Ok(DetectionConfig::from_file(p)?);
     }
-    let Some(file) = super::context::sources(config).file else {
-        return Ok(DetectionConfig::default());
-    };
-    let text = std::fs::read_to_string(&file).unwrap_or_default();
-    let has_section = toml::from_str::<toml::Table>(&text)
-        .map(|t| t.contains_key("detections"))
-        .unwrap_or(false);
-    if has_section {
-        Ok(DetectionConfig::from_file(&file)?)
-    } else {
-        Ok(DetectionConfig::default())
-    }
+    let file = super::context::sources(config).file;
+    Ok(DetectionConfig::from_ppgov_toml(file.as_deref())?)
 }

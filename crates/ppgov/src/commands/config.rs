@@ -36,6 +36,13 @@ pub fn validate(file: Option<PathBuf>) -> anyhow::Result<Outcome> {
         detections.sensitive_environments.len(),
         detections.business_hours.time_zone
     );
+    println!(
+        "  serve:     listen {}, {} worker(s), lease {} s, API tokens in ${}",
+        config.serve.listen,
+        config.serve.workers,
+        config.serve.lease_seconds,
+        config.serve.api_tokens_env
+    );
     println!("  schedule (UTC; for `ppgov serve`):");
     let now = chrono::Utc::now();
     for job in &config.schedule.jobs {

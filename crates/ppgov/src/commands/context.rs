@@ -2,14 +2,12 @@
 
 use crate::cli::ConfigOverrides;
 use anyhow::{Context as _, bail};
-use ppgov_auth::{EntraTokenSource, SourceOptions, TokenSource};
-use ppgov_client::{Transport, TransportConfig};
+use ppgov_client::TransportConfig;
 use ppgov_config::{Config, ConfigSources, Flags, PostureConfig};
 use ppgov_core::Snapshot;
-use ppgov_crawl::Clients;
 use ppgov_store::Store;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 /// The configuration flags of this run (`--tenant`, `--set`, ...), set once by `commands::run`.
 static FLAGS: OnceLock<Flags> = OnceLock::new();
@@ -74,27 +72,11 @@ pub fn judged(
     }
 }
 
-/// A token source and every API client for a configured tenant.
-pub struct Connection {
-    /// Hands out tokens per audience.
-    pub tokens: Arc<EntraTokenSource>,
-    /// The API clients.
-    pub clients: Clients,
-}
+pub use ppgov_client::Connection;
 
 /// Signs in lazily (first request) and builds the clients.
 pub fn connect(config: &Config, transport: TransportConfig) -> anyhow::Result<Connection> {
-    let tokens = Arc::new(
-        EntraTokenSource::from_config(config, SourceOptions::default())
-            .context("cannot set up sign-in")?,
-    );
-    let source: Arc<dyn TokenSource> = tokens.clone();
-    let transport =
-        Transport::with_config(source, transport).context("cannot build the HTTP client")?;
-    Ok(Connection {
-        tokens,
-        clients: Clients::new(transport, &config.endpoints()),
-    })
+    Ok(ppgov_client::connect(config, transport)?)
 }
 
 /// Opens the configured store.

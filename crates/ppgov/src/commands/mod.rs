@@ -18,6 +18,7 @@ pub mod notify;
 mod policy;
 mod rules;
 mod scan;
+pub mod serve;
 
 use crate::cli::{Cli, Command};
 
@@ -76,5 +77,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Elevate(args) => act::elevate(file, args).await,
         Command::Notify(cmd) => notify::run(file, cmd).await,
+        Command::Serve(args) => serve::serve(file, args).await,
+        Command::Jobs(cmd) => serve::jobs(file, cmd),
     }
 }

@@ -1,0 +1,80 @@
+//! One served tenant: its configuration, its sign-in and clients (set up once, tokens cached
+//! across jobs), its detection settings and alert sinks.
+
+use ppgov_audit::detect::DetectionConfig;
+use ppgov_client::{Connection, TransportConfig};
+use ppgov_config::Config;
+use ppgov_notify::Notifier;
+use ppgov_store::Store;
+
+/// A tenant as `ppgov serve` runs it. Set-up problems (a certificate that cannot be read, a sink
+/// that cannot be built) are kept and reported by each job that needs the part, so one tenant's
+/// broken configuration never stops another's jobs.
+pub struct Tenant {
+    /// The validated configuration.
+    pub config: Config,
+    connection: Result<Connection, String>,
+    detections: Result<DetectionConfig, String>,
+    notifier: Result<Option<Notifier>, String>,
+    /// Held by crawls (incremental and full), which write the same snapshots.
+    pub(crate) crawl_lock: tokio::sync::Mutex<()>,
+}
+
+impl Tenant {
+    /// Sets up a tenant from its configuration; `env` reads the variables that hold sink
+    /// secrets.
+    pub fn new(config: Config, env: &dyn Fn(&str) -> Option<String>) -> Tenant {
+        let connection = ppgov_client::connect(&config, TransportConfig::default())
+            .map_err(|e| format!("{e}; hint: `ppgov auth test` checks the sign-in settings"));
+        let detections = DetectionConfig::from_ppgov_toml(config.file.as_deref())
+            .map_err(|e| format!("[detections]: {e}"));
+        let has_sink = config.notify.smtp.is_some() || !config.notify.webhooks.is_empty();
+        let notifier = if has_sink {
+            ppgov_notify::notifier_from_config(&config.notify, env)
+                .map(Some)
+                .map_err(|e| format!("[notify]: {e}; hint: `ppgov notify test --to ADDRESS`"))
+        } else {
+            Ok(None)
+        };
+        Tenant {
+            config,
+            connection,
+            detections,
+            notifier,
+            crawl_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The tenant id.
+    pub fn id(&self) -> &str {
+        &self.config.tenant.id
+    }
+
+    /// Its sign-in and clients.
+    pub fn connection(&self) -> Result<&Connection, String> {
+        self.connection.as_ref().map_err(Clone::clone)
+    }
+
+    /// Its detection settings.
+    pub fn detections(&self) -> Result<&DetectionConfig, String> {
+        self.detections.as_ref().map_err(Clone::clone)
+    }
+
+    /// Its notification sinks, when `[notify]` configures any.
+    pub fn notifier(&self) -> Result<Option<&Notifier>, String> {
+        self.notifier
+            .as_ref()
+            .map(Option::as_ref)
+            .map_err(Clone::clone)
+    }
+
+    /// Opens its store (each job opens its own connection to the file).
+    pub fn store(&self) -> Result<Store, String> {
+        Store::open(&self.config.store.path).map_err(|e| {
+            format!(
+                "cannot open the store at {}: {e}",
+                self.config.store.path.display()
+            )
+        })
+    }
+}

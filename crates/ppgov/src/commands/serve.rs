@@ -1,0 +1,193 @@
+//! `ppgov serve` and `ppgov jobs`: wiring of `ppgov-serve` and the store's job queue.
+
+use crate::commands::Outcome;
+use anyhow::{Context as _, bail};
+use clap::{Args, Subcommand};
+use ppgov_serve::{ServeOptions, Server, SystemClock, Tenant};
+use ppgov_store::{JobFilter, JobKey, JobQueue, JobState};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// `ppgov serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port of the health, metrics and API endpoints (default: [serve] listen,
+    /// else 127.0.0.1:8080).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<std::net::SocketAddr>,
+}
+
+/// `ppgov jobs`.
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// The job queue, newest tick first.
+    List {
+        /// Only this kind (crawl, full_crawl, audit, due, digest).
+        #[arg(long)]
+        kind: Option<String>,
+        /// Only jobs in this state (queued, running, done, failed, cancelled).
+        #[arg(long)]
+        state: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Queue a run of a job now (a running `ppgov serve` picks it up).
+    Run {
+        /// crawl, full_crawl, audit, due or digest.
+        kind: String,
+    },
+    /// Cancel a queued or running job (a running one stops at its next lease renewal).
+    Cancel {
+        /// The job's id (`ppgov jobs list`).
+        id: i64,
+        /// Why, recorded with the job.
+        #[arg(long, default_value = "cancelled by hand")]
+        reason: String,
+    },
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Outcome> {
+    let config = super::context::config(file)?;
+    let listen = match args.listen {
+        Some(a) => a,
+        None => config
+            .serve
+            .listen
+            .parse()
+            .context("[serve] listen is not an address")?,
+    };
+    let api_tokens: Vec<String> = env(&config.serve.api_tokens_env)
+        .unwrap_or_default()
+        .split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect();
+    let queue = super::context::store(&config)?;
+    let opts = ServeOptions {
+        listen,
+        clock: Arc::new(SystemClock),
+        instance: instance_name(),
+        workers: config.serve.workers,
+        lease_ms: i64::try_from(config.serve.lease_seconds).unwrap_or(300) * 1000,
+        poll_ms: 5_000,
+        api_tokens,
+    };
+    let no_tokens = opts.api_tokens.is_empty();
+    let tenants = vec![Tenant::new(config.clone(), &env)];
+    let server = Server::start(tenants, Box::new(queue), opts).await?;
+    eprintln!(
+        "ppgov serve: tenant {}, listening on http://{} (/healthz, /readyz, /metrics, /api/v1)",
+        config.tenant.id,
+        server.addr()
+    );
+    if no_tokens {
+        eprintln!(
+            "note: the JSON API is closed: no tokens in ${}",
+            config.serve.api_tokens_env
+        );
+    }
+    for job in &config.schedule.jobs {
+        eprintln!("  {:<11} {:<16} {}", job.name, job.expression, job.what);
+    }
+    shutdown_signal().await;
+    eprintln!("ppgov serve: stopping; running jobs go back to the queue");
+    server.shutdown().await;
+    Ok(Outcome::Clean)
+}
+
+/// This instance's name in leases: host and process id.
+fn instance_name() -> String {
+    let host = std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "ppgov".into());
+    format!("{host}:{}", std::process::id())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+pub fn jobs(file: Option<PathBuf>, cmd: JobsCommand) -> anyhow::Result<Outcome> {
+    let config = super::context::config(file)?;
+    let mut store = super::context::store(&config)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    match cmd {
+        JobsCommand::List {
+            kind,
+            state,
+            limit,
+            json,
+        } => {
+            let state = state
+                .map(|s| {
+                    JobState::parse(&s).with_context(|| {
+                        format!("--state {s}: use queued, running, done, failed or cancelled")
+                    })
+                })
+                .transpose()?;
+            let jobs = store.list_jobs(&JobFilter {
+                tenant: Some(config.tenant.id.clone()),
+                kind,
+                state,
+                limit: Some(limit),
+            })?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&jobs)?);
+            } else {
+                print!(
+                    "{}",
+                    ppgov_serve::jobs::table(&jobs, crate::output::terminal_width())
+                );
+            }
+        }
+        JobsCommand::Run { kind } => {
+            if !ppgov_serve::jobs::KINDS.contains(&kind.as_str()) {
+                bail!(
+                    "unknown job kind `{kind}`; use one of {}",
+                    ppgov_serve::jobs::KINDS.join(", ")
+                );
+            }
+            let key = JobKey {
+                tenant: config.tenant.id.clone(),
+                kind,
+                scheduled_for_ms: now,
+            };
+            match store.enqueue(&key, &serde_json::json!({}), now)? {
+                Some(id) => println!(
+                    "queued job {id} ({} for {}); a running `ppgov serve` picks it up",
+                    key.kind, key.tenant
+                ),
+                None => bail!("that run is already queued"),
+            }
+        }
+        JobsCommand::Cancel { id, reason } => {
+            if store.cancel(id, &reason, now)? {
+                println!("cancelled job {id}");
+            } else {
+                bail!("job {id} does not exist or has already ended; see `ppgov jobs list`");
+            }
+        }
+    }
+    Ok(Outcome::Clean)
+}
