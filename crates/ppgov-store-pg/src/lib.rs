@@ -22,6 +22,9 @@ use ppgov_store::StoreError;
 
 pub use migrations::LATEST as SCHEMA_VERSION;
 
+/// How long [`PgStore::connect`] waits for the server when the url sets no `connect_timeout`.
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 /// A connection to the PostgreSQL store, optionally scoped to one tenant.
 pub struct PgStore {
     client: Client,
@@ -45,10 +48,14 @@ impl PgStore {
     /// A scoped connection refuses to run as a role that bypasses row-level security
     /// (a superuser or a `BYPASSRLS` role), since its scope would then hide nothing.
     pub fn connect(url: &str, tenant_scope: Option<&str>) -> Result<PgStore, StoreError> {
-        let config: postgres::Config = url.parse().map_err(|e| StoreError::PgConnect {
+        let mut config: postgres::Config = url.parse().map_err(|e| StoreError::PgConnect {
             target: "the given url".into(),
             message: describe(&e),
         })?;
+        // A server that drops packets would otherwise keep the caller waiting indefinitely.
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(CONNECT_TIMEOUT);
+        }
         let target = target_of(&config);
         let mut client = config.connect(NoTls).map_err(|e| StoreError::PgConnect {
             target: target.clone(),
@@ -69,6 +76,12 @@ impl PgStore {
     /// The tenant this connection is scoped to (`None`: it sees every tenant).
     pub fn tenant_scope(&self) -> Option<&str> {
         self.tenant_scope.as_deref()
+    }
+
+    /// True once the client has seen the connection close (the server restarted or went away;
+    /// it may lag the first failed call by a moment). Every call then fails: connect again.
+    pub fn is_closed(&self) -> bool {
+        self.client.is_closed()
     }
 
     /// The schema version of the database (the highest migration applied).

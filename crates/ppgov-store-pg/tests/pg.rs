@@ -762,3 +762,24 @@ fn sessions_creating_one_month_at_once_all_succeed() {
     let mut s = db.store();
     assert_eq!(s.event_months().unwrap(), ["202601", "202602"]);
 }
+
+#[test]
+fn a_lost_connection_makes_every_call_an_error() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    assert!(!s.is_closed());
+    db.admin()
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = $1",
+            &[&APP_ROLE],
+        )
+        .unwrap();
+    // Every call fails from then on (the client may notice the closed socket a moment after the
+    // first error, so is_closed is not asserted here).
+    for _ in 0..3 {
+        let err = s.job(1).unwrap_err();
+        assert!(matches!(err, StoreError::Postgres { .. }), "{err:?}");
+    }
+    assert!(s.claim("w", &[], 0, 1).is_err());
+}
