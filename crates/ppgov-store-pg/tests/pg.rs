@@ -461,6 +461,80 @@ fn concurrent_claims_never_start_two_runs_of_one_tenant_and_kind() {
 }
 
 #[test]
+fn workers_claiming_and_finishing_concurrently_run_each_pair_in_tick_order_one_at_a_time() {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Mutex;
+    let db = TestDb::new();
+    let mut s = db.store();
+    const TICKS: i64 = 8;
+    let mut total = 0;
+    for tenant in ["a", "b", "c"] {
+        for kind in ["crawl", "scan"] {
+            for t in 0..TICKS {
+                s.enqueue(&tkey(tenant, kind, t), &json!({}), 0).unwrap();
+                total += 1;
+            }
+        }
+    }
+    let running: Arc<Mutex<HashSet<(String, String)>>> = Arc::default();
+    let log: Arc<Mutex<HashMap<(String, String), Vec<i64>>>> = Arc::default();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let url = db.url();
+    let handles: Vec<_> = (0..4)
+        .map(|w| {
+            let (url, running, log, finished) = (
+                url.clone(),
+                Arc::clone(&running),
+                Arc::clone(&log),
+                Arc::clone(&finished),
+            );
+            std::thread::spawn(move || {
+                let mut s = PgStore::connect(&url, None).unwrap();
+                let worker = format!("w{w}");
+                let mut misses = 0u32;
+                while finished.load(Ordering::SeqCst) < total {
+                    let Some(j) = s.claim(&worker, &[], 100, 60_000).unwrap() else {
+                        // Every due job's pair is running elsewhere: ask again (bounded).
+                        misses += 1;
+                        assert!(misses < 200_000, "claims kept finding nothing");
+                        continue;
+                    };
+                    let pair = (j.key.tenant.clone(), j.key.kind.clone());
+                    assert!(
+                        running.lock().unwrap().insert(pair.clone()),
+                        "two runs of {pair:?} at once"
+                    );
+                    log.lock()
+                        .unwrap()
+                        .entry(pair.clone())
+                        .or_default()
+                        .push(j.key.scheduled_for_ms);
+                    running.lock().unwrap().remove(&pair);
+                    assert!(s.finish(j.id, &worker, &JobOutcome::Done, 200).unwrap());
+                    finished.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 6);
+    for (pair, ticks) in log.iter() {
+        assert_eq!(*ticks, (0..TICKS).collect::<Vec<_>>(), "{pair:?}");
+    }
+    let done = s
+        .list_jobs(&JobFilter {
+            state: Some(JobState::Done),
+            ..JobFilter::default()
+        })
+        .unwrap();
+    assert_eq!(done.len(), total);
+    assert!(done.iter().all(|j| j.attempts == 1));
+}
+
+#[test]
 fn instances_migrating_at_once_all_succeed_and_migrations_are_idempotent() {
     let db = TestDb::new();
     let url = db.url();
@@ -515,6 +589,9 @@ fn an_unreachable_server_is_a_connect_error_that_names_it() {
     assert!(matches!(err, StoreError::PgConnect { .. }), "{err:?}");
     assert!(text.contains("127.0.0.1:1/nodb"), "{text}");
     assert!(text.contains("check that the server is running"), "{text}");
+    // The password never shows in the message.
+    let err = PgStore::connect("postgres://u:s3cret@127.0.0.1:1/db", None).unwrap_err();
+    assert!(!err.to_string().contains("s3cret"), "{err}");
     let err = PgStore::connect("postgres://a@b:notaport/x", None).unwrap_err();
     assert!(matches!(err, StoreError::PgConnect { .. }), "{err:?}");
 }
