@@ -476,8 +476,9 @@ fn workers_claiming_and_finishing_concurrently_run_each_pair_in_tick_order_one_a
             }
         }
     }
-    let running: Arc<Mutex<HashSet<(String, String)>>> = Arc::default();
-    let log: Arc<Mutex<HashMap<(String, String), Vec<i64>>>> = Arc::default();
+    type Pair = (String, String);
+    let running: Arc<Mutex<HashSet<Pair>>> = Arc::default();
+    let log: Arc<Mutex<HashMap<Pair, Vec<i64>>>> = Arc::default();
     let finished = Arc::new(AtomicUsize::new(0));
     let url = db.url();
     let handles: Vec<_> = (0..4)
