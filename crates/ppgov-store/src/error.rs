@@ -98,4 +98,29 @@ pub enum StoreError {
         /// What is wrong (names the field where serde says it).
         message: String,
     },
+
+    // The PostgreSQL store (`ppgov-store-pg`). The server's text is carried as a string, so this
+    // crate does not depend on the PostgreSQL client.
+    /// PostgreSQL could not be reached, or refused the connection.
+    #[error(
+        "cannot connect to postgresql at {target}: {message}; check that the server is running and the url's host, port, user and database"
+    )]
+    PgConnect {
+        /// Host, port and database (never the password).
+        target: String,
+        /// The client's or the server's explanation.
+        message: String,
+    },
+    /// A PostgreSQL statement failed.
+    #[error("postgresql {context} failed: {message}")]
+    Postgres {
+        /// What the store was doing.
+        context: String,
+        /// The server's message, with its detail and hint when it gave them.
+        message: String,
+    },
+    /// The PostgreSQL store refused an operation (one that would break tenant isolation, or a
+    /// malformed argument); the text says why and what to do.
+    #[error("{0}")]
+    PgRefused(String),
 }

@@ -1,0 +1,863 @@
+//! The job-queue contract, row-level security and audit partitions against a real PostgreSQL.
+//!
+//! The server is `PPGOV_TEST_PG_URL` (a superuser or a role with CREATEROLE and CREATEDB) when
+//! set; otherwise the first test starts a throwaway cluster with `scripts/pg-cluster`, which
+//! stops and removes it once this test process exits. When neither works the tests fail: they
+//! are never skipped. Each test gets its own database, owned by the role `ppgov_app` (no
+//! superuser, no BYPASSRLS, so row-level security applies to it), and connects as that role:
+//! the server must let `ppgov_app` log in the way it lets the URL's user in (the throwaway
+//! cluster trusts loopback).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, OnceLock};
+
+use postgres::{Client, NoTls};
+use ppgov_store::{JobFilter, JobKey, JobOutcome, JobQueue, JobState, StoreError};
+use ppgov_store_pg::{PgStore, SCHEMA_VERSION};
+use serde_json::json;
+
+const APP_ROLE: &str = "ppgov_app";
+
+/// Where the server is: host, port and the admin user, from the URL.
+struct Server {
+    admin_url: String,
+    host: String,
+    port: u16,
+    admin_user: String,
+}
+
+static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+
+fn server() -> &'static Server {
+    match SERVER.get_or_init(start_server) {
+        Ok(s) => s,
+        Err(e) => panic!("{e}"),
+    }
+}
+
+fn start_server() -> Result<Server, String> {
+    let url = match std::env::var("PPGOV_TEST_PG_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => start_cluster()?,
+    };
+    let config: postgres::Config = url
+        .parse()
+        .map_err(|e| format!("PPGOV_TEST_PG_URL `{url}` is not a postgresql url: {e}"))?;
+    let host = match config.get_hosts().first() {
+        Some(postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => {
+            return Err(format!(
+                "`{url}` must name a tcp host (postgres://user@host:port/db)"
+            ));
+        }
+    };
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    let admin_user = config.get_user().unwrap_or("postgres").to_owned();
+    let mut admin = Client::connect(&url, NoTls)
+        .map_err(|e| format!("cannot connect to the test server `{url}`: {e:?}"))?;
+    let create = format!("CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS");
+    if let Err(e) = admin.batch_execute(&create)
+        && e.code() != Some(&postgres::error::SqlState::DUPLICATE_OBJECT)
+    {
+        return Err(format!("cannot create the role {APP_ROLE}: {e:?}"));
+    }
+    Ok(Server {
+        admin_url: url,
+        host,
+        port,
+        admin_user,
+    })
+}
+
+/// Starts `scripts/pg-cluster`, tied to this process: its watchdog removes the cluster when the
+/// test binary exits.
+fn start_cluster() -> Result<String, String> {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../scripts/pg-cluster");
+    let out = Command::new("bash")
+        .arg(script)
+        .args(["start", "--owner-pid", &std::process::id().to_string()])
+        .output()
+        .map_err(|e| format!("cannot run {script}: {e}; set PPGOV_TEST_PG_URL instead"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "PPGOV_TEST_PG_URL is unset and {script} could not start a postgresql cluster \
+             ({}):\n{}\ninstall Debian's postgresql package or set PPGOV_TEST_PG_URL",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("PPGOV_TEST_PG_URL="))
+        .map(str::to_owned)
+        .ok_or_else(|| format!("{script} printed no PPGOV_TEST_PG_URL line"))
+}
+
+/// A database for one test, dropped when the test ends.
+struct TestDb {
+    name: String,
+}
+
+static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
+
+impl TestDb {
+    fn new() -> TestDb {
+        let s = server();
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let name = format!(
+            "ppgov_t_{}_{}_{nanos}",
+            std::process::id(),
+            NEXT_DB.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = Client::connect(&s.admin_url, NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name} OWNER {APP_ROLE}"))
+            .unwrap();
+        TestDb { name }
+    }
+
+    /// The URL of this database as the application role.
+    fn url(&self) -> String {
+        let s = server();
+        format!("postgres://{APP_ROLE}@{}:{}/{}", s.host, s.port, self.name)
+    }
+
+    /// The URL of this database as the admin (a superuser on the throwaway cluster).
+    fn admin_url(&self) -> String {
+        let s = server();
+        format!(
+            "postgres://{}@{}:{}/{}",
+            s.admin_user, s.host, s.port, self.name
+        )
+    }
+
+    fn store(&self) -> PgStore {
+        PgStore::connect(&self.url(), None).unwrap()
+    }
+
+    fn scoped(&self, tenant: &str) -> PgStore {
+        PgStore::connect(&self.url(), Some(tenant)).unwrap()
+    }
+
+    /// A plain connection as the application role, scoped to `tenant` the way the store does.
+    fn raw_scoped(&self, tenant: &str) -> Client {
+        let mut c = Client::connect(&self.url(), NoTls).unwrap();
+        c.query_one("SELECT set_config('app.tenant', $1, false)", &[&tenant])
+            .unwrap();
+        c
+    }
+
+    fn admin(&self) -> Client {
+        Client::connect(&self.admin_url(), NoTls).unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = Client::connect(&server().admin_url, NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+fn key(kind: &str, t: i64) -> JobKey {
+    tkey("t1", kind, t)
+}
+
+fn tkey(tenant: &str, kind: &str, t: i64) -> JobKey {
+    JobKey {
+        tenant: tenant.into(),
+        kind: kind.into(),
+        scheduled_for_ms: t,
+    }
+}
+
+// ---- the job-queue contract (the SQLite store's unit tests, against PostgreSQL) ----
+
+#[test]
+fn a_key_is_enqueued_once_whatever_its_state() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    let id = s.enqueue(&key("crawl", 1000), &json!({}), 5).unwrap();
+    assert!(id.is_some());
+    assert_eq!(
+        s.enqueue(&key("crawl", 1000), &json!({"x": 1}), 6).unwrap(),
+        None
+    );
+    let j = s.claim("w1", &[], 1000, 60_000).unwrap().unwrap();
+    assert_eq!(Some(j.id), id);
+    assert_eq!(j.created_ms, 5);
+    assert_eq!(j.started_ms, Some(1000));
+    assert!(s.finish(j.id, "w1", &JobOutcome::Done, 1001).unwrap());
+    assert_eq!(s.enqueue(&key("crawl", 1000), &json!({}), 7).unwrap(), None);
+    assert_eq!(s.list_jobs(&JobFilter::default()).unwrap().len(), 1);
+    assert_eq!(s.last_scheduled("t1", "crawl").unwrap(), Some(1000));
+    assert_eq!(s.last_scheduled("t1", "scan").unwrap(), None);
+    let done = s.job(j.id).unwrap().unwrap();
+    assert_eq!(done.state, JobState::Done);
+    assert_eq!((done.finished_ms, done.error), (Some(1001), None));
+}
+
+#[test]
+fn claims_take_the_earliest_due_job_of_the_asked_kinds_and_never_a_future_one() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    s.enqueue(&key("scan", 2000), &json!({}), 0).unwrap();
+    s.enqueue(&key("crawl", 3000), &json!({"full": true}), 0)
+        .unwrap();
+    s.enqueue(&key("crawl", 9000), &json!({}), 0).unwrap();
+    let j = s.claim("w1", &["crawl"], 5000, 1000).unwrap().unwrap();
+    assert_eq!(j.key, key("crawl", 3000));
+    assert_eq!(j.payload, json!({"full": true}));
+    assert_eq!(j.state, JobState::Running);
+    assert_eq!((j.attempts, j.lease_until_ms), (1, Some(6000)));
+    assert_eq!(j.lease_owner.as_deref(), Some("w1"));
+    assert!(s.claim("w2", &["crawl"], 5000, 1000).unwrap().is_none());
+    let j = s.claim("w2", &[], 5000, 1000).unwrap().unwrap();
+    assert_eq!(j.key.kind, "scan");
+    // Several kinds asked; the future crawl stays where it is.
+    assert!(
+        s.claim("w3", &["audit", "crawl"], 5000, 1000)
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[test]
+fn runs_of_one_tenant_and_kind_never_overlap() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    s.enqueue(&key("crawl", 1000), &json!({}), 0).unwrap();
+    s.enqueue(&key("crawl", 2000), &json!({}), 0).unwrap();
+    let other = tkey("t2", "crawl", 2000);
+    s.enqueue(&other, &json!({}), 0).unwrap();
+    let first = s.claim("w1", &[], 2500, 1000).unwrap().unwrap();
+    assert_eq!(first.key, key("crawl", 1000));
+    // The next tick of t1's crawl waits; t2's crawl does not.
+    let next = s.claim("w2", &[], 2500, 1000).unwrap().unwrap();
+    assert_eq!(next.key, other);
+    assert!(s.claim("w3", &[], 2600, 1000).unwrap().is_none());
+    assert!(s.finish(first.id, "w1", &JobOutcome::Done, 2700).unwrap());
+    let then = s.claim("w3", &[], 2800, 1000).unwrap().unwrap();
+    assert_eq!(then.key, key("crawl", 2000));
+}
+
+#[test]
+fn an_expired_lease_is_taken_over_with_its_checkpoint_and_the_stale_worker_changes_nothing() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    s.enqueue(&key("crawl", 0), &json!({}), 0).unwrap();
+    let j = s.claim("w1", &[], 10, 100).unwrap().unwrap();
+    assert!(s.checkpoint(j.id, "w1", "{\"shard\":3}").unwrap());
+    assert!(s.renew(j.id, "w1", 50, 100).unwrap());
+    // Lease runs to 150: not claimable at 150, claimable after.
+    assert!(s.claim("w2", &[], 150, 100).unwrap().is_none());
+    let t = s.claim("w2", &[], 151, 100).unwrap().unwrap();
+    assert_eq!(t.id, j.id);
+    assert_eq!(t.attempts, 2);
+    assert_eq!(t.checkpoint.as_deref(), Some("{\"shard\":3}"));
+    assert!(!s.renew(j.id, "w1", 152, 100).unwrap());
+    assert!(!s.checkpoint(j.id, "w1", "{}").unwrap());
+    assert!(!s.finish(j.id, "w1", &JobOutcome::Done, 153).unwrap());
+    assert!(!s.release(j.id, "w1").unwrap());
+    assert!(
+        s.finish(j.id, "w2", &JobOutcome::Failed("boom".into()), 160)
+            .unwrap()
+    );
+    let done = s.job(j.id).unwrap().unwrap();
+    assert_eq!(done.state, JobState::Failed);
+    assert_eq!(done.error.as_deref(), Some("boom"));
+    assert_eq!(done.finished_ms, Some(160));
+    assert_eq!(done.lease_owner, None);
+    assert_eq!(done.lease_until_ms, None);
+    assert_eq!(done.checkpoint.as_deref(), Some("{\"shard\":3}"));
+    // A finished job is never claimed again, nor changed by its last owner.
+    assert!(s.claim("w3", &[], 10_000, 100).unwrap().is_none());
+    assert!(!s.renew(j.id, "w2", 161, 100).unwrap());
+}
+
+#[test]
+fn release_requeues_at_once_and_cancel_stops_a_running_job_at_its_next_renew() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    s.enqueue(&key("audit", 0), &json!({}), 0).unwrap();
+    let j = s.claim("w1", &[], 1, 1000).unwrap().unwrap();
+    assert!(s.checkpoint(j.id, "w1", "{\"page\":2}").unwrap());
+    assert!(s.release(j.id, "w1").unwrap());
+    let queued = s.job(j.id).unwrap().unwrap();
+    assert_eq!(queued.state, JobState::Queued);
+    assert_eq!((queued.lease_owner, queued.lease_until_ms), (None, None));
+    let again = s.claim("w2", &[], 2, 1000).unwrap().unwrap();
+    assert_eq!(again.id, j.id);
+    assert_eq!(again.checkpoint.as_deref(), Some("{\"page\":2}"));
+    assert!(s.cancel(j.id, "operator asked", 3).unwrap());
+    assert!(!s.renew(j.id, "w2", 4, 1000).unwrap());
+    assert!(!s.cancel(j.id, "twice", 5).unwrap());
+    assert!(!s.cancel(999, "missing", 5).unwrap());
+    let filtered = s
+        .list_jobs(&JobFilter {
+            state: Some(JobState::Cancelled),
+            ..JobFilter::default()
+        })
+        .unwrap();
+    assert_eq!(filtered.len(), 1);
+    assert_eq!(filtered[0].error.as_deref(), Some("operator asked"));
+    assert_eq!(filtered[0].finished_ms, Some(3));
+    // A queued job can be cancelled too, and is then never claimed.
+    let q = s
+        .enqueue(&key("audit", 10), &json!({}), 0)
+        .unwrap()
+        .unwrap();
+    assert!(s.cancel(q, "not needed", 11).unwrap());
+    assert!(s.claim("w3", &[], 100, 1000).unwrap().is_none());
+}
+
+#[test]
+fn list_jobs_filters_and_orders_newest_tick_first() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    for t in [3000, 1000, 2000] {
+        s.enqueue(&key("crawl", t), &json!({}), 0).unwrap();
+    }
+    s.enqueue(&tkey("t2", "crawl", 5000), &json!({}), 0)
+        .unwrap();
+    s.enqueue(&key("scan", 4000), &json!({}), 0).unwrap();
+    let ticks = |rows: Vec<ppgov_store::JobRow>| -> Vec<i64> {
+        rows.iter().map(|r| r.key.scheduled_for_ms).collect()
+    };
+    assert_eq!(
+        ticks(s.list_jobs(&JobFilter::default()).unwrap()),
+        [5000, 4000, 3000, 2000, 1000]
+    );
+    let t1_crawls = JobFilter {
+        tenant: Some("t1".into()),
+        kind: Some("crawl".into()),
+        ..JobFilter::default()
+    };
+    assert_eq!(ticks(s.list_jobs(&t1_crawls).unwrap()), [3000, 2000, 1000]);
+    let two = JobFilter {
+        limit: Some(2),
+        ..t1_crawls.clone()
+    };
+    assert_eq!(ticks(s.list_jobs(&two).unwrap()), [3000, 2000]);
+    s.claim("w", &["scan"], 10_000, 100).unwrap().unwrap();
+    let running = JobFilter {
+        state: Some(JobState::Running),
+        ..JobFilter::default()
+    };
+    assert_eq!(ticks(s.list_jobs(&running).unwrap()), [4000]);
+    assert_eq!(s.last_scheduled("t1", "crawl").unwrap(), Some(3000));
+    assert_eq!(s.last_scheduled("t2", "crawl").unwrap(), Some(5000));
+}
+
+// ---- concurrency ----
+
+#[test]
+fn four_connections_claiming_200_jobs_concurrently_get_each_exactly_once() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    // 50 tenants x 4 kinds, one tick each: no pair waits on another, so every job is claimable.
+    let mut enqueued = Vec::new();
+    for tenant in 0..50 {
+        for kind in ["crawl", "scan", "audit", "digest"] {
+            let id = s
+                .enqueue(&tkey(&format!("t{tenant}"), kind, 1), &json!({}), 0)
+                .unwrap()
+                .unwrap();
+            enqueued.push(id);
+        }
+    }
+    let url = db.url();
+    let start = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|w| {
+            let url = url.clone();
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                let mut s = PgStore::connect(&url, None).unwrap();
+                start.wait();
+                let mut got = Vec::new();
+                while let Some(j) = s.claim(&format!("w{w}"), &[], 100, 10_000).unwrap() {
+                    assert_eq!(j.lease_owner, Some(format!("w{w}")));
+                    got.push(j.id);
+                }
+                got
+            })
+        })
+        .collect();
+    let mut all: Vec<i64> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort_unstable();
+    enqueued.sort_unstable();
+    assert_eq!(all, enqueued, "every job claimed exactly once");
+    let running = s
+        .list_jobs(&JobFilter {
+            state: Some(JobState::Running),
+            ..JobFilter::default()
+        })
+        .unwrap();
+    assert!(running.iter().all(|j| j.attempts == 1));
+    assert_eq!(running.len(), 200);
+}
+
+#[test]
+fn concurrent_claims_never_start_two_runs_of_one_tenant_and_kind() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    const ROUNDS: usize = 15;
+    const WORKERS: usize = 4;
+    let url = db.url();
+    // Each round: a new tenant with several due ticks of one kind, four workers claiming at
+    // once. The earlier rounds' first ticks keep running under live leases, so their later
+    // ticks stay blocked and only this round's tenant can be claimed.
+    let start = Arc::new(Barrier::new(WORKERS + 1));
+    let done = Arc::new(Barrier::new(WORKERS + 1));
+    let handles: Vec<_> = (0..WORKERS)
+        .map(|w| {
+            let url = url.clone();
+            let (start, done) = (Arc::clone(&start), Arc::clone(&done));
+            std::thread::spawn(move || {
+                let mut s = PgStore::connect(&url, None).unwrap();
+                let mut got = Vec::new();
+                for _ in 0..ROUNDS {
+                    start.wait();
+                    if let Some(j) = s.claim(&format!("w{w}"), &["crawl"], 100, 10_000).unwrap() {
+                        got.push(j.key);
+                    }
+                    done.wait();
+                }
+                got
+            })
+        })
+        .collect();
+    for round in 0..ROUNDS {
+        for t in 0..6 {
+            s.enqueue(&tkey(&format!("r{round}"), "crawl", t), &json!({}), 0)
+                .unwrap();
+        }
+        start.wait();
+        done.wait();
+    }
+    let all: Vec<JobKey> = handles
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    assert_eq!(all.len(), ROUNDS, "one claim per round: {all:?}");
+    for round in 0..ROUNDS {
+        let tenant = format!("r{round}");
+        let runs: Vec<&JobKey> = all.iter().filter(|k| k.tenant == tenant).collect();
+        assert_eq!(runs.len(), 1, "round {round}: {runs:?}");
+        assert_eq!(runs[0].scheduled_for_ms, 0, "the earliest tick runs first");
+    }
+}
+
+#[test]
+fn workers_claiming_and_finishing_concurrently_run_each_pair_in_tick_order_one_at_a_time() {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Mutex;
+    let db = TestDb::new();
+    let mut s = db.store();
+    const TICKS: i64 = 8;
+    let mut total = 0;
+    for tenant in ["a", "b", "c"] {
+        for kind in ["crawl", "scan"] {
+            for t in 0..TICKS {
+                s.enqueue(&tkey(tenant, kind, t), &json!({}), 0).unwrap();
+                total += 1;
+            }
+        }
+    }
+    type Pair = (String, String);
+    let running: Arc<Mutex<HashSet<Pair>>> = Arc::default();
+    let log: Arc<Mutex<HashMap<Pair, Vec<i64>>>> = Arc::default();
+    let finished = Arc::new(AtomicUsize::new(0));
+    let url = db.url();
+    let handles: Vec<_> = (0..4)
+        .map(|w| {
+            let (url, running, log, finished) = (
+                url.clone(),
+                Arc::clone(&running),
+                Arc::clone(&log),
+                Arc::clone(&finished),
+            );
+            std::thread::spawn(move || {
+                let mut s = PgStore::connect(&url, None).unwrap();
+                let worker = format!("w{w}");
+                let mut misses = 0u32;
+                while finished.load(Ordering::SeqCst) < total {
+                    let Some(j) = s.claim(&worker, &[], 100, 60_000).unwrap() else {
+                        // Every due job's pair is running elsewhere: ask again (bounded).
+                        misses += 1;
+                        assert!(misses < 200_000, "claims kept finding nothing");
+                        continue;
+                    };
+                    let pair = (j.key.tenant.clone(), j.key.kind.clone());
+                    assert!(
+                        running.lock().unwrap().insert(pair.clone()),
+                        "two runs of {pair:?} at once"
+                    );
+                    log.lock()
+                        .unwrap()
+                        .entry(pair.clone())
+                        .or_default()
+                        .push(j.key.scheduled_for_ms);
+                    running.lock().unwrap().remove(&pair);
+                    assert!(s.finish(j.id, &worker, &JobOutcome::Done, 200).unwrap());
+                    finished.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        })
+        .collect();
+    for h in handles {
+        h.join().unwrap();
+    }
+    let log = log.lock().unwrap();
+    assert_eq!(log.len(), 6);
+    for (pair, ticks) in log.iter() {
+        assert_eq!(*ticks, (0..TICKS).collect::<Vec<_>>(), "{pair:?}");
+    }
+    let done = s
+        .list_jobs(&JobFilter {
+            state: Some(JobState::Done),
+            ..JobFilter::default()
+        })
+        .unwrap();
+    assert_eq!(done.len(), total);
+    assert!(done.iter().all(|j| j.attempts == 1));
+}
+
+#[test]
+fn instances_migrating_at_once_all_succeed_and_migrations_are_idempotent() {
+    let db = TestDb::new();
+    let url = db.url();
+    let start = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|_| {
+            let url = url.clone();
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                start.wait();
+                let mut s = PgStore::connect(&url, None).unwrap();
+                s.schema_version().unwrap()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), SCHEMA_VERSION);
+    }
+    let mut again = db.store();
+    assert_eq!(again.schema_version().unwrap(), SCHEMA_VERSION);
+    let applied: i64 = db
+        .admin()
+        .query_one("SELECT count(*) FROM ppgov_migrations", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(applied, SCHEMA_VERSION);
+}
+
+#[test]
+fn a_database_from_a_newer_ppgov_is_refused() {
+    let db = TestDb::new();
+    drop(db.store());
+    db.admin()
+        .execute(
+            "INSERT INTO ppgov_migrations (version) VALUES ($1)",
+            &[&(SCHEMA_VERSION + 5)],
+        )
+        .unwrap();
+    match PgStore::connect(&db.url(), None) {
+        Err(StoreError::NewerSchema { found, supported }) => {
+            assert_eq!((found, supported), (SCHEMA_VERSION + 5, SCHEMA_VERSION));
+        }
+        other => panic!("expected NewerSchema, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_unreachable_server_is_a_connect_error_that_names_it() {
+    // Port 1 on loopback: nothing listens there.
+    let err = PgStore::connect("postgres://nobody@127.0.0.1:1/nodb", None).unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, StoreError::PgConnect { .. }), "{err:?}");
+    assert!(text.contains("127.0.0.1:1/nodb"), "{text}");
+    assert!(text.contains("check that the server is running"), "{text}");
+    // The password never shows in the message.
+    let err = PgStore::connect("postgres://u:s3cret@127.0.0.1:1/db", None).unwrap_err();
+    assert!(!err.to_string().contains("s3cret"), "{err}");
+    let err = PgStore::connect("postgres://a@b:notaport/x", None).unwrap_err();
+    assert!(matches!(err, StoreError::PgConnect { .. }), "{err:?}");
+}
+
+#[test]
+fn stored_values_this_build_cannot_read_are_bad_values_not_panics() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    let a = s.enqueue(&key("crawl", 1), &json!({}), 0).unwrap().unwrap();
+    let b = s.enqueue(&key("scan", 1), &json!({}), 0).unwrap().unwrap();
+    let mut admin = db.admin();
+    admin
+        .execute("UPDATE jobs SET state = 'paused' WHERE id = $1", &[&a])
+        .unwrap();
+    admin
+        .execute("UPDATE jobs SET payload = 'not json' WHERE id = $1", &[&b])
+        .unwrap();
+    match s.job(a) {
+        Err(StoreError::BadValue { column, value }) => {
+            assert_eq!((column, value.as_str()), ("jobs.state", "paused"));
+        }
+        other => panic!("expected BadValue, got {other:?}"),
+    }
+    assert!(matches!(
+        s.job(b),
+        Err(StoreError::BadValue {
+            column: "jobs.payload",
+            ..
+        })
+    ));
+    assert!(matches!(
+        s.list_jobs(&JobFilter::default()),
+        Err(StoreError::BadValue { .. })
+    ));
+}
+
+// ---- row-level security ----
+
+#[test]
+fn a_connection_scoped_to_one_tenant_sees_and_changes_nothing_of_another() {
+    let db = TestDb::new();
+    let mut all = db.store();
+    // B's jobs are due first, so a claim that could see them would take them.
+    let b_job = all
+        .enqueue(&tkey("B", "crawl", 1), &json!({}), 0)
+        .unwrap()
+        .unwrap();
+    let b_running = all
+        .enqueue(&tkey("B", "scan", 1), &json!({}), 0)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        all.claim("wb", &["scan"], 5, 1000).unwrap().unwrap().id,
+        b_running
+    );
+    all.enqueue(&tkey("A", "crawl", 2), &json!({}), 0).unwrap();
+    all.enqueue(&tkey("A", "scan", 3), &json!({}), 0).unwrap();
+
+    let mut a = db.scoped("A");
+    assert_eq!(a.tenant_scope(), Some("A"));
+    let listed = a.list_jobs(&JobFilter::default()).unwrap();
+    assert_eq!(listed.len(), 2);
+    assert!(listed.iter().all(|j| j.key.tenant == "A"));
+    let asked_for_b = JobFilter {
+        tenant: Some("B".into()),
+        ..JobFilter::default()
+    };
+    assert!(a.list_jobs(&asked_for_b).unwrap().is_empty());
+    assert_eq!(a.job(b_job).unwrap(), None);
+    assert_eq!(a.last_scheduled("B", "crawl").unwrap(), None);
+    assert!(!a.cancel(b_job, "not mine", 10).unwrap());
+    assert!(!a.renew(b_running, "wb", 10, 1000).unwrap());
+    assert!(!a.checkpoint(b_running, "wb", "{}").unwrap());
+    assert!(!a.release(b_running, "wb").unwrap());
+    assert!(!a.finish(b_running, "wb", &JobOutcome::Done, 10).unwrap());
+    // Enqueueing for another tenant is refused by the policy, not silently done.
+    let err = a
+        .enqueue(&tkey("B", "crawl", 99), &json!({}), 0)
+        .unwrap_err();
+    assert!(err.to_string().contains("row-level security"), "{err}");
+    // Claims take A's jobs only, then nothing, though B's crawl is due.
+    let first = a.claim("wa", &[], 100, 1000).unwrap().unwrap();
+    let second = a.claim("wa", &[], 100, 1000).unwrap().unwrap();
+    assert_eq!(
+        (first.key.tenant.as_str(), second.key.tenant.as_str()),
+        ("A", "A")
+    );
+    assert!(a.claim("wa", &[], 100, 1000).unwrap().is_none());
+
+    // B's jobs are untouched.
+    let b = all.job(b_job).unwrap().unwrap();
+    assert_eq!((b.state, b.error), (JobState::Queued, None));
+    let b = all.job(b_running).unwrap().unwrap();
+    assert_eq!(
+        (b.state, b.lease_owner.as_deref()),
+        (JobState::Running, Some("wb"))
+    );
+    assert_eq!(all.list_jobs(&JobFilter::default()).unwrap().len(), 4);
+
+    // The policy itself, below the store: a scoped session counts only its tenant's rows and
+    // cannot update the others', though its role owns the table (FORCE ROW LEVEL SECURITY).
+    let mut raw = db.raw_scoped("A");
+    let seen: i64 = raw
+        .query_one("SELECT count(*) FROM jobs", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 2);
+    let changed = raw
+        .execute("UPDATE jobs SET error = 'x' WHERE tenant_id = 'B'", &[])
+        .unwrap();
+    assert_eq!(changed, 0);
+    let owner_forced: (String, bool, bool) = {
+        let r = raw
+            .query_one(
+                "SELECT pg_get_userbyid(relowner)::text, relrowsecurity, relforcerowsecurity
+                 FROM pg_class WHERE oid = 'jobs'::regclass",
+                &[],
+            )
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    };
+    assert_eq!(owner_forced, (APP_ROLE.to_owned(), true, true));
+}
+
+#[test]
+fn a_scope_is_refused_for_a_role_that_bypasses_row_level_security_or_when_empty() {
+    let db = TestDb::new();
+    drop(db.store());
+    match PgStore::connect(&db.admin_url(), Some("A")) {
+        Err(StoreError::PgRefused(why)) => assert!(why.contains("bypasses row-level security")),
+        other => panic!("expected PgRefused, got {other:?}"),
+    }
+    assert!(matches!(
+        PgStore::connect(&db.url(), Some("")),
+        Err(StoreError::PgRefused(_))
+    ));
+}
+
+// ---- audit events ----
+
+/// 2026-01-15 and 2026-02-10 (UTC), in ms.
+const JAN: i64 = 1_768_435_200_000;
+const FEB: i64 = 1_770_681_600_000;
+/// 2026-02-01T00:00:00Z: the first ms of February.
+const FEB_START: i64 = 1_769_904_000_000;
+
+#[test]
+fn audit_events_fill_one_partition_per_month_skip_duplicates_and_drop_by_month() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    let n = s
+        .append_events(
+            "A",
+            &[
+                ("e1", JAN, "{\"n\":1}"),
+                ("e2", JAN + 1000, "{\"n\":2}"),
+                ("e3", FEB, "{\"n\":3}"),
+                ("e4", FEB_START - 1, "{\"n\":4}"),
+                ("e5", FEB_START, "{\"n\":5}"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(n, 5);
+    assert_eq!(s.event_months().unwrap(), ["202601", "202602"]);
+    // Again, plus e1 at another time of January and twice in one batch: skipped; e1 in
+    // February and another tenant's e1: new.
+    let n = s
+        .append_events(
+            "A",
+            &[
+                ("e1", JAN, "{\"n\":1}"),
+                ("e1", JAN + 5, "{\"again\":true}"),
+                ("e3", FEB, "{\"n\":3}"),
+                ("e1", FEB, "{\"feb\":true}"),
+                ("e6", FEB, "{}"),
+                ("e6", FEB, "{}"),
+            ],
+        )
+        .unwrap();
+    assert_eq!(n, 2);
+    assert_eq!(s.append_events("B", &[("e1", JAN, "{}")]).unwrap(), 1);
+    assert_eq!(s.count_events("A").unwrap(), 7);
+    assert_eq!(s.count_events("B").unwrap(), 1);
+
+    // Row-level security covers the events too, through the parent and a partition alike.
+    let mut b = db.scoped("B");
+    assert_eq!(b.count_events("A").unwrap(), 0);
+    assert_eq!(b.count_events("B").unwrap(), 1);
+    assert!(b.append_events("A", &[("x", JAN, "{}")]).is_err());
+    let mut raw = db.raw_scoped("B");
+    let seen: i64 = raw
+        .query_one("SELECT count(*) FROM audit_events_202601", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(seen, 1);
+    assert!(matches!(
+        b.drop_months_before("202602"),
+        Err(StoreError::PgRefused(_))
+    ));
+    assert!(matches!(
+        s.drop_months_before("2026-02"),
+        Err(StoreError::PgRefused(_))
+    ));
+
+    assert_eq!(
+        s.drop_months_before("202601").unwrap(),
+        Vec::<String>::new()
+    );
+    assert_eq!(s.drop_months_before("202602").unwrap(), ["202601"]);
+    assert_eq!(s.event_months().unwrap(), ["202602"]);
+    assert_eq!(s.count_events("A").unwrap(), 4);
+    assert_eq!(s.count_events("B").unwrap(), 0);
+    let left: Option<String> = db
+        .admin()
+        .query_one("SELECT to_regclass('audit_events_202601')::text", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(left, None, "the partition itself is gone");
+    // The month can fill again later (a late event): its partition comes back.
+    assert_eq!(s.append_events("A", &[("late", JAN, "{}")]).unwrap(), 1);
+    assert_eq!(s.event_months().unwrap(), ["202601", "202602"]);
+}
+
+#[test]
+fn sessions_creating_one_month_at_once_all_succeed() {
+    let db = TestDb::new();
+    drop(db.store());
+    let url = db.url();
+    let start = Arc::new(Barrier::new(4));
+    let handles: Vec<_> = (0..4)
+        .map(|w| {
+            let url = url.clone();
+            let start = Arc::clone(&start);
+            std::thread::spawn(move || {
+                let mut s = PgStore::connect(&url, None).unwrap();
+                start.wait();
+                let id = format!("e{w}");
+                s.append_events("A", &[(id.as_str(), JAN, "{}"), ("shared", FEB, "{}")])
+                    .unwrap()
+            })
+        })
+        .collect();
+    let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+    assert_eq!(total, 5, "four own events and the shared one once");
+    let mut s = db.store();
+    assert_eq!(s.event_months().unwrap(), ["202601", "202602"]);
+}
+
+#[test]
+fn a_lost_connection_makes_every_call_an_error() {
+    let db = TestDb::new();
+    let mut s = db.store();
+    assert!(!s.is_closed());
+    db.admin()
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = current_database() AND usename = $1",
+            &[&APP_ROLE],
+        )
+        .unwrap();
+    // Every call fails from then on (the client may notice the closed socket a moment after the
+    // first error, so is_closed is not asserted here).
+    for _ in 0..3 {
+        let err = s.job(1).unwrap_err();
+        assert!(matches!(err, StoreError::Postgres { .. }), "{err:?}");
+    }
+    assert!(s.claim("w", &[], 0, 1).is_err());
+}
