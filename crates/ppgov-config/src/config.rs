@@ -26,6 +26,8 @@ pub const ENV_KEYS: &[(&str, &str)] = &[
     ("AZURE_PASSWORD", "auth.password"),
     ("AZURE_AUTHORITY_HOST", "endpoints.login"),
     ("PPGOV_CLOUD", "endpoints.cloud"),
+    // The shared PostgreSQL database, so its password can stay out of the file.
+    ("PPGOV_STORE_URL", "store.url"),
 ];
 
 /// Names the configuration file when no `--config` is given.
@@ -119,6 +121,10 @@ pub struct AuthConfig {
 pub struct StoreConfig {
     /// Data directory of this tenant.
     pub path: PathBuf,
+    /// `[store] url`: a PostgreSQL database (`postgres://...`) that `ppgov serve` instances share.
+    /// This build keeps its job queue there (each scheduled run exactly once across instances);
+    /// snapshots, scans and the journal stay in the tenant's store at `path`.
+    pub url: Option<String>,
 }
 
 /// The validated configuration.
@@ -616,12 +622,24 @@ fn resolve_store(
     tenant: Option<&TenantConfig>,
     errs: &mut Vec<ConfigError>,
 ) -> Option<StoreConfig> {
+    let url = r.get("store.url").and_then(|e| {
+        let v = e.value.trim();
+        if v.starts_with("postgres://") || v.starts_with("postgresql://") {
+            Some(v.to_string())
+        } else {
+            errs.push(
+                ConfigError::new(e.location.clone(), "store.url", "not a PostgreSQL URL")
+                    .fix("write postgres://USER@HOST:PORT/DATABASE, or leave it out for the embedded store"),
+            );
+            None
+        }
+    });
     if let Some(p) = r.path("store.path") {
-        return Some(StoreConfig { path: p });
+        return Some(StoreConfig { path: p, url });
     }
     let tenant = tenant?;
     match data_dir(env, &tenant.id) {
-        Some(path) => Some(StoreConfig { path }),
+        Some(path) => Some(StoreConfig { path, url }),
         None => {
             errs.push(missing(
                 "store.path",

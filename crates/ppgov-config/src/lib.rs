@@ -35,6 +35,7 @@ pub mod remediation;
 pub mod schedule;
 mod schema;
 pub mod serve;
+pub mod tenants;
 
 pub use config::{
     AssertionAlg, AuthConfig, AuthMethod, CONFIG_ENV, Config, ConfigSources, ENV_KEYS, Flags,
@@ -49,3 +50,4 @@ pub use notify::{NotifyConfig, SmtpConfig, SmtpTls, WebhookConfig, WebhookKindCo
 pub use posture::{ConnectorCategories, PostureConfig, ProdSelector, Suppression, Thresholds};
 pub use remediation::{CleanupMode, RemediationConfig};
 pub use serve::ServeConfig;
+pub use tenants::tenants;

@@ -69,7 +69,7 @@ const ENDPOINTS: &[(&str, Kind)] = &[
     ("dataverse_domains", Kind::Str),
 ];
 
-const STORE: &[(&str, Kind)] = &[("path", Kind::Str)];
+const STORE: &[(&str, Kind)] = &[("path", Kind::Str), ("url", Kind::Str)];
 
 const MAX_AGE: &[(&str, Kind)] = &[
     ("definition", Kind::Str),
@@ -192,9 +192,18 @@ const SERVE: &[(&str, Kind)] = &[
     ("api_tokens_env", Kind::Str),
 ];
 
+const TENANTS: &[(&str, Kind)] = &[
+    ("id", Kind::Str),
+    ("name", Kind::Str),
+    ("store", Kind::Str),
+    ("auth", Kind::Table(AUTH)),
+    ("endpoints", Kind::Table(ENDPOINTS)),
+];
+
 /// The whole document.
 pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("tenant", Kind::Table(TENANT)),
+    ("tenants", Kind::TableArray(TENANTS)),
     ("auth", Kind::Table(AUTH)),
     ("endpoints", Kind::Table(ENDPOINTS)),
     ("store", Kind::Table(STORE)),

@@ -601,3 +601,77 @@ fn serve_settings_are_checked_with_their_line_and_default_sensibly() {
     assert_eq!(c.serve.lease_seconds, 300);
     assert_eq!(c.serve.api_tokens_env, "PPGOV_API_TOKENS");
 }
+
+#[test]
+fn tenants_lay_each_entry_over_the_shared_file_and_name_the_entry_in_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "[auth]\nmethod = \"client_secret\"\nclient_secret = \"shared\"\n\n[schedule]\ncrawl = \"0 */6 * * *\"\n\n[[tenants]]\nid = \"contoso.onmicrosoft.com\"\nname = \"Contoso\"\nstore = \"stores/contoso\"\nauth = { client_id = \"11111111-2222-3333-4444-555555555555\" }\n\n[[tenants]]\nid = \"fabrikam.onmicrosoft.com\"\nauth = { client_id = \"66666666-7777-8888-9999-000000000000\", client_secret = \"own\" }\nendpoints = { bap = \"https://bap.example.test\" }\n";
+    let f = write(&dir, text);
+    let sources = ConfigSources {
+        file: Some(f.clone()),
+        env: BTreeMap::new(),
+        ..Default::default()
+    };
+    let list = ppgov_config::tenants(&sources).unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list[0].tenant.id, "contoso.onmicrosoft.com");
+    assert_eq!(list[0].tenant.name.as_deref(), Some("Contoso"));
+    assert_eq!(
+        list[0].store.path,
+        f.parent().unwrap().join("stores/contoso"),
+        "relative to the file"
+    );
+    assert_eq!(
+        list[1].auth.client_id,
+        "66666666-7777-8888-9999-000000000000"
+    );
+    assert_ne!(list[0].store.path, list[1].store.path, "a store per tenant");
+    assert_eq!(
+        list[1].endpoints().bap.as_str(),
+        "https://bap.example.test/"
+    );
+    assert_ne!(
+        list[0].endpoints().bap.as_str(),
+        "https://bap.example.test/"
+    );
+    for c in &list {
+        let crawl = c.schedule.jobs.iter().find(|j| j.name == "crawl").unwrap();
+        assert_eq!(
+            crawl.expression, "0 */6 * * *",
+            "shared sections apply to all"
+        );
+    }
+
+    // The second entry without a client id, and a tenant listed twice.
+    let bad = text
+        .replace(
+            "auth = { client_id = \"66666666-7777-8888-9999-000000000000\", client_secret = \"own\" }\n",
+            "",
+        )
+        + "\n[[tenants]]\nid = \"CONTOSO.onmicrosoft.com\"\nauth = { client_id = \"11111111-2222-3333-4444-555555555555\" }\n";
+    let f = write(&dir, &bad);
+    let errs = ppgov_config::tenants(&ConfigSources {
+        file: Some(f),
+        env: BTreeMap::new(),
+        ..Default::default()
+    })
+    .unwrap_err();
+    let keys: Vec<&str> = errs.0.iter().map(|e| e.key.as_str()).collect();
+    assert!(keys.contains(&"tenants[1].auth.client_id"), "{keys:?}");
+    assert!(keys.contains(&"tenants[2].id"), "{keys:?}");
+
+    // Without [[tenants]], the one [tenant].
+    let f = write(
+        &dir,
+        &format!(
+            "[tenant]\nid = \"{TENANT}\"\n[auth]\nclient_id = \"{CLIENT}\"\nclient_secret = \"s\"\n"
+        ),
+    );
+    let one = ppgov_config::tenants(&ConfigSources {
+        file: Some(f),
+        env: base_env(),
+        ..Default::default()
+    })
+    .unwrap();
+    assert_eq!(one.len(), 1);
+}

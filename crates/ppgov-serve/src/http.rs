@@ -1,7 +1,7 @@
 //! The HTTP endpoints: `/healthz`, `/readyz`, `/metrics`, and the JSON API under `/api/v1`
 //! (bearer tokens; its OpenAPI document at `/api/v1/openapi.json`).
 
-use crate::server::{Shared, lock};
+use crate::server::{Shared, with_queue};
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -61,12 +61,11 @@ async fn readyz(State(s): St) -> Answer {
             "the scheduler has not started",
         ));
     }
-    let reachable = lock(&s.queue).and_then(|mut q| {
+    let reachable = with_queue(&s.queue, |q| {
         q.list_jobs(&JobFilter {
             limit: Some(1),
             ..JobFilter::default()
         })
-        .map_err(|e| e.to_string())
     });
     match reachable {
         Ok(_) => Ok((StatusCode::OK, "ready\n").into_response()),
@@ -159,8 +158,7 @@ async fn list_jobs(State(s): St, headers: HeaderMap, Query(q): Query<JobsQuery>)
         state,
         limit: Some(q.limit.unwrap_or(100).min(1000)),
     };
-    let jobs = lock(&s.queue)
-        .and_then(|mut qu| qu.list_jobs(&filter).map_err(|e| e.to_string()))
+    let jobs = with_queue(&s.queue, |q| q.list_jobs(&filter))
         .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e))?;
     Ok(Json(json!({ "jobs": jobs })).into_response())
 }

@@ -107,9 +107,7 @@ impl Shared {
     /// Enqueues a run and wakes the idle workers; `None` when the key existed.
     pub(crate) fn enqueue(&self, key: &JobKey) -> Result<Option<i64>, String> {
         let now = self.clock.now_ms();
-        let id = lock(&self.queue)?
-            .enqueue(key, &serde_json::json!({}), now)
-            .map_err(|e| e.to_string())?;
+        let id = with_queue(&self.queue, |q| q.enqueue(key, &serde_json::json!({}), now))?;
         if id.is_some() {
             self.metrics
                 .jobs_enqueued
@@ -121,12 +119,21 @@ impl Shared {
     }
 }
 
-/// Locks the queue; a worker that panicked while holding it poisons nothing we rely on (every
-/// change is one statement), so the poison is cleared.
-pub(crate) fn lock(
+/// Runs `f` on the queue. The queue is locked (a poisoned lock is cleared: every change is one
+/// statement or transaction, so a panic leaves nothing half-done); on the multi-thread runtime the
+/// call runs in `block_in_place`, as a PostgreSQL queue's client blocks on a runtime of its own.
+pub(crate) fn with_queue<T>(
     queue: &Queue,
-) -> Result<std::sync::MutexGuard<'_, Box<dyn JobQueue + Send>>, String> {
-    Ok(queue.lock().unwrap_or_else(|p| p.into_inner()))
+    f: impl FnOnce(&mut (dyn JobQueue + Send)) -> Result<T, ppgov_store::StoreError>,
+) -> Result<T, String> {
+    let run = || {
+        let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
+        f(q.as_mut()).map_err(|e| e.to_string())
+    };
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
+        _ => run(),
+    }
 }
 
 /// A running `ppgov serve`.
@@ -265,10 +272,7 @@ async fn schedule(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
         let now = shared.clock.now_ms();
         let mut wake = i64::MAX;
         for (tenant, name, cron) in &schedules {
-            let last = match lock(&shared.queue).and_then(|mut q| {
-                q.last_scheduled(tenant.id(), name)
-                    .map_err(|e| e.to_string())
-            }) {
+            let last = match with_queue(&shared.queue, |q| q.last_scheduled(tenant.id(), name)) {
                 Ok(last) => last,
                 Err(e) => {
                     tracing::error!(tenant = tenant.id(), job = name, error = %e, "cannot read the job queue");
@@ -310,9 +314,8 @@ async fn work(shared: Arc<Shared>, worker: String, mut stop: watch::Receiver<boo
             return;
         }
         let now = shared.clock.now_ms();
-        let claimed = lock(&shared.queue).and_then(|mut q| {
+        let claimed = with_queue(&shared.queue, |q| {
             q.claim(&worker, &[], now, shared.lease_ms)
-                .map_err(|e| e.to_string())
         });
         match claimed {
             Ok(Some(job)) => run(&shared, &worker, job, &mut stop).await,
@@ -356,9 +359,8 @@ async fn run(shared: &Shared, worker: &str, job: JobRow, stop: &mut watch::Recei
             let at = shared.clock.now_ms().saturating_add(shared.lease_ms / 3);
             shared.clock.sleep_until(at).await;
             let now = shared.clock.now_ms();
-            let held = lock(&shared.queue).and_then(|mut q| {
+            let held = with_queue(&shared.queue, |q| {
                 q.renew(job.id, worker, now, shared.lease_ms)
-                    .map_err(|e| e.to_string())
             });
             if !matches!(held, Ok(true)) {
                 return;
@@ -379,7 +381,7 @@ async fn run(shared: &Shared, worker: &str, job: JobRow, stop: &mut watch::Recei
                 result = work => finish(shared, worker, &job, result),
                 () = renew => (RunEnd::LeaseLost, "the lease was lost (cancelled, or taken over); this run's result is not recorded".to_string()),
                 _ = stop.wait_for(|s| *s) => {
-                    let _ = lock(&shared.queue).map(|mut q| q.release(job.id, worker));
+                    let _ = with_queue(&shared.queue, |q| q.release(job.id, worker));
                     (RunEnd::Released, "given back to the queue at shutdown".to_string())
                 }
             }
@@ -438,10 +440,7 @@ fn finish(
         Err(e) => (RunEnd::Failed, e.clone(), JobOutcome::Failed(e)),
     };
     let now = shared.clock.now_ms();
-    match lock(&shared.queue).and_then(|mut q| {
-        q.finish(job.id, worker, &outcome, now)
-            .map_err(|e| e.to_string())
-    }) {
+    match with_queue(&shared.queue, |q| q.finish(job.id, worker, &outcome, now)) {
         Ok(true) => (end, summary),
         Ok(false) => (
             RunEnd::LeaseLost,

@@ -14,6 +14,8 @@
 mod audit;
 mod jobs;
 mod migrations;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 use std::collections::HashMap;
 

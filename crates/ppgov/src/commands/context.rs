@@ -45,6 +45,24 @@ pub fn config(file: Option<PathBuf>) -> anyhow::Result<Config> {
     ppgov_config::validate(&sources(file)).map_err(|errs| anyhow::anyhow!("invalid configuration:\n{errs}\nhint: `ppgov config validate` lists every problem; fix them and run again"))
 }
 
+/// One configuration per served tenant (`[[tenants]]`, else the one `[tenant]`), validated
+/// before any network call.
+pub fn tenants(file: Option<PathBuf>) -> anyhow::Result<Vec<Config>> {
+    ppgov_config::tenants(&sources(file)).map_err(|errs| anyhow::anyhow!("invalid configuration:\n{errs}\nhint: `ppgov config validate` lists every problem; fix them and run again"))
+}
+
+/// The job queue `ppgov serve` and `ppgov jobs` share: the PostgreSQL database of `[store] url`
+/// when set (several instances), else the first tenant's embedded store.
+pub fn queue(config: &Config) -> anyhow::Result<Box<dyn ppgov_store::JobQueue + Send>> {
+    match &config.store.url {
+        Some(url) => Ok(Box::new(
+            ppgov_store_pg::PgStore::connect(url, None)
+                .context("cannot open the job queue in the PostgreSQL database of [store] url")?,
+        )),
+        None => Ok(Box::new(store(config)?)),
+    }
+}
+
 /// The posture a command judging a snapshot file applies: the discovered file's `[posture]`
 /// (suppressions, thresholds, ...), or defaults without a file. Needs no sign-in settings.
 pub fn posture(file: Option<PathBuf>) -> anyhow::Result<PostureConfig> {

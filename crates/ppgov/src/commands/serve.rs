@@ -4,7 +4,7 @@ use crate::commands::Outcome;
 use anyhow::{Context as _, bail};
 use clap::{Args, Subcommand};
 use ppgov_serve::{ServeOptions, Server, SystemClock, Tenant};
-use ppgov_store::{JobFilter, JobKey, JobQueue, JobState};
+use ppgov_store::{JobFilter, JobKey, JobState};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -22,6 +22,9 @@ pub struct ServeArgs {
 pub enum JobsCommand {
     /// The job queue, newest tick first.
     List {
+        /// Only this tenant's jobs.
+        #[arg(long, value_name = "TENANT")]
+        of: Option<String>,
         /// Only this kind (crawl, full_crawl, audit, due, digest).
         #[arg(long)]
         kind: Option<String>,
@@ -39,6 +42,8 @@ pub enum JobsCommand {
     Run {
         /// crawl, full_crawl, audit, due or digest.
         kind: String,
+        /// The tenant (needed when several are served).
+        tenant: Option<String>,
     },
     /// Cancel a queued or running job (a running one stops at its next lease renewal).
     Cancel {
@@ -55,7 +60,11 @@ fn env(name: &str) -> Option<String> {
 }
 
 pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Outcome> {
-    let config = super::context::config(file)?;
+    let configs = super::context::tenants(file)?;
+    // `[serve]` and `[store] url` are file-wide: the first tenant's are everyone's.
+    let Some(config) = configs.first().cloned() else {
+        bail!("no tenant configured; hint: add [tenant] or [[tenants]] to ppgov.toml");
+    };
     let listen = match args.listen {
         Some(a) => a,
         None => config
@@ -70,7 +79,11 @@ pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Out
         .map(|t| t.trim().to_string())
         .filter(|t| !t.is_empty())
         .collect();
-    let queue = super::context::store(&config)?;
+    // The PostgreSQL client blocks on a runtime of its own: connect off this one.
+    let queue = {
+        let c = config.clone();
+        tokio::task::spawn_blocking(move || super::context::queue(&c)).await??
+    };
     let opts = ServeOptions {
         listen,
         clock: Arc::new(SystemClock),
@@ -81,12 +94,22 @@ pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Out
         api_tokens,
     };
     let no_tokens = opts.api_tokens.is_empty();
-    let tenants = vec![Tenant::new(config.clone(), &env)];
-    let server = Server::start(tenants, Box::new(queue), opts).await?;
+    let names: Vec<String> = configs.iter().map(|c| c.tenant.id.clone()).collect();
+    let tenants = configs.into_iter().map(|c| Tenant::new(c, &env)).collect();
+    let server = Server::start(tenants, queue, opts).await?;
     eprintln!(
-        "ppgov serve: tenant {}, listening on http://{} (/healthz, /readyz, /metrics, /api/v1)",
-        config.tenant.id,
+        "ppgov serve: {} tenant(s) ({}), listening on http://{} (/healthz, /readyz, /metrics, /api/v1)",
+        names.len(),
+        names.join(", "),
         server.addr()
+    );
+    eprintln!(
+        "  job queue: {}",
+        if config.store.url.is_some() {
+            "PostgreSQL ([store] url), shared with other instances".to_string()
+        } else {
+            config.store.path.display().to_string()
+        }
     );
     if no_tokens {
         eprintln!(
@@ -129,11 +152,15 @@ async fn shutdown_signal() {
 }
 
 pub fn jobs(file: Option<PathBuf>, cmd: JobsCommand) -> anyhow::Result<Outcome> {
-    let config = super::context::config(file)?;
-    let mut store = super::context::store(&config)?;
+    let configs = super::context::tenants(file)?;
+    let Some(config) = configs.first() else {
+        bail!("no tenant configured; hint: add [tenant] or [[tenants]] to ppgov.toml");
+    };
+    let mut store = super::context::queue(config)?;
     let now = chrono::Utc::now().timestamp_millis();
     match cmd {
         JobsCommand::List {
+            of: tenant,
             kind,
             state,
             limit,
@@ -147,7 +174,7 @@ pub fn jobs(file: Option<PathBuf>, cmd: JobsCommand) -> anyhow::Result<Outcome> 
                 })
                 .transpose()?;
             let jobs = store.list_jobs(&JobFilter {
-                tenant: Some(config.tenant.id.clone()),
+                tenant: tenant.clone(),
                 kind,
                 state,
                 limit: Some(limit),
@@ -161,7 +188,16 @@ pub fn jobs(file: Option<PathBuf>, cmd: JobsCommand) -> anyhow::Result<Outcome> 
                 );
             }
         }
-        JobsCommand::Run { kind } => {
+        JobsCommand::Run { kind, tenant } => {
+            let tenant = match tenant {
+                Some(t) => configs
+                    .iter()
+                    .find(|c| c.tenant.id.eq_ignore_ascii_case(&t))
+                    .map(|c| c.tenant.id.clone())
+                    .with_context(|| format!("tenant {t} is not in the configuration"))?,
+                None if configs.len() == 1 => config.tenant.id.clone(),
+                None => bail!("several tenants are served; name one: ppgov jobs run {kind} TENANT"),
+            };
             if !ppgov_serve::jobs::KINDS.contains(&kind.as_str()) {
                 bail!(
                     "unknown job kind `{kind}`; use one of {}",
@@ -169,7 +205,7 @@ pub fn jobs(file: Option<PathBuf>, cmd: JobsCommand) -> anyhow::Result<Outcome> 
                 );
             }
             let key = JobKey {
-                tenant: config.tenant.id.clone(),
+                tenant,
                 kind,
                 scheduled_for_ms: now,
             };
