@@ -102,9 +102,12 @@ pub fn tenants(sources: &ConfigSources) -> Result<Vec<Config>, ConfigErrors> {
     }
 }
 
+/// One `[[tenants]]` entry as (dotted key, value) pairs.
+type Entry = Vec<(String, String)>;
+
 /// The `[[tenants]]` entries as dotted keys (`tenant.id`, `auth.client_id`, ...), `None` when the
 /// file has none; `Err` when the file cannot be read as TOML.
-fn entries_of(path: &Path) -> Result<Option<Vec<Vec<(String, String)>>>, ()> {
+fn entries_of(path: &Path) -> Result<Option<Vec<Entry>>, ()> {
     let text = std::fs::read_to_string(path).map_err(|_| ())?;
     let doc: toml::Table = toml::from_str(&text).map_err(|_| ())?;
     let Some(toml::Value::Array(list)) = doc.get("tenants") else {

@@ -607,9 +607,10 @@ fn tenants_lay_each_entry_over_the_shared_file_and_name_the_entry_in_errors() {
     let dir = tempfile::tempdir().unwrap();
     let text = "[auth]\nmethod = \"client_secret\"\nclient_secret = \"shared\"\n\n[schedule]\ncrawl = \"0 */6 * * *\"\n\n[[tenants]]\nid = \"contoso.onmicrosoft.com\"\nname = \"Contoso\"\nstore = \"stores/contoso\"\nauth = { client_id = \"11111111-2222-3333-4444-555555555555\" }\n\n[[tenants]]\nid = \"fabrikam.onmicrosoft.com\"\nauth = { client_id = \"66666666-7777-8888-9999-000000000000\", client_secret = \"own\" }\nendpoints = { bap = \"https://bap.example.test\" }\n";
     let f = write(&dir, text);
+    let home = BTreeMap::from([("HOME".to_string(), dir.path().display().to_string())]);
     let sources = ConfigSources {
         file: Some(f.clone()),
-        env: BTreeMap::new(),
+        env: home.clone(),
         ..Default::default()
     };
     let list = ppgov_config::tenants(&sources).unwrap();
@@ -652,7 +653,7 @@ fn tenants_lay_each_entry_over_the_shared_file_and_name_the_entry_in_errors() {
     let f = write(&dir, &bad);
     let errs = ppgov_config::tenants(&ConfigSources {
         file: Some(f),
-        env: BTreeMap::new(),
+        env: home,
         ..Default::default()
     })
     .unwrap_err();

@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinSet;
 
-/// The job queue, shared by the scheduler, the workers and the API.
-pub type Queue = Arc<Mutex<Box<dyn JobQueue + Send>>>;
+/// The job queue, shared by the scheduler, the workers and the API (`None` once closed).
+pub type Queue = Arc<Mutex<Option<Box<dyn JobQueue + Send>>>>;
 
 /// Runs with no history that run once at the first start (the jobs that bring data in); the
 /// others wait for their first tick.
@@ -119,6 +119,17 @@ impl Shared {
     }
 }
 
+impl Drop for Shared {
+    /// Closes the queue on a thread of its own: a PostgreSQL client blocks on its own runtime
+    /// when it closes, which must not happen on one of tokio's.
+    fn drop(&mut self) {
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner()).take();
+        if let Some(q) = queue {
+            let _ = std::thread::spawn(move || drop(q)).join();
+        }
+    }
+}
+
 /// Runs `f` on the queue. The queue is locked (a poisoned lock is cleared: every change is one
 /// statement or transaction, so a panic leaves nothing half-done); on the multi-thread runtime the
 /// call runs in `block_in_place`, as a PostgreSQL queue's client blocks on a runtime of its own.
@@ -128,7 +139,10 @@ pub(crate) fn with_queue<T>(
 ) -> Result<T, String> {
     let run = || {
         let mut q = queue.lock().unwrap_or_else(|p| p.into_inner());
-        f(q.as_mut()).map_err(|e| e.to_string())
+        match q.as_mut() {
+            Some(q) => f(q.as_mut()).map_err(|e| e.to_string()),
+            None => Err("the job queue is closed (the server is stopping)".to_string()),
+        }
     };
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
@@ -188,7 +202,7 @@ impl Server {
         let (events, first_events) = broadcast::channel(1024);
         let shared = Arc::new(Shared {
             tenants: tenants.into_iter().map(Arc::new).collect(),
-            queue: Arc::new(Mutex::new(queue)),
+            queue: Arc::new(Mutex::new(Some(queue))),
             metrics: Metrics::new(),
             clock: opts.clock,
             api_tokens: opts.api_tokens,

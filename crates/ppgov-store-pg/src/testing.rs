@@ -167,12 +167,16 @@ impl Default for TestDb {
 }
 
 impl Drop for TestDb {
+    /// Drops the database from a thread of its own, so a test on a tokio runtime (whose threads
+    /// may not block on the client's runtime) can let it go anywhere, unwinding included.
     fn drop(&mut self) {
-        if let Ok(mut admin) = Client::connect(&server().admin_url, NoTls) {
-            let _ = admin.batch_execute(&format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ));
-        }
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            if let Ok(mut admin) = Client::connect(&server().admin_url, NoTls) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        })
+        .join();
     }
 }
