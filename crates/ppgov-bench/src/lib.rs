@@ -3,6 +3,8 @@
 //! `map` functions, without HTTP), so the scan and DLP benchmarks get big snapshots in seconds;
 //! and the process's peak memory.
 
+pub mod serve;
+
 use chrono::{DateTime, Utc};
 use ppgov_core::{PrincipalKind, PrincipalStatus, Snapshot};
 use ppgov_crawl::map;

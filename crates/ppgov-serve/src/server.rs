@@ -258,6 +258,14 @@ impl Server {
         self.shared.metrics.encode()
     }
 
+    /// Stops at once as a crashed instance would: every task is aborted and no lease is
+    /// released, so other instances take its jobs over only when their leases run out (the
+    /// takeover benchmark; a real crash is a SIGKILL, see the `serve_kill` test).
+    pub async fn abort(mut self) {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+    }
+
     /// Stops: no new claims, running jobs are given back to the queue (their leases released,
     /// so another instance takes them at once and resumes from their checkpoints), the HTTP
     /// endpoints finish their requests.

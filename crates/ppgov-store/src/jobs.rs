@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 /// One scheduled run: a tenant, a job kind (`crawl`, `crawl-full`, `scan`, `audit`, `due`,
 /// `digest`, ...) and the schedule tick it is for.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct JobKey {
     /// The tenant id the job runs for.
     pub tenant: String,

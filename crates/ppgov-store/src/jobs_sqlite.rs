@@ -258,106 +258,12 @@ mod tests {
     }
 
     #[test]
-    fn a_key_is_enqueued_once_whatever_its_state() {
-        let mut s = Store::open_in_memory().unwrap();
-        let id = s.enqueue(&key("crawl", 1000), &json!({}), 5).unwrap();
-        assert!(id.is_some());
-        assert_eq!(
-            s.enqueue(&key("crawl", 1000), &json!({"x": 1}), 6).unwrap(),
-            None
-        );
-        let j = s.claim("w1", &[], 1000, 60_000).unwrap().unwrap();
-        assert!(s.finish(j.id, "w1", &JobOutcome::Done, 1001).unwrap());
-        assert_eq!(s.enqueue(&key("crawl", 1000), &json!({}), 7).unwrap(), None);
-        assert_eq!(s.list_jobs(&JobFilter::default()).unwrap().len(), 1);
-        assert_eq!(s.last_scheduled("t1", "crawl").unwrap(), Some(1000));
-        assert_eq!(s.last_scheduled("t1", "scan").unwrap(), None);
-    }
-
-    #[test]
-    fn claims_take_the_earliest_due_job_of_the_asked_kinds_and_never_a_future_one() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enqueue(&key("scan", 2000), &json!({}), 0).unwrap();
-        s.enqueue(&key("crawl", 3000), &json!({"full": true}), 0)
-            .unwrap();
-        s.enqueue(&key("crawl", 9000), &json!({}), 0).unwrap();
-        let j = s.claim("w1", &["crawl"], 5000, 1000).unwrap().unwrap();
-        assert_eq!(j.key, key("crawl", 3000));
-        assert_eq!(j.payload, json!({"full": true}));
-        assert_eq!(j.state, JobState::Running);
-        assert_eq!((j.attempts, j.lease_until_ms), (1, Some(6000)));
-        assert!(s.claim("w2", &["crawl"], 5000, 1000).unwrap().is_none());
-        let j = s.claim("w2", &[], 5000, 1000).unwrap().unwrap();
-        assert_eq!(j.key.kind, "scan");
-    }
-
-    #[test]
-    fn runs_of_one_tenant_and_kind_never_overlap() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enqueue(&key("crawl", 1000), &json!({}), 0).unwrap();
-        s.enqueue(&key("crawl", 2000), &json!({}), 0).unwrap();
-        let mut other = key("crawl", 2000);
-        other.tenant = "t2".into();
-        s.enqueue(&other, &json!({}), 0).unwrap();
-        let first = s.claim("w1", &[], 2500, 1000).unwrap().unwrap();
-        assert_eq!(first.key, key("crawl", 1000));
-        // The next tick of t1's crawl waits; t2's crawl does not.
-        let next = s.claim("w2", &[], 2500, 1000).unwrap().unwrap();
-        assert_eq!(next.key, other);
-        assert!(s.claim("w3", &[], 2600, 1000).unwrap().is_none());
-        assert!(s.finish(first.id, "w1", &JobOutcome::Done, 2700).unwrap());
-        let then = s.claim("w3", &[], 2800, 1000).unwrap().unwrap();
-        assert_eq!(then.key, key("crawl", 2000));
-    }
-
-    #[test]
-    fn an_expired_lease_is_taken_over_with_its_checkpoint_and_the_stale_worker_changes_nothing() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enqueue(&key("crawl", 0), &json!({}), 0).unwrap();
-        let j = s.claim("w1", &[], 10, 100).unwrap().unwrap();
-        assert!(s.checkpoint(j.id, "w1", "{\"shard\":3}").unwrap());
-        assert!(s.renew(j.id, "w1", 50, 100).unwrap());
-        // Lease runs to 150: not claimable at 150, claimable after.
-        assert!(s.claim("w2", &[], 150, 100).unwrap().is_none());
-        let t = s.claim("w2", &[], 151, 100).unwrap().unwrap();
-        assert_eq!(t.id, j.id);
-        assert_eq!(t.attempts, 2);
-        assert_eq!(t.checkpoint.as_deref(), Some("{\"shard\":3}"));
-        assert!(!s.renew(j.id, "w1", 152, 100).unwrap());
-        assert!(!s.checkpoint(j.id, "w1", "{}").unwrap());
-        assert!(!s.finish(j.id, "w1", &JobOutcome::Done, 153).unwrap());
-        assert!(!s.release(j.id, "w1").unwrap());
-        assert!(
-            s.finish(j.id, "w2", &JobOutcome::Failed("boom".into()), 160)
-                .unwrap()
-        );
-        let done = s.job(j.id).unwrap().unwrap();
-        assert_eq!(done.state, JobState::Failed);
-        assert_eq!(done.error.as_deref(), Some("boom"));
-        assert_eq!(done.finished_ms, Some(160));
-        assert_eq!(done.lease_owner, None);
-    }
-
-    #[test]
-    fn release_requeues_at_once_and_cancel_stops_a_running_job_at_its_next_renew() {
-        let mut s = Store::open_in_memory().unwrap();
-        s.enqueue(&key("audit", 0), &json!({}), 0).unwrap();
-        let j = s.claim("w1", &[], 1, 1000).unwrap().unwrap();
-        assert!(s.release(j.id, "w1").unwrap());
-        let again = s.claim("w2", &[], 2, 1000).unwrap().unwrap();
-        assert_eq!(again.id, j.id);
-        assert!(s.cancel(j.id, "operator asked", 3).unwrap());
-        assert!(!s.renew(j.id, "w2", 4, 1000).unwrap());
-        assert!(!s.cancel(j.id, "twice", 5).unwrap());
-        assert!(!s.cancel(999, "missing", 5).unwrap());
-        let filtered = s
-            .list_jobs(&JobFilter {
-                state: Some(JobState::Cancelled),
-                ..JobFilter::default()
-            })
-            .unwrap();
-        assert_eq!(filtered.len(), 1);
-        assert_eq!(filtered[0].error.as_deref(), Some("operator asked"));
+    fn the_job_queue_contract() {
+        // The same checks the PostgreSQL store runs, each on a fresh queue.
+        for (_, check) in crate::contract::CHECKS {
+            let mut s = Store::open_in_memory().unwrap();
+            check(&mut s);
+        }
     }
 
     #[test]

@@ -16,6 +16,8 @@
 mod batch;
 mod carry;
 mod checkpoints;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract;
 mod error;
 mod events;
 mod file;

@@ -368,6 +368,29 @@ pub enum BenchCommand {
     Emulator(BenchScanArgs),
     /// Generate audit events with planted attacks; ingest and detection throughput, memory, bytes per event.
     Audit(crate::commands::audit::BenchAuditArgs),
+    /// Instances of `ppgov serve` on one PostgreSQL job queue against emulated tenants: jobs
+    /// completed, duplicate executions, jobs per second per instance count, takeover time.
+    Serve(BenchServeArgs),
+}
+
+/// `ppgov bench serve`.
+#[derive(Debug, Args)]
+pub struct BenchServeArgs {
+    /// Emulated tenants.
+    #[arg(long, default_value_t = 20)]
+    pub tenants: usize,
+    /// Instance counts to measure (repeatable or comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = [1, 3])]
+    pub instances: Vec<usize>,
+    /// Crawl rounds per instance count (the first crawls every tenant in full).
+    #[arg(long, default_value_t = 2)]
+    pub rounds: usize,
+    /// Job lease in seconds (a crashed instance's job waits this long).
+    #[arg(long, default_value_t = 5)]
+    pub lease_seconds: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = BenchFormat::Text)]
+    pub format: BenchFormat,
 }
 
 /// Benchmark output format.

@@ -20,7 +20,26 @@ pub async fn run(cmd: BenchCommand) -> anyhow::Result<Outcome> {
         BenchCommand::Dlp(a) => dlp(a),
         BenchCommand::Emulator(a) => emulator(a).await,
         BenchCommand::Audit(a) => super::audit::bench(a),
+        BenchCommand::Serve(a) => serve(a).await,
     }
+}
+
+/// `ppgov bench serve` (PostgreSQL from `PPGOV_TEST_PG_URL`, else a throwaway cluster).
+async fn serve(a: crate::cli::BenchServeArgs) -> anyhow::Result<Outcome> {
+    let opts = ppgov_bench::serve::ServeBenchOptions {
+        tenants: a.tenants.max(1),
+        instances: a.instances.clone(),
+        rounds: a.rounds.max(1),
+        lease_s: a.lease_seconds.max(1),
+    };
+    let report = ppgov_bench::serve::run(&opts)
+        .await
+        .map_err(|e| anyhow::anyhow!("bench serve: {e}"))?;
+    print(a.format, serde_json::to_value(&report)?);
+    if report.duplicate_executions > 0 {
+        anyhow::bail!("{} duplicate execution(s)", report.duplicate_executions);
+    }
+    Ok(Outcome::Clean)
 }
 
 fn print(format: BenchFormat, value: serde_json::Value) {
