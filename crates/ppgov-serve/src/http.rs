@@ -30,6 +30,8 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/v1/scans", get(scans))
         .route("/api/v1/findings", get(findings))
         .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/inventory", get(inventory))
+        .route("/api/v1/journal", get(journal))
         .with_state(shared)
 }
 
@@ -276,4 +278,58 @@ async fn alerts(State(s): St, headers: HeaderMap, Query(q): Query<TenantQuery>) 
     let (_, store) = tenant_store(&s, &headers, &q)?;
     let list = store.alerts(None, None).map_err(unavailable)?;
     Ok(Json(json!({ "alerts": list })).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct InventoryQuery {
+    tenant: Option<String>,
+    kind: String,
+}
+
+/// One kind of resource from the latest complete snapshot.
+async fn inventory(State(s): St, headers: HeaderMap, Query(q): Query<InventoryQuery>) -> Answer {
+    let (t, store) = tenant_store(&s, &headers, &TenantQuery { tenant: q.tenant })?;
+    let info = store
+        .latest_snapshot(t.id(), true)
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            problem(
+                StatusCode::NOT_FOUND,
+                "no complete snapshot yet: the first crawl job makes one",
+            )
+        })?;
+    let snap = store.load_snapshot(&info.id).map_err(unavailable)?;
+    let rows = match q.kind.as_str() {
+        "environments" => serde_json::to_value(&snap.environments),
+        "apps" => serde_json::to_value(&snap.apps),
+        "flows" => serde_json::to_value(&snap.flows),
+        "connections" => serde_json::to_value(&snap.connections),
+        "dlp_policies" => serde_json::to_value(&snap.dlp_policies),
+        "role_assignments" => serde_json::to_value(&snap.role_assignments),
+        "principals" => serde_json::to_value(&snap.principals),
+        other => {
+            return Err(problem(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "kind `{other}`: use environments, apps, flows, connections, dlp_policies, role_assignments or principals"
+                ),
+            ));
+        }
+    }
+    .map_err(|e| problem(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok(Json(json!({
+        "snapshot_id": info.id.0,
+        "collection": snap.collection,
+        "kind": q.kind,
+        "rows": rows,
+    }))
+    .into_response())
+}
+
+/// The remediation journal with its chain verified.
+async fn journal(State(s): St, headers: HeaderMap, Query(q): Query<TenantQuery>) -> Answer {
+    let (_, store) = tenant_store(&s, &headers, &q)?;
+    let entries = store.journal(None).map_err(unavailable)?;
+    let chain = store.verify_journal().map_err(unavailable)?;
+    Ok(Json(json!({ "chain": chain, "entries": entries })).into_response())
 }

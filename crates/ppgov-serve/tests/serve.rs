@@ -282,6 +282,45 @@ async fn scheduled_ticks_run_each_job_once_and_metrics_and_api_show_them() {
     );
     assert!(!scan["findings"].as_array().unwrap().is_empty());
 
+    // The inventory of the latest snapshot, and the journal of the due step with its chain.
+    let flows: serde_json::Value = get(
+        &format!("{base_url}/api/v1/inventory?kind=flows"),
+        Some(TOKEN),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    let latest = {
+        let store = Store::open(&config.store.path).unwrap();
+        let info = store.latest_snapshot(&tenant, true).unwrap().unwrap();
+        store.load_snapshot(&info.id).unwrap()
+    };
+    assert_eq!(flows["rows"].as_array().unwrap().len(), latest.flows.len());
+    assert_eq!(
+        get(
+            &format!("{base_url}/api/v1/inventory?kind=secrets"),
+            Some(TOKEN)
+        )
+        .await
+        .status(),
+        400
+    );
+    let journal: serde_json::Value = get(&format!("{base_url}/api/v1/journal"), Some(TOKEN))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        !journal["entries"].as_array().unwrap().is_empty(),
+        "{journal}"
+    );
+    assert_eq!(
+        journal["chain"]["breaks"].as_array().map(Vec::len),
+        Some(0),
+        "{journal}"
+    );
+
     // The API needs a token; it lists the queue and triggers a run.
     assert_eq!(
         get(&format!("{base_url}/api/v1/jobs"), None).await.status(),
