@@ -204,7 +204,7 @@ pub async fn run(opts: &ServeBenchOptions) -> Result<ServeBenchReport, String> {
     let most = opts.instances.iter().copied().max().unwrap_or(1);
     for &k in &opts.instances {
         let db = blocking(TestDb::new);
-        let dir = tempfile_dir()?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
         let configs = configs(dir.path(), &emus, &db.url())?;
         let mut run = start(&configs, &db.url(), k.max(1), opts.lease_s).await?;
         let mut ended: BTreeMap<JobKey, u64> = BTreeMap::new();
@@ -305,29 +305,4 @@ async fn takeover(
         .started_ms
         .ok_or("the takeover job was never claimed again")?;
     Ok((claimed - crashed).max(0) as f64 / 1000.0)
-}
-
-fn tempfile_dir() -> Result<TempDir, String> {
-    let path = std::env::temp_dir().join(format!(
-        "ppgov-bench-serve-{}-{}",
-        std::process::id(),
-        now_ms()
-    ));
-    std::fs::create_dir_all(&path).map_err(|e| e.to_string())?;
-    Ok(TempDir(path))
-}
-
-/// A folder removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl TempDir {
-    fn path(&self) -> &std::path::Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

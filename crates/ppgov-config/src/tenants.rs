@@ -36,11 +36,10 @@ pub fn tenants(sources: &ConfigSources) -> Result<Vec<Config>, ConfigErrors> {
             .filter(|s| !s.is_empty())
             .map(PathBuf::from)
     });
-    let entries = match path.as_deref().map(entries_of) {
-        None | Some(Ok(None)) => return validate(sources).map(|c| vec![c]),
-        Some(Ok(Some(entries))) => entries,
-        // Unreadable or not TOML: the full validation says where and why.
-        Some(Err(())) => return validate(sources).map(|c| vec![c]),
+    // No file, no `[[tenants]]`, or a file that cannot be read as TOML (the full validation
+    // then says where and why): the one `[tenant]`.
+    let Some(entries) = path.as_deref().and_then(entries_of) else {
+        return validate(sources).map(|c| vec![c]);
     };
     let file = path.unwrap_or_default();
     let base = file.parent().map(Path::to_path_buf).unwrap_or_default();
@@ -106,12 +105,12 @@ pub fn tenants(sources: &ConfigSources) -> Result<Vec<Config>, ConfigErrors> {
 type Entry = Vec<(String, String)>;
 
 /// The `[[tenants]]` entries as dotted keys (`tenant.id`, `auth.client_id`, ...), `None` when the
-/// file has none; `Err` when the file cannot be read as TOML.
-fn entries_of(path: &Path) -> Result<Option<Vec<Entry>>, ()> {
-    let text = std::fs::read_to_string(path).map_err(|_| ())?;
-    let doc: toml::Table = toml::from_str(&text).map_err(|_| ())?;
+/// file has none or cannot be read as TOML.
+fn entries_of(path: &Path) -> Option<Vec<Entry>> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let doc: toml::Table = toml::from_str(&text).ok()?;
     let Some(toml::Value::Array(list)) = doc.get("tenants") else {
-        return Ok(None);
+        return None;
     };
     let mut out = Vec::new();
     for item in list {
@@ -140,5 +139,5 @@ fn entries_of(path: &Path) -> Result<Option<Vec<Entry>>, ()> {
         }
         out.push(pairs);
     }
-    Ok(Some(out))
+    Some(out)
 }

@@ -10,7 +10,7 @@
 //! - `due`: `apply --due` (elevation expiries, grace periods ended).
 //! - `digest`: the latest scan's notification digests, when `[notify]` has a sink.
 
-use crate::metrics::{ApiLabels, Metrics, SeverityLabels};
+use crate::metrics::{Metrics, SeverityLabels};
 use crate::tenant::Tenant;
 use chrono::{DateTime, Utc};
 use ppgov_audit::detect::Engine;
@@ -41,40 +41,23 @@ pub async fn execute(
             KINDS.join(", ")
         )),
     };
-    if let Ok(store) = tenant.store() {
-        observe_store(tenant, &store, metrics);
-    }
+    observe_store(tenant, metrics);
     out
 }
 
 fn count_api(tenant: &Tenant, kind: &str, requests: u64, throttled: u64, metrics: &Metrics) {
-    let l = ApiLabels {
-        tenant: tenant.id().to_string(),
-        kind: kind.to_string(),
-    };
+    let l = Metrics::job(tenant.id(), kind);
     metrics.api_requests.get_or_create(&l).inc_by(requests);
     metrics.api_throttled.get_or_create(&l).inc_by(throttled);
 }
 
-/// Store-wide gauges: alerts, audit events, file size.
-fn observe_store(tenant: &Tenant, store: &Store, metrics: &Metrics) {
-    let t = Metrics::tenant(tenant.id());
-    if let Ok(stats) = store.event_stats() {
-        metrics
-            .audit_events
-            .get_or_create(&t)
-            .set(i64::try_from(stats.events).unwrap_or(i64::MAX));
-    }
-    if let Ok(alerts) = store.alerts(None, None) {
-        metrics
-            .alerts
-            .get_or_create(&t)
-            .set(i64::try_from(alerts.len()).unwrap_or(i64::MAX));
-    }
+/// The store file's size (cheap: one `stat`; the event and alert figures come from the audit
+/// job, the only one that changes them).
+fn observe_store(tenant: &Tenant, metrics: &Metrics) {
     if let Ok(meta) = std::fs::metadata(&tenant.config.store.path) {
         metrics
             .store_bytes
-            .get_or_create(&t)
+            .get_or_create(&Metrics::tenant(tenant.id()))
             .set(i64::try_from(meta.len()).unwrap_or(i64::MAX));
     }
 }
@@ -211,11 +194,22 @@ async fn audit(tenant: &Tenant, now: DateTime<Utc>, metrics: &Metrics) -> Result
         after.throttled.saturating_sub(before.throttled),
         metrics,
     );
+    let t = Metrics::tenant(tenant.id());
+    metrics
+        .audit_events_stored
+        .get_or_create(&t)
+        .inc_by(u64::try_from(out.ingest.stored).unwrap_or(u64::MAX));
     let (alerts, processed) = {
         let mut engine = Engine::resume(detections, &store).map_err(|e| e.to_string())?;
         let alerts = engine.run(&mut store).map_err(|e| e.to_string())?;
         (alerts, engine.processed)
     };
+    if let Ok(all) = store.alerts(None, None) {
+        metrics
+            .alerts
+            .get_or_create(&t)
+            .set(i64::try_from(all.len()).unwrap_or(i64::MAX));
+    }
     let mut text = format!(
         "{} events stored ({} duplicates) from {} blobs; detections over {processed} events: {} alerts created or extended",
         out.ingest.stored,

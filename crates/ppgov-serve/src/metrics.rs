@@ -6,7 +6,6 @@ use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
-use std::sync::Mutex;
 
 /// A job's tenant and kind.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -44,15 +43,6 @@ pub struct SeverityLabels {
     pub severity: String,
 }
 
-/// A tenant and an API family (`bap`, `powerapps`, `flow`, `graph`, ...).
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct ApiLabels {
-    /// Tenant id.
-    pub tenant: String,
-    /// The job kind that sent the requests (a crawl reads every family).
-    pub kind: String,
-}
-
 /// Every metric, registered once.
 pub struct Metrics {
     registry: Registry,
@@ -64,23 +54,23 @@ pub struct Metrics {
     pub schedule_lag: Family<JobLabels, Gauge<f64, std::sync::atomic::AtomicU64>>,
     /// Jobs running now.
     pub jobs_running: Family<JobLabels, Gauge>,
-    /// API requests sent by jobs (retries included).
-    pub api_requests: Family<ApiLabels, Counter>,
+    /// API requests sent by jobs (retries included), by the job kind that sent them (a crawl
+    /// reads every API family).
+    pub api_requests: Family<JobLabels, Counter>,
     /// API responses that were throttled (429 or AF429).
-    pub api_throttled: Family<ApiLabels, Counter>,
+    pub api_throttled: Family<JobLabels, Counter>,
     /// Findings of the latest scan, by severity (suppressed ones excluded).
     pub findings: Family<SeverityLabels, Gauge>,
     /// Rules the latest scan could not evaluate (inputs not collected).
     pub rules_errored: Family<TenantLabels, Gauge>,
     /// Alerts in the store.
     pub alerts: Family<TenantLabels, Gauge>,
-    /// Audit events in the store.
-    pub audit_events: Family<TenantLabels, Gauge>,
+    /// Audit events stored by this instance's ingestion jobs (duplicates excluded).
+    pub audit_events_stored: Family<TenantLabels, Counter>,
     /// Bytes of the tenant's store file.
     pub store_bytes: Family<TenantLabels, Gauge>,
     /// Jobs enqueued by this instance's scheduler.
     pub jobs_enqueued: Family<JobLabels, Counter>,
-    encoded: Mutex<()>,
 }
 
 impl Default for Metrics {
@@ -137,11 +127,11 @@ impl Metrics {
         );
         let alerts = Family::default();
         registry.register("alerts", "Alerts in the store", alerts.clone());
-        let audit_events = Family::default();
+        let audit_events_stored = Family::default();
         registry.register(
-            "audit_events",
-            "Audit events in the store",
-            audit_events.clone(),
+            "audit_events_stored",
+            "Audit events stored by this instance's ingestion jobs",
+            audit_events_stored.clone(),
         );
         let store_bytes = Family::default();
         registry.register(
@@ -166,16 +156,14 @@ impl Metrics {
             findings,
             rules_errored,
             alerts,
-            audit_events,
+            audit_events_stored,
             store_bytes,
             jobs_enqueued,
-            encoded: Mutex::new(()),
         }
     }
 
     /// The text exposition format.
     pub fn encode(&self) -> String {
-        let _one_at_a_time = self.encoded.lock();
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = prometheus_client::encoding::text::encode(&mut out, &self.registry);

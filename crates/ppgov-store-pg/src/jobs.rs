@@ -21,7 +21,10 @@
 //! `lease_owner = worker AND state = 'running'`, as in the SQLite store.
 
 use postgres::Row;
-use ppgov_store::{JobFilter, JobKey, JobOutcome, JobQueue, JobRow, JobState, StoreError};
+use ppgov_store::{
+    JobFilter, JobKey, JobOutcome, JobQueue, JobRow, JobState, StoreError, decode_payload,
+    decode_state, encode_payload,
+};
 
 use crate::{PgStore, pg};
 
@@ -123,15 +126,9 @@ const LAST_SCHEDULED: &str =
 fn decode(r: &Row) -> Result<JobRow, StoreError> {
     let read = pg("reading a job");
     let state: String = r.try_get(5).map_err(&read)?;
-    let state = JobState::parse(&state).ok_or(StoreError::BadValue {
-        column: "jobs.state",
-        value: state,
-    })?;
+    let state = decode_state(state)?;
     let payload: String = r.try_get(4).map_err(&read)?;
-    let payload = serde_json::from_str(&payload).map_err(|_| StoreError::BadValue {
-        column: "jobs.payload",
-        value: payload.chars().take(80).collect(),
-    })?;
+    let payload = decode_payload(&payload)?;
     let attempts: i32 = r.try_get(6).map_err(&read)?;
     let attempts = u32::try_from(attempts).map_err(|_| StoreError::BadValue {
         column: "jobs.attempts",
@@ -178,10 +175,7 @@ impl JobQueue for PgStore {
         payload: &serde_json::Value,
         now_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let text = serde_json::to_string(payload).map_err(|source| StoreError::Encode {
-            what: format!("the payload of job {}/{}", key.tenant, key.kind),
-            source,
-        })?;
+        let text = encode_payload(key, payload)?;
         let stmt = self.statement(ENQUEUE)?;
         let row = self
             .client

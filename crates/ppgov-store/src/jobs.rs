@@ -117,6 +117,30 @@ pub enum JobOutcome {
     Failed(String),
 }
 
+/// A payload as every backend stores it (JSON text).
+pub fn encode_payload(key: &JobKey, payload: &serde_json::Value) -> Result<String, StoreError> {
+    serde_json::to_string(payload).map_err(|source| StoreError::Encode {
+        what: format!("the payload of job {}/{}", key.tenant, key.kind),
+        source,
+    })
+}
+
+/// A stored state name; one this build does not know is a bad value, never a panic.
+pub fn decode_state(text: String) -> Result<JobState, StoreError> {
+    JobState::parse(&text).ok_or(StoreError::BadValue {
+        column: "jobs.state",
+        value: text,
+    })
+}
+
+/// A stored payload; text that is not JSON is a bad value (its start quoted), never a panic.
+pub fn decode_payload(text: &str) -> Result<serde_json::Value, StoreError> {
+    serde_json::from_str(text).map_err(|_| StoreError::BadValue {
+        column: "jobs.payload",
+        value: text.chars().take(80).collect(),
+    })
+}
+
 /// Which jobs [`JobQueue::list_jobs`] returns (all fields optional; newest first).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobFilter {

@@ -9,7 +9,10 @@
 
 use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 
-use crate::jobs::{JobFilter, JobKey, JobOutcome, JobQueue, JobRow, JobState};
+use crate::jobs::{
+    JobFilter, JobKey, JobOutcome, JobQueue, JobRow, JobState, decode_payload, decode_state,
+    encode_payload,
+};
 use crate::{Store, StoreError};
 
 const COLUMNS: &str = "id, tenant_id, kind, scheduled_for_ms, payload, state, attempts, \
@@ -45,14 +48,8 @@ fn row_to_job(r: &Row<'_>) -> rusqlite::Result<(JobRow, String, String)> {
 
 /// Turns the raw parts into a row, rejecting what this build cannot read.
 fn decode((mut job, payload, state): (JobRow, String, String)) -> Result<JobRow, StoreError> {
-    job.state = JobState::parse(&state).ok_or(StoreError::BadValue {
-        column: "jobs.state",
-        value: state,
-    })?;
-    job.payload = serde_json::from_str(&payload).map_err(|_| StoreError::BadValue {
-        column: "jobs.payload",
-        value: payload.chars().take(80).collect(),
-    })?;
+    job.state = decode_state(state)?;
+    job.payload = decode_payload(&payload)?;
     Ok(job)
 }
 
@@ -77,10 +74,7 @@ impl JobQueue for Store {
         payload: &serde_json::Value,
         now_ms: i64,
     ) -> Result<Option<i64>, StoreError> {
-        let text = serde_json::to_string(payload).map_err(|source| StoreError::Encode {
-            what: format!("the payload of job {}/{}", key.tenant, key.kind),
-            source,
-        })?;
+        let text = encode_payload(key, payload)?;
         let id = self
             .conn
             .query_row(

@@ -47,7 +47,10 @@ pub use events::{
 pub use file::{
     SNAPSHOT_FILE_FORMAT, SNAPSHOT_FILE_VERSION, read_snapshot_file, write_snapshot_file,
 };
-pub use jobs::{JobFilter, JobKey, JobOutcome, JobQueue, JobRow, JobState};
+pub use jobs::{
+    JobFilter, JobKey, JobOutcome, JobQueue, JobRow, JobState, decode_payload, decode_state,
+    encode_payload,
+};
 pub use journal::{
     ChainBreak, ChainReport, DueAction, GENESIS, JournalEntry, JournalPhase, NewJournalEntry,
 };

@@ -2,6 +2,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use ppgov_emulator::scenario::wellknown;
+mod common;
+use common::ids;
 use ppgov_emulator::server::gate::Gated;
 use ppgov_emulator::server::{Emulator, ServeOptions};
 use ppgov_emulator::tenant::Size;
@@ -363,16 +365,6 @@ async fn doctor_explains_an_expired_certificate() {
         "and the fix mentions the certificate:\n{out}"
     );
     emu.shutdown().await.unwrap();
-}
-
-fn ids(json: &[u8], key: &str) -> std::collections::BTreeSet<String> {
-    let v: serde_json::Value = serde_json::from_slice(json).unwrap();
-    v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r[key].as_str().unwrap().to_string())
-        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -18,16 +18,6 @@ use std::process::{Command, Stdio};
 /// Only the crawl runs: the other jobs are yearly, on a day the test never reaches.
 const SCHEDULE: &str = "\n[schedule]\ncrawl = \"0 */4 * * *\"\nfull_crawl = \"0 3 29 2 *\"\naudit = \"0 3 29 2 *\"\ndue = \"0 3 29 2 *\"\ndigest = \"0 3 29 2 *\"\n\n[serve]\nlease_seconds = 10\n";
 
-fn ids(json: &[u8], key: &str) -> std::collections::BTreeSet<String> {
-    let v: serde_json::Value = serde_json::from_slice(json).unwrap();
-    v["rows"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r[key].as_str().unwrap().to_string())
-        .collect()
-}
-
 fn jobs(url: &str) -> Vec<ppgov_store::JobRow> {
     tokio::task::block_in_place(|| {
         PgStore::connect(url, None)

@@ -201,7 +201,6 @@ fn admit_in_store(
     config: &Config,
     plan: &Plan,
     now: chrono::DateTime<chrono::Utc>,
-    approval: bool,
 ) -> anyhow::Result<()> {
     let store = super::context::store(config)?;
     let recorded = ppgov_act::recorded_approvals(&store, plan)?;
@@ -210,7 +209,7 @@ fn admit_in_store(
         &Admission {
             tenant_id: &config.tenant.id,
             max_age_hours: config.remediation.max_plan_age_hours,
-            require_approval: approval && config.remediation.require_approval,
+            require_approval: config.remediation.require_approval,
             recorded_approvals: &recorded,
             now,
         },
@@ -260,7 +259,7 @@ pub async fn apply(file: Option<PathBuf>, args: ApplyArgs) -> anyhow::Result<Out
         bail!("give a plan file, or --due")
     };
     let plan = Plan::read(&path)?;
-    admit_in_store(&config, &plan, chrono::Utc::now(), true)?;
+    admit_in_store(&config, &plan, chrono::Utc::now())?;
     confirm(&plan, args.yes)?;
     opts.notifier = notifier_for(&config, &plan)?;
     let s = Session {

@@ -84,3 +84,14 @@ pub fn out(o: &Output) -> String {
 pub fn err(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).to_string()
 }
+
+/// The values of `key` in the rows of an `inventory ... --format json` output.
+pub fn ids(json: &[u8], key: &str) -> std::collections::BTreeSet<String> {
+    let v: serde_json::Value = serde_json::from_slice(json).unwrap();
+    v["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[key].as_str().unwrap().to_string())
+        .collect()
+}
