@@ -164,6 +164,7 @@ async fn start(
                 lease_ms: i64::try_from(lease_s).unwrap_or(5) * 1000,
                 poll_ms: 100,
                 api_tokens: Vec::new(),
+                extra_routes: None,
             },
         )
         .await

@@ -154,6 +154,8 @@ pub struct Config {
     pub remediation: crate::remediation::RemediationConfig,
     /// `[notify]` (its `templates_dir` resolved against the file's directory).
     pub notify: crate::notify::NotifyConfig,
+    /// `[console]`: the web console, when configured.
+    pub console: Option<crate::console::ConsoleConfig>,
 }
 
 impl Config {
@@ -222,12 +224,14 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
     let mut posture = None;
     let mut remediation = None;
     let mut notify = None;
+    let mut console = None;
     if let Some(path) = &file_path {
         let layer = file::read(path, &mut errs);
         merged.extend(layer.scalars);
         posture = layer.posture;
         remediation = layer.remediation;
         notify = layer.notify;
+        console = layer.console;
     }
     for (var, key) in ENV_KEYS {
         if let Some(v) = sources.env.get(*var).filter(|v| !v.is_empty()) {
@@ -336,6 +340,8 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
         }
     };
 
+    let console = resolve_console(console, file_path.as_deref(), &mut errs);
+
     match (errs.is_empty(), tenant, auth, store) {
         (true, Some(tenant), Some(auth), Some(store)) => Ok(Config {
             file: file_path,
@@ -350,6 +356,7 @@ pub fn validate(sources: &ConfigSources) -> Result<Config, ConfigErrors> {
             serve,
             remediation,
             notify,
+            console,
         }),
         _ => {
             if errs.is_empty() {
@@ -660,4 +667,34 @@ fn sorted(mut errs: Vec<ConfigError>) -> Vec<ConfigError> {
         Location::Unset => (4, 0, 0),
     });
     errs
+}
+
+/// `[console]`: deserialised, then checked value by value.
+fn resolve_console(
+    value: Option<toml::Value>,
+    file: Option<&std::path::Path>,
+    errs: &mut Vec<ConfigError>,
+) -> Option<crate::console::ConsoleConfig> {
+    let loc = || {
+        file.map(|p| Location::FileAsWhole(p.to_path_buf()))
+            .unwrap_or(Location::Unset)
+    };
+    match value?.try_into::<crate::console::ConsoleConfig>() {
+        Ok(c) => {
+            let problems = c.problems();
+            for (key, what, fix) in &problems {
+                errs.push(ConfigError::new(loc(), key, what.clone()).fix(fix.clone()));
+            }
+            problems.is_empty().then_some(c)
+        }
+        Err(e) => {
+            if !errs.iter().any(|x| x.key.starts_with("console")) {
+                errs.push(
+                    ConfigError::new(loc(), "console", e.message().to_string())
+                        .fix("correct the [console] section: client_id is required"),
+                );
+            }
+            None
+        }
+    }
 }

@@ -25,6 +25,7 @@ pub(crate) struct FileLayer {
     pub posture: Option<toml::Value>,
     pub remediation: Option<toml::Value>,
     pub notify: Option<toml::Value>,
+    pub console: Option<toml::Value>,
     pub desired: Option<toml::Value>,
 }
 
@@ -107,6 +108,10 @@ pub(crate) fn read(path: &Path, errs: &mut Vec<ConfigError>) -> FileLayer {
         if *section == "notify" {
             crate::notify::check(&|s| doc.loc(s), t, errs);
             layer.notify = Some(to_value(v.get_ref()));
+            continue;
+        }
+        if *section == "console" {
+            layer.console = Some(to_value(v.get_ref()));
             continue;
         }
         if *section == "remediation" {

@@ -21,6 +21,7 @@
 
 pub mod checks;
 pub mod config;
+pub mod console;
 pub mod crawl;
 pub mod desired;
 pub mod discover;
@@ -41,6 +42,7 @@ pub use config::{
     AssertionAlg, AuthConfig, AuthMethod, CONFIG_ENV, Config, ConfigSources, ENV_KEYS, Flags,
     StoreConfig, TenantConfig, validate,
 };
+pub use console::{CONSOLE_ROLES, ConsoleConfig, ConsoleGrant};
 pub use crawl::{CrawlConfig, MaxAges, parse_max_age};
 pub use desired::{DesiredDlpPolicy, DesiredManagedEnvironment, DesiredState, Scalar};
 pub use discover::{DEFAULT_FILE, config_file, notify, posture};

@@ -192,6 +192,21 @@ const SERVE: &[(&str, Kind)] = &[
     ("api_tokens_env", Kind::Str),
 ];
 
+const CONSOLE_GRANT: &[(&str, Kind)] = &[
+    ("role", Kind::Str),
+    ("groups", Kind::StrList),
+    ("tenants", Kind::StrList),
+];
+
+const CONSOLE: &[(&str, Kind)] = &[
+    ("public_url", Kind::Str),
+    ("client_id", Kind::Str),
+    ("client_secret_env", Kind::Str),
+    ("tenant", Kind::Str),
+    ("session_minutes", Kind::Int),
+    ("grants", Kind::TableArray(CONSOLE_GRANT)),
+];
+
 const TENANTS: &[(&str, Kind)] = &[
     ("id", Kind::Str),
     ("name", Kind::Str),
@@ -210,6 +225,7 @@ pub(crate) const ROOT: &[(&str, Kind)] = &[
     ("crawl", Kind::Table(CRAWL)),
     ("schedule", Kind::Table(SCHEDULE)),
     ("serve", Kind::Table(SERVE)),
+    ("console", Kind::Table(CONSOLE)),
     ("posture", Kind::Table(POSTURE)),
     ("remediation", Kind::Table(REMEDIATION)),
     ("notify", Kind::Table(NOTIFY)),
@@ -225,7 +241,7 @@ pub(crate) fn scalar_keys() -> Vec<String> {
             kind,
             matches!(
                 *section,
-                "posture" | "remediation" | "notify" | "desired" | "detections"
+                "posture" | "remediation" | "notify" | "desired" | "detections" | "console"
             ),
         ) {
             for (k, kind) in *keys {

@@ -6,6 +6,7 @@
 //! Time comes only from a [`Clock`], so tests step a [`ManualClock`] through ticks.
 
 pub mod clock;
+mod handle;
 mod http;
 pub mod jobs;
 pub mod metrics;
@@ -14,6 +15,7 @@ pub mod tenant;
 pub mod ticks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use handle::{ExtraRoutes, ServeHandle};
 pub use http::OPENAPI;
 pub use server::{JobEvent, Queue, RunEnd, ServeError, ServeOptions, Server};
 pub use tenant::Tenant;

@@ -45,6 +45,8 @@ pub struct ServeOptions {
     pub poll_ms: i64,
     /// Bearer tokens the JSON API accepts (none: the API answers 401 to everything).
     pub api_tokens: Vec<String>,
+    /// Routes served beside the API (the web console), if any.
+    pub extra_routes: Option<crate::handle::ExtraRoutes>,
 }
 
 /// How a job run ended, as [`JobEvent`]s report it.
@@ -214,7 +216,13 @@ impl Server {
         });
         let (shutdown, _) = watch::channel(false);
         let mut tasks = JoinSet::new();
-        let app = crate::http::router(shared.clone());
+        let mut app = crate::http::router(shared.clone());
+        if let Some(extra) = opts.extra_routes {
+            app = app.merge(extra(crate::handle::ServeHandle {
+                shared: shared.clone(),
+                addr,
+            }));
+        }
         let mut stop = shutdown.subscribe();
         tasks.spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {

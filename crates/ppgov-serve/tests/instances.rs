@@ -93,6 +93,7 @@ async fn three_instances_run_every_tick_of_every_tenant_exactly_once() {
                 lease_ms: 300_000,
                 poll_ms: 60_000,
                 api_tokens: Vec::new(),
+                extra_routes: None,
             },
         )
         .await

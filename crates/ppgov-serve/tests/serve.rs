@@ -63,6 +63,7 @@ async fn start(config: &ppgov_config::Config, clock: Arc<ManualClock>) -> Server
             lease_ms: 300_000,
             poll_ms: 60_000,
             api_tokens: vec![TOKEN.into()],
+            extra_routes: None,
         },
     )
     .await

@@ -95,6 +95,7 @@ async fn a_crawl_killed_with_its_instance_is_finished_by_another_with_nothing_lo
             lease_ms: 10_000,
             poll_ms: 60_000,
             api_tokens: Vec::new(),
+            extra_routes: None,
         },
     )
     .await

@@ -84,7 +84,7 @@ pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Out
         let c = config.clone();
         tokio::task::spawn_blocking(move || super::context::queue(&c)).await??
     };
-    let opts = ServeOptions {
+    let mut opts = ServeOptions {
         listen,
         clock: Arc::new(SystemClock),
         instance: instance_name(),
@@ -92,7 +92,13 @@ pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Out
         lease_ms: i64::try_from(config.serve.lease_seconds).unwrap_or(300) * 1000,
         poll_ms: 5_000,
         api_tokens,
+        extra_routes: None,
     };
+    let console = ppgov_console::ConsoleSetup::from_configs(&configs, &env)?;
+    let console_on = console.is_some();
+    if let Some(setup) = console {
+        opts.extra_routes = Some(ppgov_console::routes(setup)?);
+    }
     let no_tokens = opts.api_tokens.is_empty();
     let names: Vec<String> = configs.iter().map(|c| c.tenant.id.clone()).collect();
     let tenants = configs.into_iter().map(|c| Tenant::new(c, &env)).collect();
@@ -111,6 +117,12 @@ pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Out
             config.store.path.display().to_string()
         }
     );
+    if console_on {
+        eprintln!(
+            "  console: http://{}/ (sign in with Microsoft Entra)",
+            server.addr()
+        );
+    }
     if no_tokens {
         eprintln!(
             "note: the JSON API is closed: no tokens in ${}",
