@@ -27,6 +27,7 @@ pub mod planner;
 mod presets;
 pub mod reassign;
 pub mod render;
+pub mod request;
 pub mod roles;
 
 pub use action::{ActionMeta, Reversibility, catalogue, meta};

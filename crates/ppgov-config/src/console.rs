@@ -7,6 +7,10 @@
 //! client_secret_env = "PPGOV_CONSOLE_SECRET"     # the variable holding its client secret
 //! tenant = "contoso-tenant-id"                   # whose Entra signs people in (default: the first tenant)
 //! session_minutes = 480                          # a session ends this long after sign-in
+//! request_sla_hours = 72                         # each step of a connector request is due within this
+//! reviewers = ["security@contoso.example"]       # told when a request waits for its security review
+//! approvers = ["compliance@contoso.example"]     # told when it waits for the compliance decision
+//! admins = ["platform@contoso.example"]          # told when its DLP plan waits to be approved and applied
 //!
 //! # Roles come from the ID token's app roles (ppgov.Viewer, ppgov.Auditor, ppgov.Maker,
 //! # ppgov.SecurityReviewer, ppgov.ComplianceApprover, ppgov.Admin), for every tenant served.
@@ -52,9 +56,25 @@ pub struct ConsoleConfig {
     /// How long a session lasts after sign-in.
     #[serde(default = "default_session_minutes")]
     pub session_minutes: u32,
+    /// Each step of a connector request is due within this many hours of the last.
+    #[serde(default = "default_sla_hours")]
+    pub request_sla_hours: u32,
+    /// Addresses told when a request waits for its security review.
+    #[serde(default)]
+    pub reviewers: Vec<String>,
+    /// Addresses told when a request waits for the compliance decision.
+    #[serde(default)]
+    pub approvers: Vec<String>,
+    /// Addresses told when a request's DLP plan waits to be approved and applied.
+    #[serde(default)]
+    pub admins: Vec<String>,
     /// Roles granted by group membership.
     #[serde(default)]
     pub grants: Vec<ConsoleGrant>,
+}
+
+fn default_sla_hours() -> u32 {
+    72
 }
 
 /// `[[console.grants]]`: members of any of `groups` hold `role` in `tenants` (every tenant
@@ -128,6 +148,26 @@ impl ConsoleConfig {
                 "write a whole number of minutes from 5 to 10080 (a week)".into(),
             ));
         }
+        if !(1..=24 * 90).contains(&self.request_sla_hours) {
+            out.push((
+                "console.request_sla_hours".into(),
+                format!("{} is out of range", self.request_sla_hours),
+                "write a whole number of hours from 1 to 2160 (90 days)".into(),
+            ));
+        }
+        for (key, list) in [
+            ("console.reviewers", &self.reviewers),
+            ("console.approvers", &self.approvers),
+            ("console.admins", &self.admins),
+        ] {
+            for a in list.iter().filter(|a| !crate::notify::is_address(a)) {
+                out.push((
+                    key.into(),
+                    format!("`{a}` is not an e-mail address"),
+                    "write addresses like security@contoso.example".into(),
+                ));
+            }
+        }
         for (i, g) in self.grants.iter().enumerate() {
             if !CONSOLE_ROLES.contains(&g.role.as_str()) {
                 out.push((
@@ -170,6 +210,10 @@ mod tests {
             client_secret_env: default_secret_env(),
             tenant: None,
             session_minutes: 480,
+            request_sla_hours: 72,
+            reviewers: vec![],
+            approvers: vec![],
+            admins: vec![],
             grants: vec![],
         }
     }
@@ -186,6 +230,7 @@ mod tests {
             client_id: "console".into(),
             client_secret_env: "NOT OK".into(),
             session_minutes: 1,
+            reviewers: vec!["not an address".into()],
             grants: vec![ConsoleGrant {
                 role: "root".into(),
                 groups: vec![],
@@ -201,6 +246,7 @@ mod tests {
                 "console.client_id",
                 "console.client_secret_env",
                 "console.session_minutes",
+                "console.reviewers",
                 "console.grants[0].role",
                 "console.grants[0].groups"
             ]

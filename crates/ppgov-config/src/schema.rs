@@ -204,6 +204,10 @@ const CONSOLE: &[(&str, Kind)] = &[
     ("client_secret_env", Kind::Str),
     ("tenant", Kind::Str),
     ("session_minutes", Kind::Int),
+    ("request_sla_hours", Kind::Int),
+    ("reviewers", Kind::StrList),
+    ("approvers", Kind::StrList),
+    ("admins", Kind::StrList),
     ("grants", Kind::TableArray(CONSOLE_GRANT)),
 ];
 

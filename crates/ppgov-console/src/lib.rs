@@ -12,6 +12,7 @@ mod auth;
 mod error;
 pub mod oidc;
 mod pages;
+mod requests;
 pub mod roles;
 pub mod session;
 mod web;
@@ -94,6 +95,21 @@ fn router(c: Arc<Console>) -> Router {
         .route("/t/{tenant}/findings", get(pages::findings::page))
         .route("/t/{tenant}/alerts", get(pages::alerts::page))
         .route("/t/{tenant}/jobs", post(pages::overview::run_job))
+        .route(
+            "/t/{tenant}/requests",
+            get(requests::list).post(requests::create),
+        )
+        .route("/t/{tenant}/requests/{id}", get(requests::show))
+        .route(
+            "/t/{tenant}/requests/{id}/evaluate",
+            post(requests::evaluate),
+        )
+        .route("/t/{tenant}/requests/{id}/decide", post(requests::decide))
+        .route(
+            "/t/{tenant}/requests/{id}/approve-plan",
+            post(requests::approve_plan),
+        )
+        .route("/t/{tenant}/requests/{id}/apply", post(requests::apply))
         .layer(axum::middleware::from_fn(web::security_headers))
         .with_state(c)
 }

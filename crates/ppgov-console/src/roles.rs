@@ -71,6 +71,16 @@ pub enum Permission {
     ReadPosture,
     /// Run a job (crawl, audit ingestion, ...).
     RunJobs,
+    /// See connector requests (a maker sees only their own).
+    SeeRequests,
+    /// Ask for a connector.
+    RequestConnector,
+    /// Record a request's security evaluation.
+    EvaluateRequest,
+    /// Approve or reject a request.
+    DecideRequest,
+    /// Approve (four eyes) and apply a request's DLP plan.
+    ApplyPlan,
 }
 
 impl Permission {
@@ -84,7 +94,11 @@ impl Permission {
                 Role::ComplianceApprover,
                 Role::Admin,
             ],
-            Permission::RunJobs => &[Role::Admin],
+            Permission::RunJobs | Permission::ApplyPlan => &[Role::Admin],
+            Permission::SeeRequests => &Role::ALL,
+            Permission::RequestConnector => &[Role::Maker, Role::Admin],
+            Permission::EvaluateRequest => &[Role::SecurityReviewer],
+            Permission::DecideRequest => &[Role::ComplianceApprover],
         }
     }
 
@@ -93,6 +107,11 @@ impl Permission {
         match self {
             Permission::ReadPosture => "read this tenant's posture",
             Permission::RunJobs => "run jobs",
+            Permission::SeeRequests => "see connector requests",
+            Permission::RequestConnector => "request a connector",
+            Permission::EvaluateRequest => "evaluate connector requests",
+            Permission::DecideRequest => "approve or reject connector requests",
+            Permission::ApplyPlan => "approve or apply DLP plans",
         }
     }
 }

@@ -30,6 +30,7 @@ mod kinds;
 mod marks;
 mod migrations;
 mod private;
+mod requests;
 mod resources;
 mod scans;
 mod snapshots;
@@ -57,6 +58,7 @@ pub use journal::{
 pub use kinds::{StoreKind, StoredResource};
 pub use marks::RefreshMark;
 pub use private::{create_private_dir, create_private_file, restrict_file, write_private_file};
+pub use requests::{ConnectorRequest, NewRequest, RequestEvent, RequestState, RequestUpdate};
 pub use resources::ResourceRow;
 pub use scans::{ScanId, ScanInfo};
 pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};

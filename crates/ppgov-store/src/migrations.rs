@@ -201,6 +201,27 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX jobs_due ON jobs (state, scheduled_for_ms);
     "#,
+    // 7: the console's connector requests (seed 002's workflow), each step in its history.
+    r#"
+    CREATE TABLE connector_requests (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id      TEXT NOT NULL,
+        environment_id TEXT NOT NULL,
+        connector      TEXT NOT NULL,
+        justification  TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        requester      TEXT NOT NULL,
+        requester_name TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        created_ms     INTEGER NOT NULL,
+        updated_ms     INTEGER NOT NULL,
+        evaluation     TEXT,
+        decision       TEXT,
+        plan           TEXT,
+        history        TEXT NOT NULL
+    );
+    CREATE INDEX connector_requests_by_tenant ON connector_requests (tenant_id, id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -13,7 +13,7 @@ use minijinja::{AutoEscape, Environment, Value, context};
 use serde::Deserialize;
 use std::sync::Arc;
 
-const TEMPLATES: [(&str, &str); 6] = [
+const TEMPLATES: [(&str, &str); 8] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("landing.html", include_str!("../../templates/landing.html")),
     ("error.html", include_str!("../../templates/error.html")),
@@ -26,6 +26,11 @@ const TEMPLATES: [(&str, &str); 6] = [
         include_str!("../../templates/findings.html"),
     ),
     ("alerts.html", include_str!("../../templates/alerts.html")),
+    (
+        "requests.html",
+        include_str!("../../templates/requests.html"),
+    ),
+    ("request.html", include_str!("../../templates/request.html")),
 ];
 
 /// The page templates.

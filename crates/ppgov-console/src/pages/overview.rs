@@ -100,6 +100,15 @@ pub(crate) async fn page(
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
+    // A maker's start page is their requests.
+    if c.serve.tenant(&tenant).is_some()
+        && !s.session.grants.allows(&tenant, Permission::ReadPosture)
+        && s.session
+            .grants
+            .allows(&tenant, Permission::RequestConnector)
+    {
+        return Redirect::to(&format!("/t/{tenant}/requests")).into_response();
+    }
     if let Err(r) = web::require(&c, &s, &tenant, Permission::ReadPosture) {
         return r.into_response();
     }
