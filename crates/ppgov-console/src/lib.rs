@@ -91,6 +91,10 @@ fn router(c: Arc<Console>) -> Router {
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", post(auth::logout))
         .route("/console/static/{file}", get(web::asset))
+        .route(
+            "/favicon.ico",
+            get(|| async { axum::http::StatusCode::NO_CONTENT }),
+        )
         .route("/t/{tenant}", get(pages::overview::page))
         .route("/t/{tenant}/findings", get(pages::findings::page))
         .route("/t/{tenant}/alerts", get(pages::alerts::page))

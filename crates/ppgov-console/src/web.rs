@@ -26,7 +26,9 @@ pub(crate) async fn security_headers(req: Request, next: Next) -> Response {
             (header::CONTENT_SECURITY_POLICY, CSP),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::X_FRAME_OPTIONS, "DENY"),
-            (header::REFERRER_POLICY, "no-referrer"),
+            // Not `no-referrer`: under it browsers post forms with `Origin: null`, which
+            // `check_form` refuses; `same-origin` still sends nothing to other sites.
+            (header::REFERRER_POLICY, "same-origin"),
         ] {
             h.insert(k, HeaderValue::from_static(v));
         }
