@@ -45,8 +45,9 @@ const SET_STATE: &str = "INSERT INTO audit_state (tenant_id, key, value) VALUES 
 /// The audit event store of one tenant on PostgreSQL.
 ///
 /// [`ppgov_store::EventStore`] reads through `&self` while the client needs `&mut`, so the
-/// client sits in a `RefCell`: the store is `Send`, not `Sync`. A `scan_after` callback must
-/// not call the store (the call is refused with an error, never a panic).
+/// client sits in a `RefCell`: the store is `Send`, not `Sync`. `scan_after` lets the client go
+/// before each callback, so a callback may read the store; a call made while another holds the
+/// client is refused with an error, never a panic.
 pub struct PgEventStore {
     pub(crate) client: RefCell<Client>,
     pub(crate) tenant: String,
@@ -86,8 +87,8 @@ impl PgEventStore {
     pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
         self.client.try_borrow_mut().map_err(|_| {
             StoreError::PgRefused(
-                "the postgresql event store is already in a call on this thread (a scan_after \
-                 callback called the store); call it after the scan"
+                "the postgresql event store is already in a call on this thread; call it after \
+                 that call returns"
                     .into(),
             )
         })

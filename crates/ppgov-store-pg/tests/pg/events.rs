@@ -57,7 +57,7 @@ fn the_event_store_contract() {
 }
 
 #[test]
-fn the_store_is_send_and_refuses_a_role_that_bypasses_row_level_security() {
+fn the_store_is_send_lets_scan_callbacks_read_and_refuses_a_role_that_bypasses_rls() {
     fn send<T: Send>(_: &T) {}
     let db = TestDb::new();
     let s = db.events("A");
@@ -72,6 +72,17 @@ fn the_store_is_send_and_refuses_a_role_that_bypasses_row_level_security() {
         PgEventStore::connect(&db.url(), ""),
         Err(StoreError::PgRefused(_))
     ));
+    // A scan callback may read the store: the client is let go before the callback runs.
+    let mut s = s;
+    s.append(&mut [ev("a", JAN)]).unwrap();
+    s.set_state("k", "v").unwrap();
+    let mut inner = Vec::new();
+    s.scan_after(0, &mut |e| {
+        inner.push((e.id, s.state("k").unwrap()));
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(inner, [("a".to_string(), Some("v".to_string()))]);
 }
 
 #[test]

@@ -164,7 +164,8 @@ pub struct EventStats {
     pub bytes: u64,
 }
 
-/// The audit event store's interface; SQLite implements it on [`crate::Store`].
+/// The audit event store's interface; SQLite implements it on [`crate::Store`], PostgreSQL on
+/// `ppgov_store_pg::PgEventStore` (both held to `contract_events`).
 pub trait EventStore {
     /// Appends a batch (one transaction, one chain link); already stored `Id`s are skipped.
     fn append(&mut self, events: &mut [EventRow]) -> Result<AppendOutcome, StoreError>;
