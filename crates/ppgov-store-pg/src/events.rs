@@ -25,8 +25,10 @@ use ppgov_store::{
 use crate::migrations::LOCK_SPACE;
 use crate::{open, pg};
 
-/// Serialises the chain writes of one tenant (the key is a hash of the tenant's id).
-const TENANT_LOCK: &str = "SELECT pg_advisory_xact_lock($1, hashtext('audit:' || $2))";
+/// Serialises the chain writes of one tenant: the second key is a hash of the tenant's id with
+/// bit 30 set, so it never meets this store's fixed keys in `LOCK_SPACE` (1 migrations, 2
+/// partition creation, 3 partition drops). Two tenants whose hashes agree only wait on each other.
+const TENANT_LOCK: &str = "SELECT pg_advisory_xact_lock($1, hashtext('audit:' || $2) | 1073741824)";
 
 const INSERT_EVENTS: &str = "INSERT INTO audit_events (tenant_id, batch, seq, id, time_ms,
         record_type, operation, workload, actor, environment_id, resource_kind, resource_id,
@@ -184,8 +186,9 @@ impl EventStore for PgEventStore {
         let known = months(&mut tx, tenant)?;
         // Time order inside a batch; sequence numbers follow it.
         events.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.id.cmp(&b.id)));
-        // Partitions first, before anything reads audit_events: making one locks the parent
-        // exclusively, which must not wait on a lock this transaction already holds on it.
+        // Partitions first, before anything reads audit_events: making one takes the creation
+        // lock, then the parent exclusively; a session waiting for the creation lock while it
+        // holds a lock on the parent (from an earlier read) would deadlock with the maker.
         let mut month_times: BTreeMap<String, i64> = BTreeMap::new();
         for e in events.iter() {
             let month = month_of(e.time_ms);
