@@ -9,7 +9,8 @@
 //! save_alerts) serialise on a transaction-scoped advisory lock in `LOCK_SPACE` keyed by a hash
 //! of the tenant, so other tenants never wait on them. A prune deletes the tenant's rows of
 //! the months it drops, marks them pruned for the tenant, records itself in the tenant's chain,
-//! and drops a partition only once no tenant has a row left in it.
+//! and drops a partition only once no tenant has a row left in it (when the table is busy at
+//! that moment, the next prune drops it).
 
 use std::cell::{RefCell, RefMut};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -40,6 +41,12 @@ const INSERT_EVENTS: &str = "INSERT INTO audit_events (tenant_id, batch, seq, id
 const INSERT_BATCH: &str = "INSERT INTO audit_batches
         (tenant_id, seq, kind, at, count, detail, prev_hash, hash)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+/// The month partitions of `audit_events` (the catalog is not under row-level security).
+const PARTITION_NAMES: &str = "SELECT c.relname::text FROM pg_inherits i
+     JOIN pg_class c ON c.oid = i.inhrelid
+     WHERE i.inhparent = 'audit_events'::regclass
+     ORDER BY c.relname";
 
 const SET_STATE: &str = "INSERT INTO audit_state (tenant_id, key, value) VALUES ($1, $2, $3)
      ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value";
@@ -326,6 +333,10 @@ impl EventStore for PgEventStore {
     fn prune_before(&mut self, before_ms: i64) -> Result<PruneOutcome, StoreError> {
         let tenant = self.tenant.as_str();
         let mut tx = locked(self.client.get_mut(), tenant)?;
+        // Prunes of several tenants run one at a time, before any row lock: two prunes each
+        // holding row locks on a month's partition could never drop it.
+        tx.execute("SELECT pg_advisory_xact_lock($1, 3)", &[&LOCK_SPACE])
+            .map_err(pg("waiting for the audit prune lock"))?;
         let mut out = PruneOutcome::default();
         for (m, pruned) in months(&mut tx, tenant)? {
             if !pruned && month_end_ms(&m).is_some_and(|e| e <= before_ms) {
@@ -338,7 +349,6 @@ impl EventStore for PgEventStore {
         }
         let (prev_seq, prev_hash) = head(&mut tx, tenant)?;
         let failed = pg("pruning audit months");
-        let mut starts = Vec::new();
         for m in &out.months {
             let (Some(lo), Some(hi)) = (month_start_ms(m), month_end_ms(m)) else {
                 return Err(bad_month(m));
@@ -350,7 +360,6 @@ impl EventStore for PgEventStore {
                 )
                 .map_err(&failed)?;
             out.events += n as usize;
-            starts.push(lo);
         }
         tx.execute(
             "UPDATE audit_months SET pruned = true WHERE tenant_id = $1 AND month = ANY($2)",
@@ -372,16 +381,25 @@ impl EventStore for PgEventStore {
             ],
         )
         .map_err(pg("recording an audit prune"))?;
-        // Prunes of several tenants drop partitions one at a time (each waits for the others'
-        // row locks on the partitions it drops).
-        tx.execute("SELECT pg_advisory_xact_lock($1, 3)", &[&LOCK_SPACE])
-            .map_err(pg("waiting for the audit partition drop lock"))?;
+        // Every partition of a month over by before_ms that no tenant has rows in any more goes,
+        // this prune's months and those an earlier prune found busy alike.
+        let failed = pg("dropping empty audit month partitions");
         let mut dropped = 0;
-        for lo in starts {
+        for r in tx.query(PARTITION_NAMES, &[]).map_err(&failed)? {
+            let name: String = r.try_get(0).map_err(&failed)?;
+            let Some(month) = name.strip_prefix("audit_events_") else {
+                continue;
+            };
+            let (Some(lo), Some(hi)) = (month_start_ms(month), month_end_ms(month)) else {
+                continue;
+            };
+            if hi > before_ms {
+                continue;
+            }
             let gone: bool = tx
                 .query_one("SELECT ppgov_audit_drop_month_if_empty($1)", &[&lo])
                 .and_then(|r| r.try_get(0))
-                .map_err(pg("dropping an empty audit month partition"))?;
+                .map_err(&failed)?;
             dropped += usize::from(gone);
         }
         tx.commit().map_err(pg("committing an audit prune"))?;

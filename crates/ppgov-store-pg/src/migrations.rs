@@ -189,7 +189,10 @@ const MIGRATIONS: &[&str] = &[
     -- Drops the partition of the month starting at month_ms when no tenant has a row left in
     -- it; true when it did. A partition holds every tenant's events, and a scoped session sees
     -- only its own: the emptiness check alone lifts the scope, for this statement only, after
-    -- locking the partition so no append can add a row between the check and the drop.
+    -- locking the table and the partition, so no append can add a row between the check and
+    -- the drop. The locks are taken without waiting: a prune that waited for them while holding
+    -- its own row locks could deadlock with an append making a partition; when the table is
+    -- busy the partition stays, for the next prune to drop.
     CREATE FUNCTION ppgov_audit_drop_month_if_empty(month_ms BIGINT) RETURNS BOOLEAN
     LANGUAGE plpgsql AS $fn$
     DECLARE
@@ -200,7 +203,12 @@ const MIGRATIONS: &[&str] = &[
         IF to_regclass(part) IS NULL THEN
             RETURN false;
         END IF;
-        EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE', part);
+        BEGIN
+            LOCK TABLE ONLY audit_events IN ACCESS EXCLUSIVE MODE NOWAIT;
+            EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE NOWAIT', part);
+        EXCEPTION WHEN lock_not_available THEN
+            RETURN false;
+        END;
         PERFORM set_config('app.tenant', '', true);
         EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', part) INTO left_rows;
         PERFORM set_config('app.tenant', COALESCE(scope, ''), true);

@@ -422,3 +422,41 @@ fn concurrent_appends_of_one_tenant_serialise_and_tenants_side_by_side_all_land(
         );
     }
 }
+
+#[test]
+fn prunes_of_two_tenants_and_appends_of_a_third_to_the_same_month_all_land() {
+    let db = TestDb::new();
+    for t in ["A", "C"] {
+        db.events(t).append(&mut [ev("old", JAN)]).unwrap();
+    }
+    let url = db.url();
+    let start = Arc::new(Barrier::new(3));
+    let pruners: Vec<_> = ["A", "C"]
+        .into_iter()
+        .map(|t| {
+            let (url, start) = (url.clone(), Arc::clone(&start));
+            std::thread::spawn(move || {
+                let mut s = PgEventStore::connect(&url, t).unwrap();
+                start.wait();
+                s.prune_before(FEB_START).unwrap().events
+            })
+        })
+        .collect();
+    let mut b = db.events("B");
+    start.wait();
+    let mut stored = 0;
+    for i in 0..20 {
+        let mut batch = [ev(&format!("b{i}"), JAN + i), ev(&format!("f{i}"), FEB)];
+        stored += b.append(&mut batch).unwrap().stored;
+    }
+    for p in pruners {
+        assert_eq!(p.join().unwrap(), 1);
+    }
+    assert_eq!(stored, 40);
+    assert_eq!(b.event_stats().unwrap().events, 40);
+    assert!(partition_exists(&db, "202601"), "B's January rows keep it");
+    for t in ["A", "B", "C"] {
+        let v = db.events(t).verify().unwrap();
+        assert!(v.problems.is_empty(), "{t}: {:?}", v.problems);
+    }
+}
