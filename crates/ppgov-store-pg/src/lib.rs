@@ -1,5 +1,5 @@
 //! PostgreSQL store for `ppgov serve`: the job queue shared by several server instances, and
-//! month-partitioned audit events, both with row-level security per tenant.
+//! the audit event store, both with row-level security per tenant.
 //!
 //! One [`PgStore`] owns one connection, synchronous like the SQLite store (the server calls it
 //! from `spawn_blocking`). [`PgStore::connect`] brings the schema up to date itself and, when
@@ -10,8 +10,13 @@
 //! use `FOR UPDATE SKIP LOCKED` plus a transaction-scoped advisory lock per (tenant, kind), so
 //! concurrent claimers on different machines never take the same job and never start two runs
 //! of one tenant and kind.
+//!
+//! [`PgEventStore`] implements [`ppgov_store::EventStore`] for one tenant with the SQLite
+//! store's semantics (the chain logic is `ppgov_store::event_chain`, shared by both): events in
+//! month partitions shared by every tenant, sequence numbers and the hash chain per tenant.
 
-mod audit;
+mod events;
+mod events_read;
 mod jobs;
 mod migrations;
 #[cfg(feature = "testing")]
@@ -22,6 +27,7 @@ use std::collections::HashMap;
 use postgres::{Client, NoTls, Statement};
 use ppgov_store::StoreError;
 
+pub use events::PgEventStore;
 pub use migrations::LATEST as SCHEMA_VERSION;
 
 /// How long [`PgStore::connect`] waits for the server when the url sets no `connect_timeout`.
@@ -50,24 +56,7 @@ impl PgStore {
     /// A scoped connection refuses to run as a role that bypasses row-level security
     /// (a superuser or a `BYPASSRLS` role), since its scope would then hide nothing.
     pub fn connect(url: &str, tenant_scope: Option<&str>) -> Result<PgStore, StoreError> {
-        let mut config: postgres::Config = url.parse().map_err(|e| StoreError::PgConnect {
-            target: "the given url".into(),
-            message: describe(&e),
-        })?;
-        // A server that drops packets would otherwise keep the caller waiting indefinitely.
-        if config.get_connect_timeout().is_none() {
-            config.connect_timeout(CONNECT_TIMEOUT);
-        }
-        let target = target_of(&config);
-        let mut client = config.connect(NoTls).map_err(|e| StoreError::PgConnect {
-            target: target.clone(),
-            message: describe(&e),
-        })?;
-        migrations::migrate(&mut client)?;
-        if let Some(tenant) = tenant_scope {
-            scope_session(&mut client, tenant)?;
-        }
-        tracing::debug!(%target, tenant_id = tenant_scope, "connected to the postgresql store");
+        let client = open(url, tenant_scope)?;
         Ok(PgStore {
             client,
             tenant_scope: tenant_scope.map(str::to_owned),
@@ -103,6 +92,30 @@ impl PgStore {
         self.statements.insert(sql, s.clone());
         Ok(s)
     }
+}
+
+/// Connects to `url`, migrates the schema and scopes the session to `tenant_scope` when given:
+/// what [`PgStore::connect`] and [`PgEventStore::connect`] share.
+fn open(url: &str, tenant_scope: Option<&str>) -> Result<Client, StoreError> {
+    let mut config: postgres::Config = url.parse().map_err(|e| StoreError::PgConnect {
+        target: "the given url".into(),
+        message: describe(&e),
+    })?;
+    // A server that drops packets would otherwise keep the caller waiting indefinitely.
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(CONNECT_TIMEOUT);
+    }
+    let target = target_of(&config);
+    let mut client = config.connect(NoTls).map_err(|e| StoreError::PgConnect {
+        target: target.clone(),
+        message: describe(&e),
+    })?;
+    migrations::migrate(&mut client)?;
+    if let Some(tenant) = tenant_scope {
+        scope_session(&mut client, tenant)?;
+    }
+    tracing::debug!(%target, tenant_id = tenant_scope, "connected to the postgresql store");
+    Ok(client)
 }
 
 /// Sets `app.tenant` for the whole session, after checking the role is subject to row-level

@@ -110,6 +110,204 @@ const MIGRATIONS: &[&str] = &[
     $fn$;
     "#
     ),
+    // 3: the audit event store (ppgov_store::EventStore) per tenant. audit_events of 2 held no
+    // product data yet; it is replaced by one with every column of an EventRow plus the tenant,
+    // sequence number and batch, still one partition per month made on demand, an event unique
+    // per (tenant_id, id) within its month. The chain (batches and their month parts), the
+    // months (with their pruned flag), state, alerts and refresh marks are per tenant too.
+    concat!(
+        r#"
+    DROP TABLE audit_events;
+    CREATE TABLE audit_events (
+        tenant_id      TEXT NOT NULL,
+        seq            BIGINT NOT NULL,
+        -- Byte order, as SQLite compares text: search and scan_after order by (time_ms, id).
+        id             TEXT COLLATE "C" NOT NULL,
+        time_ms        BIGINT NOT NULL,
+        record_type    BIGINT NOT NULL,
+        operation      TEXT NOT NULL,
+        workload       TEXT NOT NULL,
+        actor          TEXT NOT NULL,
+        environment_id TEXT NOT NULL,
+        resource_kind  TEXT NOT NULL,
+        resource_id    TEXT NOT NULL,
+        client_ip      TEXT NOT NULL,
+        risk           TEXT NOT NULL,
+        attrs          TEXT NOT NULL,
+        raw            TEXT NOT NULL,
+        batch          BIGINT NOT NULL
+    ) PARTITION BY RANGE (time_ms);
+    -- Time order for search and scan_after; sequence order for verify.
+    CREATE INDEX audit_events_time ON audit_events (tenant_id, time_ms, id);
+    CREATE INDEX audit_events_seq ON audit_events (tenant_id, seq);
+    ALTER TABLE audit_events ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE audit_events FORCE ROW LEVEL SECURITY;
+    CREATE POLICY audit_events_tenant ON audit_events USING "#,
+        tenant_policy!(),
+        r#";
+
+    -- The partition holding time at_ms (UTC month), created when missing; returns its name.
+    CREATE OR REPLACE FUNCTION ppgov_audit_partition(at_ms BIGINT) RETURNS TEXT
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+        month_start TIMESTAMP := date_trunc('month', to_timestamp(at_ms / 1000.0) AT TIME ZONE 'UTC');
+        part TEXT := 'audit_events_' || to_char(month_start, 'YYYYMM');
+        lo BIGINT := (extract(epoch FROM month_start AT TIME ZONE 'UTC') * 1000)::BIGINT;
+        hi BIGINT := (extract(epoch FROM (month_start + INTERVAL '1 month') AT TIME ZONE 'UTC') * 1000)::BIGINT;
+    BEGIN
+        IF to_regclass(part) IS NOT NULL THEN
+            BEGIN
+                -- Held until the caller's transaction ends, so a prune of another tenant
+                -- (ppgov_audit_drop_month_if_empty) cannot drop the partition under its insert.
+                EXECUTE format('LOCK TABLE %I IN ROW EXCLUSIVE MODE', part);
+                RETURN part;
+            EXCEPTION WHEN undefined_table THEN
+                NULL; -- dropped meanwhile: made again below
+            END;
+        END IF;
+        -- Two sessions creating the same month: the second waits here (see migration 2).
+        -- (LOCK_SPACE, 2): the first key is LOCK_SPACE in migrations.rs.
+        PERFORM pg_advisory_xact_lock(1886414710, 2);
+        BEGIN
+            EXECUTE format('CREATE TABLE %I PARTITION OF audit_events FOR VALUES FROM (%s) TO (%s)',
+                           part, lo, hi);
+            EXECUTE format('CREATE UNIQUE INDEX %I ON %I (tenant_id, id)', part || '_event', part);
+            -- Policies on the parent do not cover a partition read by its own name.
+            EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', part);
+            EXECUTE format('ALTER TABLE %I FORCE ROW LEVEL SECURITY', part);
+            EXECUTE format($p$CREATE POLICY tenant ON %I USING "#,
+        tenant_policy!(),
+        r#"$p$, part);
+        EXCEPTION WHEN duplicate_table THEN
+            EXECUTE format('LOCK TABLE %I IN ROW EXCLUSIVE MODE', part);
+            RETURN part;
+        END;
+        RETURN part;
+    END
+    $fn$;
+
+    -- Drops the partition of the month starting at month_ms when no tenant has a row left in
+    -- it; true when it did. A partition holds every tenant's events, and a scoped session sees
+    -- only its own: the emptiness check alone lifts the scope, for this statement only, after
+    -- locking the table and the partition, so no append can add a row between the check and
+    -- the drop. The locks are taken without waiting: a prune that waited for them while holding
+    -- its own row locks could deadlock with an append making a partition; when the table is
+    -- busy the partition stays, for the next prune to drop.
+    CREATE FUNCTION ppgov_audit_drop_month_if_empty(month_ms BIGINT) RETURNS BOOLEAN
+    LANGUAGE plpgsql AS $fn$
+    DECLARE
+        part TEXT := 'audit_events_' || to_char(to_timestamp(month_ms / 1000.0) AT TIME ZONE 'UTC', 'YYYYMM');
+        scope TEXT := current_setting('app.tenant', true);
+        left_rows BOOLEAN;
+    BEGIN
+        IF to_regclass(part) IS NULL THEN
+            RETURN false;
+        END IF;
+        BEGIN
+            LOCK TABLE ONLY audit_events IN ACCESS EXCLUSIVE MODE NOWAIT;
+            EXECUTE format('LOCK TABLE %I IN ACCESS EXCLUSIVE MODE NOWAIT', part);
+        EXCEPTION WHEN lock_not_available THEN
+            RETURN false;
+        END;
+        PERFORM set_config('app.tenant', '', true);
+        EXECUTE format('SELECT EXISTS (SELECT 1 FROM %I)', part) INTO left_rows;
+        PERFORM set_config('app.tenant', COALESCE(scope, ''), true);
+        IF left_rows THEN
+            RETURN false;
+        END IF;
+        EXECUTE format('DROP TABLE %I', part);
+        RETURN true;
+    END
+    $fn$;
+
+    CREATE TABLE audit_batches (
+        tenant_id TEXT NOT NULL,
+        seq       BIGINT NOT NULL,
+        kind      TEXT NOT NULL,
+        at        TEXT NOT NULL,
+        count     BIGINT NOT NULL,
+        detail    TEXT NOT NULL,
+        prev_hash TEXT NOT NULL,
+        hash      TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, seq)
+    );
+    CREATE TABLE audit_batch_parts (
+        tenant_id TEXT NOT NULL,
+        batch     BIGINT NOT NULL,
+        month     TEXT NOT NULL,
+        count     BIGINT NOT NULL,
+        digest    TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, batch, month)
+    );
+    CREATE TABLE audit_months (
+        tenant_id TEXT NOT NULL,
+        month     TEXT NOT NULL,
+        pruned    BOOLEAN NOT NULL DEFAULT false,
+        PRIMARY KEY (tenant_id, month)
+    );
+    CREATE TABLE audit_state (
+        tenant_id TEXT NOT NULL,
+        key       TEXT NOT NULL,
+        value     TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, key)
+    );
+    CREATE TABLE audit_alerts (
+        tenant_id      TEXT NOT NULL,
+        key            TEXT COLLATE "C" NOT NULL,
+        detection_id   TEXT NOT NULL,
+        severity       TEXT NOT NULL,
+        actor          TEXT NOT NULL,
+        environment_id TEXT,
+        first_seen     BIGINT NOT NULL,
+        last_seen      BIGINT NOT NULL,
+        event_ids      TEXT NOT NULL,
+        reason         TEXT NOT NULL,
+        updated_at     TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, key)
+    );
+    CREATE INDEX audit_alerts_last_seen ON audit_alerts (tenant_id, last_seen);
+    CREATE TABLE refresh_marks (
+        mark_id        BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant_id      TEXT NOT NULL,
+        kind           TEXT NOT NULL,
+        id             TEXT NOT NULL,
+        environment_id TEXT,
+        reason         TEXT NOT NULL,
+        marked_at      TEXT NOT NULL
+    );
+    CREATE INDEX refresh_marks_tenant ON refresh_marks (tenant_id, mark_id);
+    ALTER TABLE audit_batches ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE audit_batches FORCE ROW LEVEL SECURITY;
+    CREATE POLICY audit_batches_tenant ON audit_batches USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE audit_batch_parts ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE audit_batch_parts FORCE ROW LEVEL SECURITY;
+    CREATE POLICY audit_batch_parts_tenant ON audit_batch_parts USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE audit_months ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE audit_months FORCE ROW LEVEL SECURITY;
+    CREATE POLICY audit_months_tenant ON audit_months USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE audit_state ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE audit_state FORCE ROW LEVEL SECURITY;
+    CREATE POLICY audit_state_tenant ON audit_state USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE audit_alerts ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE audit_alerts FORCE ROW LEVEL SECURITY;
+    CREATE POLICY audit_alerts_tenant ON audit_alerts USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE refresh_marks ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE refresh_marks FORCE ROW LEVEL SECURITY;
+    CREATE POLICY refresh_marks_tenant ON refresh_marks USING "#,
+        tenant_policy!(),
+        r#";
+    "#
+    ),
 ];
 
 /// The schema version this build writes.

@@ -5,7 +5,7 @@
 //! by [`APP_ROLE`] (no superuser, no BYPASSRLS, so row-level security applies to it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::PgStore;
+use crate::{PgEventStore, PgStore};
 use postgres::{Client, NoTls};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -144,6 +144,11 @@ impl TestDb {
     /// A store scoped to `tenant`.
     pub fn scoped(&self, tenant: &str) -> PgStore {
         PgStore::connect(&self.url(), Some(tenant)).unwrap()
+    }
+
+    /// The event store of `tenant` on this database.
+    pub fn events(&self, tenant: &str) -> PgEventStore {
+        PgEventStore::connect(&self.url(), tenant).unwrap()
     }
 
     /// A plain connection as the application role, scoped to `tenant` the way the store does.

@@ -18,6 +18,8 @@ mod carry;
 mod checkpoints;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract_events;
 mod error;
 mod events;
 mod file;
@@ -41,6 +43,8 @@ pub use batch::WriteBatch;
 pub use carry::Carry;
 pub use checkpoints::{Shard, ShardState};
 pub use error::StoreError;
+/// The event store's chain logic, shared by its backends (see `events/chain.rs`).
+pub use events::chain as event_chain;
 pub use events::{
     AlertRow, AppendOutcome, EventFilter, EventRow, EventStats, EventStore, PruneOutcome,
     VerifyProblem, VerifyReport, month_of,

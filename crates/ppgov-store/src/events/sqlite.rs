@@ -1,226 +1,12 @@
-//! The audit event store: append-only, de-duplicated on the record `Id`, partitioned by month,
-//! hash-chained per batch.
-//!
-//! Every month of event time has its own table `audit_events_YYYYMM`, so retention drops whole
-//! tables. Each [`EventStore::append`] is one batch: one transaction that inserts the events not
-//! yet stored (the `Id` is the primary key of its month's table), gives them consecutive
-//! sequence numbers, and writes one `audit_batches` row whose hash covers the previous batch's
-//! hash, the batch's metadata and one digest per month part (`audit_batch_parts`), each digest
-//! covering its events in sequence order. [`EventStore::verify`] recomputes everything, so a
-//! modified, deleted, inserted or reordered event breaks its part's digest, and a changed or
-//! removed batch row breaks the chain. A prune is itself a batch (`kind = prune`) that names the
-//! months it dropped; the parts of dropped months are then trusted as recorded (they are still
-//! chained), everything else is recomputed.
-//!
-//! The store is behind the [`EventStore`] trait so another backend (PostgreSQL, server mode) can
-//! hold the same events with the same semantics.
+//! The SQLite backend of the event store: one table per month `audit_events_YYYYMM`.
 
-use crate::{Store, StoreError};
+use super::chain::{
+    BatchRecord, ChainVerifier, PartDigests, batch_hash, month_end_ms, month_of, now_text,
+};
+use super::*;
+use crate::Store;
 use rusqlite::{OptionalExtension, params};
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-
-/// One normalised audit event as the store keeps it.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
-pub struct EventRow {
-    /// Store sequence number (0 until stored).
-    #[serde(default)]
-    pub seq: i64,
-    /// The record `Id` (de-duplication key).
-    pub id: String,
-    /// Event time, milliseconds since the Unix epoch (UTC).
-    pub time_ms: i64,
-    /// `RecordType`.
-    pub record_type: i64,
-    /// `Operation`.
-    pub operation: String,
-    /// `Workload`.
-    pub workload: String,
-    /// Actor (UPN, lower case) or empty.
-    pub actor: String,
-    /// Environment id or empty.
-    pub environment_id: String,
-    /// Kind of the resource acted on (`flow`, `app`, `connection`, `dlp_policy`, ...) or empty.
-    pub resource_kind: String,
-    /// Resource id or empty.
-    pub resource_id: String,
-    /// Client IP or empty.
-    pub client_ip: String,
-    /// Operation risk level (`low`, `medium`, `high`).
-    pub risk: String,
-    /// Detection-relevant attributes, a compact JSON object of strings.
-    pub attrs: String,
-    /// The record exactly as received.
-    pub raw: String,
-}
-
-/// What one append did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
-pub struct AppendOutcome {
-    /// Events newly stored.
-    pub stored: usize,
-    /// Events whose `Id` was already stored (skipped).
-    pub duplicates: usize,
-    /// The batch's sequence number (0 when nothing was new and no batch was written).
-    pub batch: i64,
-}
-
-/// Filters for [`EventStore::search`]; empty fields match everything.
-#[derive(Debug, Clone, Default)]
-pub struct EventFilter {
-    /// Earliest event time (ms, inclusive).
-    pub since_ms: Option<i64>,
-    /// Latest event time (ms, exclusive).
-    pub until_ms: Option<i64>,
-    /// Actor (case-insensitive).
-    pub actor: Option<String>,
-    /// Operation (case-insensitive).
-    pub operation: Option<String>,
-    /// Environment id (case-insensitive).
-    pub environment_id: Option<String>,
-    /// Resource id (case-insensitive).
-    pub resource_id: Option<String>,
-    /// Risk level.
-    pub risk: Option<String>,
-    /// Only events with a sequence number above this.
-    pub after_seq: Option<i64>,
-    /// At most this many events.
-    pub limit: Option<usize>,
-}
-
-/// One problem `audit verify` found.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct VerifyProblem {
-    /// The batch concerned (0 when none).
-    pub batch: i64,
-    /// The month partition concerned, if any.
-    pub month: Option<String>,
-    /// What is wrong.
-    pub message: String,
-}
-
-/// The result of verifying the chain.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct VerifyReport {
-    /// Batches checked.
-    pub batches: usize,
-    /// Events recomputed.
-    pub events: usize,
-    /// Prune records found in the chain, with the months each dropped.
-    pub prunes: Vec<(i64, Vec<String>)>,
-    /// The hash at the head of the chain (record it elsewhere to anchor the chain).
-    pub head: String,
-    /// Problems; empty when the chain holds.
-    pub problems: Vec<VerifyProblem>,
-}
-
-/// What a prune removed.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct PruneOutcome {
-    /// Months dropped.
-    pub months: Vec<String>,
-    /// Events removed.
-    pub events: usize,
-    /// The prune's batch sequence number (0 when nothing was pruned).
-    pub batch: i64,
-}
-
-/// An alert as stored: one per incident.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct AlertRow {
-    /// Incident key (detection id plus what makes the incident unique).
-    pub key: String,
-    /// Catalogue detection id.
-    pub detection_id: String,
-    /// Severity.
-    pub severity: String,
-    /// Actor.
-    pub actor: String,
-    /// Environment, if any.
-    pub environment_id: Option<String>,
-    /// First event time (ms).
-    pub first_seen: i64,
-    /// Last event time (ms).
-    pub last_seen: i64,
-    /// The record ids that make up the incident, sorted.
-    pub event_ids: Vec<String>,
-    /// Why it fired.
-    pub reason: String,
-}
-
-/// Size figures of the event store.
-#[derive(Debug, Clone, Copy, Default, Serialize)]
-pub struct EventStats {
-    /// Events stored.
-    pub events: u64,
-    /// Bytes of the store file (pages in use).
-    pub bytes: u64,
-}
-
-/// The audit event store's interface; SQLite implements it on [`Store`].
-pub trait EventStore {
-    /// Appends a batch (one transaction, one chain link); already stored `Id`s are skipped.
-    fn append(&mut self, events: &mut [EventRow]) -> Result<AppendOutcome, StoreError>;
-    /// Events matching `filter`, ordered by time then id.
-    fn search(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError>;
-    /// Calls `f` for every event with a sequence number above `after_seq`, month by month, in
-    /// time order within a month, without its raw JSON (`raw` is empty); returns how many were
-    /// visited.
-    fn scan_after(
-        &self,
-        after_seq: i64,
-        f: &mut dyn FnMut(EventRow) -> Result<(), StoreError>,
-    ) -> Result<usize, StoreError>;
-    /// Recomputes the chain.
-    fn verify(&self) -> Result<VerifyReport, StoreError>;
-    /// Drops every month partition that ends before `before_ms`, recording it in the chain.
-    fn prune_before(&mut self, before_ms: i64) -> Result<PruneOutcome, StoreError>;
-    /// A state value (cursors, detection state).
-    fn state(&self, key: &str) -> Result<Option<String>, StoreError>;
-    /// Marks resources for refresh at the next incremental crawl, whatever their facets' age
-    /// (the inventory kept current from the audit log; see `marks.rs`).
-    fn mark_for_refresh(
-        &mut self,
-        resources: &[ppgov_core::ResourceRef],
-        reason: &str,
-    ) -> Result<usize, StoreError>;
-    /// Sets a state value.
-    fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError>;
-    /// Inserts or extends alerts (event ids are merged) and sets state values, in one
-    /// transaction, so detection state and its alerts never disagree.
-    fn save_alerts(
-        &mut self,
-        alerts: &[AlertRow],
-        state: &[(&str, &str)],
-    ) -> Result<(), StoreError>;
-    /// Alerts, newest first, optionally since a time (ms) and for one detection.
-    fn alerts(
-        &self,
-        since_ms: Option<i64>,
-        detection: Option<&str>,
-    ) -> Result<Vec<AlertRow>, StoreError>;
-    /// Event count and store size.
-    fn event_stats(&self) -> Result<EventStats, StoreError>;
-}
-
-/// `YYYYMM` of a time in ms.
-pub fn month_of(time_ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(time_ms)
-        .unwrap_or_default()
-        .format("%Y%m")
-        .to_string()
-}
-
-/// The first millisecond of the month after `month` (`YYYYMM`).
-fn month_end_ms(month: &str) -> Option<i64> {
-    let y: i32 = month.get(0..4)?.parse().ok()?;
-    let m: u32 = month.get(4..6)?.parse().ok()?;
-    let (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
-    chrono::NaiveDate::from_ymd_opt(y, m, 1)?
-        .and_hms_opt(0, 0, 0)
-        .map(|d| d.and_utc().timestamp_millis())
-}
 
 /// The partition table of a month; the month is checked to be six digits, so the name is safe.
 fn table(month: &str) -> Result<String, StoreError> {
@@ -232,58 +18,6 @@ fn table(month: &str) -> Result<String, StoreError> {
             value: month.to_string(),
         })
     }
-}
-
-use ppgov_core::hex;
-
-/// Feeds one event into a part digest: every stored column, length-prefixed.
-fn feed(h: &mut Sha256, e: &EventRow) {
-    let seq = e.seq.to_le_bytes();
-    let time = e.time_ms.to_le_bytes();
-    let rt = e.record_type.to_le_bytes();
-    let fields: [&[u8]; 14] = [
-        &seq,
-        e.id.as_bytes(),
-        &time,
-        &rt,
-        e.operation.as_bytes(),
-        e.workload.as_bytes(),
-        e.actor.as_bytes(),
-        e.environment_id.as_bytes(),
-        e.resource_kind.as_bytes(),
-        e.resource_id.as_bytes(),
-        e.client_ip.as_bytes(),
-        e.risk.as_bytes(),
-        e.attrs.as_bytes(),
-        e.raw.as_bytes(),
-    ];
-    for f in fields {
-        h.update((f.len() as u64).to_le_bytes());
-        h.update(f);
-    }
-}
-
-/// The batch hash: previous hash, metadata and the part digests in month order.
-fn batch_hash(
-    prev: &str,
-    seq: i64,
-    kind: &str,
-    at: &str,
-    count: i64,
-    detail: &str,
-    parts: &[(String, i64, String)],
-) -> String {
-    let mut h = Sha256::new();
-    for f in [prev, &seq.to_string(), kind, at, &count.to_string(), detail] {
-        h.update((f.len() as u64).to_le_bytes());
-        h.update(f.as_bytes());
-    }
-    for (m, c, d) in parts {
-        h.update(m.as_bytes());
-        h.update(c.to_le_bytes());
-        h.update(d.as_bytes());
-    }
-    hex(&h.finalize())
 }
 
 const COLS: &str = "seq, id, time_ms, record_type, operation, workload, actor, environment_id, \
@@ -354,10 +88,6 @@ impl Store {
     }
 }
 
-fn now_text() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
 impl EventStore for Store {
     fn mark_for_refresh(
         &mut self,
@@ -381,12 +111,13 @@ impl EventStore for Store {
         let tx = self.conn.transaction()?;
         let mut out = AppendOutcome::default();
         let batch = prev_seq + 1;
-        let mut parts: BTreeMap<String, (i64, Sha256)> = BTreeMap::new();
+        let mut parts = PartDigests::new();
+        let mut months_seen = std::collections::BTreeSet::new();
         let mut seen = std::collections::HashSet::new();
         for e in events.iter_mut() {
             let month = month_of(e.time_ms);
             let t = table(&month)?;
-            if !known.contains(&month) && !parts.contains_key(&month) {
+            if !known.contains(&month) && !months_seen.contains(&month) {
                 let pruned: Option<i64> = tx
                     .query_row(
                         "SELECT pruned FROM audit_months WHERE month = ?1",
@@ -445,16 +176,12 @@ impl EventStore for Store {
                 e.raw,
                 batch
             ])?;
-            let p = parts.entry(month).or_insert_with(|| (0, Sha256::new()));
-            p.0 += 1;
-            feed(&mut p.1, e);
+            parts.add(&month, e);
+            months_seen.insert(month);
             out.stored += 1;
         }
         if out.stored > 0 {
-            let parts: Vec<(String, i64, String)> = parts
-                .into_iter()
-                .map(|(m, (c, h))| (m, c, hex(&h.finalize())))
-                .collect();
+            let parts = parts.finish();
             let at = now_text();
             let count = out.stored as i64;
             let detail = "{}";
@@ -555,8 +282,6 @@ impl EventStore for Store {
     }
 
     fn verify(&self) -> Result<VerifyReport, StoreError> {
-        let mut rep = VerifyReport::default();
-        let mut pruned_months: Vec<String> = Vec::new();
         let months: BTreeMap<String, bool> = {
             let mut st = self
                 .conn
@@ -564,9 +289,8 @@ impl EventStore for Store {
             st.query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? != 0)))?
                 .collect::<Result<_, _>>()?
         };
+        let mut v = ChainVerifier::new(months.clone());
         // Recompute every live month's digests per batch, in sequence order.
-        let mut computed: BTreeMap<(i64, String), (i64, Sha256)> = BTreeMap::new();
-        let mut last_seq: BTreeMap<(i64, String), i64> = BTreeMap::new();
         for (month, pruned) in &months {
             if *pruned {
                 continue;
@@ -577,13 +301,7 @@ impl EventStore for Store {
                 .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?
                 .exists([&t])?;
             if !exists {
-                rep.problems.push(VerifyProblem {
-                    batch: 0,
-                    month: Some(month.clone()),
-                    message: format!(
-                        "the partition of month {month} is gone and no prune removed it"
-                    ),
-                });
+                v.missing_month(month);
                 continue;
             }
             let mut st = self
@@ -593,151 +311,35 @@ impl EventStore for Store {
             while let Some(r) = rows.next()? {
                 let e = row_of(r)?;
                 let b: i64 = r.get(14)?;
-                let key = (b, month.clone());
-                let p = computed
-                    .entry(key.clone())
-                    .or_insert_with(|| (0, Sha256::new()));
-                p.0 += 1;
-                feed(&mut p.1, &e);
-                last_seq.insert(key, e.seq);
-                rep.events += 1;
+                v.event(b, month, &e);
             }
         }
-        let mut computed: BTreeMap<(i64, String), (i64, String)> = computed
-            .into_iter()
-            .map(|(k, (c, h))| (k, (c, hex(&h.finalize()))))
-            .collect();
         let mut st = self.conn.prepare(
             "SELECT seq, kind, at, count, detail, prev_hash, hash FROM audit_batches ORDER BY seq",
         )?;
-        let batches: Vec<(i64, String, String, i64, String, String, String)> = st
+        let mut batches: Vec<BatchRecord> = st
             .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                ))
+                Ok(BatchRecord {
+                    seq: r.get(0)?,
+                    kind: r.get(1)?,
+                    at: r.get(2)?,
+                    count: r.get(3)?,
+                    detail: r.get(4)?,
+                    prev_hash: r.get(5)?,
+                    hash: r.get(6)?,
+                    parts: Vec::new(),
+                })
             })?
             .collect::<Result<_, _>>()?;
         let mut parts_st = self.conn.prepare(
             "SELECT month, count, digest FROM audit_batch_parts WHERE batch = ?1 ORDER BY month",
         )?;
-        // Months a prune recorded in the chain (the prune comes after the batches it covers).
-        for (_, kind, _, _, detail, _, _) in &batches {
-            if kind == "prune" {
-                let months: Vec<String> = serde_json::from_str::<serde_json::Value>(detail)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("months").and_then(|m| m.as_array()).map(|a| {
-                            a.iter()
-                                .filter_map(|x| x.as_str().map(String::from))
-                                .collect()
-                        })
-                    })
-                    .unwrap_or_default();
-                pruned_months.extend(months);
-            }
-        }
-        let mut prev = String::new();
-        let mut expect_seq = 1;
-        for (seq, kind, at, count, detail, prev_hash, hash) in batches {
-            rep.batches += 1;
-            let problem = |m: Option<String>, msg: String| VerifyProblem {
-                batch: seq,
-                month: m,
-                message: msg,
-            };
-            if seq != expect_seq {
-                rep.problems.push(problem(
-                    None,
-                    format!("batch {expect_seq} is missing from the chain (next found: {seq})"),
-                ));
-            }
-            expect_seq = seq + 1;
-            if prev_hash != prev {
-                rep.problems.push(problem(
-                    None,
-                    "the batch does not link to the previous batch's hash".into(),
-                ));
-            }
-            let parts: Vec<(String, i64, String)> = parts_st
-                .query_map([seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        for b in &mut batches {
+            b.parts = parts_st
+                .query_map([b.seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
                 .collect::<Result<_, _>>()?;
-            let want = batch_hash(&prev_hash, seq, &kind, &at, count, &detail, &parts);
-            if want != hash {
-                rep.problems.push(problem(
-                    None,
-                    "the batch's hash does not match its contents (batch row or parts changed)"
-                        .into(),
-                ));
-            }
-            if kind == "prune" {
-                let months: Vec<String> = serde_json::from_str::<serde_json::Value>(&detail)
-                    .ok()
-                    .and_then(|v| {
-                        v.get("months").and_then(|m| m.as_array()).map(|a| {
-                            a.iter()
-                                .filter_map(|x| x.as_str().map(String::from))
-                                .collect()
-                        })
-                    })
-                    .unwrap_or_default();
-                rep.prunes.push((seq, months));
-            }
-            let mut total = 0;
-            for (m, c, d) in &parts {
-                total += c;
-                let key = (seq, m.clone());
-                match computed.remove(&key) {
-                    Some((cc, dd)) => {
-                        if cc != *c {
-                            rep.problems.push(problem(
-                                Some(m.clone()),
-                                format!("{c} events were stored in this part, {cc} are there now (events deleted or inserted)"),
-                            ));
-                        } else if dd != *d {
-                            rep.problems.push(problem(
-                                Some(m.clone()),
-                                "the events of this part were modified or reordered".into(),
-                            ));
-                        }
-                    }
-                    None => {
-                        let dropped =
-                            months.get(m).copied().unwrap_or(false) && pruned_months.contains(m);
-                        if !dropped {
-                            rep.problems.push(problem(
-                                Some(m.clone()),
-                                format!("{c} events of this part are gone and no prune in the chain removed month {m}"),
-                            ));
-                        }
-                    }
-                }
-            }
-            if kind == "append" && total != count {
-                rep.problems.push(problem(
-                    None,
-                    format!("the batch says {count} events but its parts hold {total}"),
-                ));
-            }
-            prev = hash;
         }
-        for ((b, m), (c, _)) in computed {
-            rep.problems.push(VerifyProblem {
-                batch: b,
-                month: Some(m.clone()),
-                message: format!(
-                    "{c} events (last seq {}) belong to no recorded batch part (inserted)",
-                    last_seq.get(&(b, m)).copied().unwrap_or_default()
-                ),
-            });
-        }
-        rep.head = prev;
-        Ok(rep)
+        Ok(v.finish(&batches))
     }
 
     fn prune_before(&mut self, before_ms: i64) -> Result<PruneOutcome, StoreError> {
@@ -914,5 +516,20 @@ impl EventStore for Store {
             events,
             bytes: ((pages - free).max(0) * size) as u64,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Store;
+
+    #[test]
+    fn the_event_store_contract() {
+        // The same checks the PostgreSQL store runs, each on a fresh store.
+        for (name, check) in crate::contract_events::EVENT_CHECKS {
+            let mut s = Store::open_in_memory().unwrap();
+            eprintln!("check {name}");
+            check(&mut s);
+        }
     }
 }

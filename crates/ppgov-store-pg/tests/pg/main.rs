@@ -1,4 +1,5 @@
-//! The job-queue contract, row-level security and audit partitions against a real PostgreSQL.
+//! The job-queue and event-store contracts, row-level security, tampering and shared month
+//! partitions against a real PostgreSQL (the event store's tests are in `events.rs`).
 //!
 //! The server is `PPGOV_TEST_PG_URL` (a superuser or a role with CREATEROLE and CREATEDB) when
 //! set; otherwise the first test starts a throwaway cluster with `scripts/pg-cluster`, which
@@ -9,8 +10,11 @@
 //! cluster trusts loopback).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod events;
+
 use std::sync::{Arc, Barrier};
+
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use ppgov_store::{JobFilter, JobKey, JobOutcome, JobQueue, JobState, StoreError};
 use ppgov_store_pg::{PgStore, SCHEMA_VERSION};
@@ -414,116 +418,6 @@ fn a_scope_is_refused_for_a_role_that_bypasses_row_level_security_or_when_empty(
         PgStore::connect(&db.url(), Some("")),
         Err(StoreError::PgRefused(_))
     ));
-}
-
-// ---- audit events ----
-
-/// 2026-01-15 and 2026-02-10 (UTC), in ms.
-const JAN: i64 = 1_768_435_200_000;
-const FEB: i64 = 1_770_681_600_000;
-/// 2026-02-01T00:00:00Z: the first ms of February.
-const FEB_START: i64 = 1_769_904_000_000;
-
-#[test]
-fn audit_events_fill_one_partition_per_month_skip_duplicates_and_drop_by_month() {
-    let db = TestDb::new();
-    let mut s = db.store();
-    let n = s
-        .append_events(
-            "A",
-            &[
-                ("e1", JAN, "{\"n\":1}"),
-                ("e2", JAN + 1000, "{\"n\":2}"),
-                ("e3", FEB, "{\"n\":3}"),
-                ("e4", FEB_START - 1, "{\"n\":4}"),
-                ("e5", FEB_START, "{\"n\":5}"),
-            ],
-        )
-        .unwrap();
-    assert_eq!(n, 5);
-    assert_eq!(s.event_months().unwrap(), ["202601", "202602"]);
-    // Again, plus e1 at another time of January and twice in one batch: skipped; e1 in
-    // February and another tenant's e1: new.
-    let n = s
-        .append_events(
-            "A",
-            &[
-                ("e1", JAN, "{\"n\":1}"),
-                ("e1", JAN + 5, "{\"again\":true}"),
-                ("e3", FEB, "{\"n\":3}"),
-                ("e1", FEB, "{\"feb\":true}"),
-                ("e6", FEB, "{}"),
-                ("e6", FEB, "{}"),
-            ],
-        )
-        .unwrap();
-    assert_eq!(n, 2);
-    assert_eq!(s.append_events("B", &[("e1", JAN, "{}")]).unwrap(), 1);
-    assert_eq!(s.count_events("A").unwrap(), 7);
-    assert_eq!(s.count_events("B").unwrap(), 1);
-
-    // Row-level security covers the events too, through the parent and a partition alike.
-    let mut b = db.scoped("B");
-    assert_eq!(b.count_events("A").unwrap(), 0);
-    assert_eq!(b.count_events("B").unwrap(), 1);
-    assert!(b.append_events("A", &[("x", JAN, "{}")]).is_err());
-    let mut raw = db.raw_scoped("B");
-    let seen: i64 = raw
-        .query_one("SELECT count(*) FROM audit_events_202601", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(seen, 1);
-    assert!(matches!(
-        b.drop_months_before("202602"),
-        Err(StoreError::PgRefused(_))
-    ));
-    assert!(matches!(
-        s.drop_months_before("2026-02"),
-        Err(StoreError::PgRefused(_))
-    ));
-
-    assert_eq!(
-        s.drop_months_before("202601").unwrap(),
-        Vec::<String>::new()
-    );
-    assert_eq!(s.drop_months_before("202602").unwrap(), ["202601"]);
-    assert_eq!(s.event_months().unwrap(), ["202602"]);
-    assert_eq!(s.count_events("A").unwrap(), 4);
-    assert_eq!(s.count_events("B").unwrap(), 0);
-    let left: Option<String> = db
-        .admin()
-        .query_one("SELECT to_regclass('audit_events_202601')::text", &[])
-        .unwrap()
-        .get(0);
-    assert_eq!(left, None, "the partition itself is gone");
-    // The month can fill again later (a late event): its partition comes back.
-    assert_eq!(s.append_events("A", &[("late", JAN, "{}")]).unwrap(), 1);
-    assert_eq!(s.event_months().unwrap(), ["202601", "202602"]);
-}
-
-#[test]
-fn sessions_creating_one_month_at_once_all_succeed() {
-    let db = TestDb::new();
-    drop(db.store());
-    let url = db.url();
-    let start = Arc::new(Barrier::new(4));
-    let handles: Vec<_> = (0..4)
-        .map(|w| {
-            let url = url.clone();
-            let start = Arc::clone(&start);
-            std::thread::spawn(move || {
-                let mut s = PgStore::connect(&url, None).unwrap();
-                start.wait();
-                let id = format!("e{w}");
-                s.append_events("A", &[(id.as_str(), JAN, "{}"), ("shared", FEB, "{}")])
-                    .unwrap()
-            })
-        })
-        .collect();
-    let total: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
-    assert_eq!(total, 5, "four own events and the shared one once");
-    let mut s = db.store();
-    assert_eq!(s.event_months().unwrap(), ["202601", "202602"]);
 }
 
 #[test]
