@@ -130,6 +130,18 @@ pub struct DemoArgs {
     /// Where to write the report and the store.
     #[arg(long, default_value = "ppgov-demo")]
     pub out: PathBuf,
+    /// Then keep the emulated tenant up and run `ppgov serve` on it with the web console, until
+    /// Ctrl-C; prints the console's address and the emulated people to sign in as.
+    #[arg(long)]
+    pub console: bool,
+    /// With --console: the console's address.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        default_value = "127.0.0.1:8080",
+        requires = "console"
+    )]
+    pub listen: std::net::SocketAddr,
 }
 
 /// `ppgov emulator ...`.

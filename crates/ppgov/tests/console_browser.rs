@@ -89,6 +89,27 @@ impl Console {
     }
 }
 
+/// chromedriver on a free loopback port, and its URL.
+fn start_driver() -> (Killed, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut driver = Command::new(chromedriver())
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = lines(driver.stdout.take().unwrap());
+    let driver = Killed(driver);
+    wait_line(&started, "chromedriver's start", |l| {
+        l.contains("started successfully").then_some(())
+    });
+    (driver, format!("http://127.0.0.1:{port}"))
+}
+
 async fn browser(driver: &str, profile: &Path) -> Client {
     let caps = json!({
         "goog:chromeOptions": {
@@ -308,23 +329,7 @@ async fn a_connector_request_goes_from_maker_to_applied_dlp_change_in_a_browser(
     drop(store);
 
     // Chromium through WebDriver.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut driver = Command::new(chromedriver())
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = lines(driver.stdout.take().unwrap());
-    let _driver = Killed(driver);
-    wait_line(&started, "chromedriver's start", |l| {
-        l.contains("started successfully").then_some(())
-    });
-    let driver_url = format!("http://127.0.0.1:{port}");
+    let (_driver, driver_url) = start_driver();
     let profile = tempfile::tempdir().unwrap();
     let b = browser(&driver_url, profile.path()).await;
 
@@ -519,6 +524,92 @@ async fn a_connector_request_goes_from_maker_to_applied_dlp_change_in_a_browser(
             !(m.contains("status of 403") && refused.iter().any(|p| m.starts_with(&c.url(p))))
         })
         .collect();
+    assert!(errors.is_empty(), "console errors: {errors:#?}");
+    b.close().await.unwrap();
+}
+
+/// The README's one command for the console on the demo tenant: `ppgov demo --console` crawls the
+/// built-in tenant, serves the console on it, and a person it lists signs in and sees the
+/// numbers `ppgov scan` gives with the configuration the demo wrote.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_serves_the_console_on_the_demo_tenant() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo");
+    let mut child = Command::new(bin())
+        .arg("demo")
+        .arg("--out")
+        .arg(&out)
+        .args(["--console", "--listen", "127.0.0.1:0"])
+        .env("RUST_LOG", "ppgov_serve=info")
+        .env("NO_COLOR", "1")
+        .env_remove("PPGOV_CONFIG")
+        .env_remove("PPGOV_STORE_URL")
+        .env_remove("PPGOV_CONSOLE_SECRET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let said = lines(child.stdout.take().unwrap());
+    let log = lines(child.stderr.take().unwrap());
+    let _demo = Killed(child);
+    let tenant = wait_line(&said, "the demo's tenant", |l| {
+        l.strip_prefix("ppgov demo: tenant ")
+            .map(|r| r.split_whitespace().next().unwrap().to_string())
+    });
+    let viewer = wait_line(&said, "the viewer to sign in as", |l| {
+        l.split_whitespace()
+            .find(|w| w.starts_with("console.viewer@"))
+            .map(str::to_string)
+    });
+    let base = wait_line(&log, "the console's address", |l| {
+        l.strip_prefix("  console: ").map(|r| {
+            r.split_whitespace()
+                .next()
+                .unwrap()
+                .trim_end_matches('/')
+                .to_string()
+        })
+    });
+    wait_line(&log, "the first crawl's end", |l| {
+        (l.contains("job done") && (l.contains("kind=crawl") || l.contains("kind=\"crawl\"")))
+            .then_some(())
+    });
+    let cfg = out.join("ppgov.toml");
+    let scan = run(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "scan",
+            "--format",
+            "json",
+        ],
+        &[],
+    )
+    .await;
+    assert!(scan.status.success(), "{}", err(&scan));
+    let scan: Value = serde_json::from_slice(&scan.stdout).unwrap();
+
+    let (_driver, driver_url) = start_driver();
+    let profile = tempfile::tempdir().unwrap();
+    let b = browser(&driver_url, profile.path()).await;
+    let c = Console {
+        base: base.clone(),
+        tenant: tenant.clone(),
+        domain: viewer.split('@').nth(1).unwrap().to_string(),
+        shots: None,
+    };
+    sign_in(&b, &c, &viewer, wk::ADMIN_PASSWORD).await;
+    b.goto(&c.url(&format!("/t/{tenant}"))).await.unwrap();
+    assert_eq!(
+        text(&b, "#total").await,
+        scan["summary"]["total"].to_string()
+    );
+    assert_eq!(
+        text(&b, "#scan-snapshot").await,
+        scan["snapshot"]["id"].as_str().unwrap()
+    );
+    let errors = console_errors(&b, &driver_url, &base).await;
     assert!(errors.is_empty(), "console errors: {errors:#?}");
     b.close().await.unwrap();
 }

@@ -8,6 +8,7 @@ use ppgov_auth::{Credential, EntraTokenSource, SourceOptions};
 use ppgov_client::{Transport, TransportConfig};
 use ppgov_config::{Endpoints, PostureConfig};
 use ppgov_crawl::{Clients, CrawlOptions, ProgressMode};
+use ppgov_emulator::scenario::wellknown as wk;
 use ppgov_emulator::server::{Emulator, ServeOptions};
 use ppgov_report::Format;
 use std::sync::Arc;
@@ -105,15 +106,19 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Outcome> {
     let snapshot = store.load_snapshot(&summary.snapshot_id)?;
     let report = super::scan::evaluate(&snapshot, &PostureConfig::default(), None)?;
     let html = args.out.join("report.html");
-    std::fs::write(&html, ppgov_report::render(Format::Html, &report)?)
-        .with_context(|| format!("cannot write {}", html.display()))?;
-    std::fs::write(args.out.join("findings.json"), ppgov_report::json(&report)?)?;
-    std::fs::write(
-        args.out.join("ground-truth.json"),
-        serde_json::to_vec_pretty(emu.ground_truth())?,
+    // Owner-only, like everything ppgov writes: the report names the tenant's admins.
+    let write = |name: &str, bytes: &[u8]| {
+        let path = args.out.join(name);
+        ppgov_store::write_private_file(&path, bytes)
+            .with_context(|| format!("cannot write {}", path.display()))
+    };
+    write("report.html", &ppgov_report::render(Format::Html, &report)?)?;
+    write("findings.json", ppgov_report::json(&report)?.as_bytes())?;
+    write(
+        "ground-truth.json",
+        &serde_json::to_vec_pretty(emu.ground_truth())?,
     )?;
     ppgov_store::write_snapshot_file(&snapshot, args.out.join("snapshot.json"))?;
-    emu.shutdown().await?;
 
     println!("ppgov demo: tenant {tenant} (emulated, {:?})", args.size);
     println!(
@@ -136,5 +141,105 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Outcome> {
         args.out.join("snapshot.json").display(),
         args.out.join("snapshot.json").display()
     );
-    Ok(Outcome::Clean)
+    if !args.console {
+        emu.shutdown().await?;
+        return Ok(Outcome::Clean);
+    }
+    let outcome = console(&emu, &args).await;
+    emu.shutdown().await?;
+    outcome
+}
+
+/// `ppgov demo --console`: `ppgov serve` with the console on the emulated tenant, configured by
+/// a `ppgov.toml` written next to the report (so the same set-up also runs by hand).
+async fn console(emu: &Emulator, args: &DemoArgs) -> anyhow::Result<Outcome> {
+    let ready = emu.ready();
+    let out = std::path::absolute(&args.out)
+        .with_context(|| format!("cannot resolve {}", args.out.display()))?;
+    let path = out.join("ppgov.toml");
+    let text = console_config(emu, &out.join("ppgov.db"))?;
+    ppgov_store::write_private_file(&path, text.as_bytes())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    let configs = super::context::tenants(Some(path.clone()))?;
+    let domain = ready.username.split('@').nth(1).unwrap_or("").to_string();
+    println!();
+    println!(
+        "ppgov demo --console: the emulated tenant's console (configuration: {}); its address follows",
+        path.display()
+    );
+    println!(
+        "  sign in as one of these (password {}):",
+        wk::ADMIN_PASSWORD
+    );
+    let people = wk::CONSOLE_PERSONAS
+        .iter()
+        .map(|(login, _, name, role)| (*login, format!("{name} ({role})")))
+        .chain([(wk::ADMIN_USER, "the tenant's admin (ppgov.Admin)".into())]);
+    for (login, who) in people {
+        println!("    {:<40} {who}", format!("{login}@{domain}"));
+    }
+    println!("  Ctrl-C stops the console and the emulator.");
+    // The console's client secret is the emulator's well-known one; nothing else is read from
+    // the environment, so the demo never picks up a real tenant's secrets.
+    let env = |name: &str| {
+        (name == "PPGOV_CONSOLE_SECRET").then(|| wk::CONSOLE_CLIENT_SECRET.to_string())
+    };
+    let serve = super::serve::ServeArgs {
+        listen: Some(args.listen),
+    };
+    super::serve::serve_configs(configs, serve, &env).await
+}
+
+/// The configuration of the demo's console: the emulated tenant signed in as its admin service
+/// principal, every endpoint at the emulator, the demo's store, and the console app the
+/// emulator registers.
+fn console_config(emu: &Emulator, store: &std::path::Path) -> anyhow::Result<String> {
+    let ready = emu.ready();
+    let u = ready.url.trim_end_matches('/');
+    let table = |pairs: &[(&str, &str)]| -> toml::Value {
+        toml::Value::Table(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), toml::Value::String(v.to_string())))
+                .collect(),
+        )
+    };
+    let mut doc = toml::Table::new();
+    doc.insert("tenant".into(), table(&[("id", &ready.tenant_id)]));
+    doc.insert(
+        "auth".into(),
+        table(&[
+            ("method", "client_secret"),
+            ("client_id", &ready.client_id),
+            ("client_secret", &ready.client_secret),
+        ]),
+    );
+    let endpoints: Vec<(&str, &str)> = [
+        "login",
+        "bap",
+        "powerapps",
+        "flow",
+        "powerplatform",
+        "graph",
+        "management",
+    ]
+    .into_iter()
+    .map(|k| (k, u))
+    .collect();
+    doc.insert("endpoints".into(), table(&endpoints));
+    let store = store
+        .to_str()
+        .context("the demo folder's path is not UTF-8")?;
+    doc.insert("store".into(), table(&[("path", store)]));
+    doc.insert(
+        "console".into(),
+        table(&[
+            ("client_id", wk::CONSOLE_CLIENT_ID),
+            ("client_secret_env", "PPGOV_CONSOLE_SECRET"),
+        ]),
+    );
+    Ok(format!(
+        "# Written by `ppgov demo --console` for the emulated tenant; its secrets are the\n# emulator's well-known ones.\n{}",
+        toml::to_string(&doc)?
+    ))
 }

@@ -61,6 +61,16 @@ fn env(name: &str) -> Option<String> {
 
 pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Outcome> {
     let configs = super::context::tenants(file)?;
+    serve_configs(configs, args, &env).await
+}
+
+/// Serves `configs` until SIGTERM or Ctrl-C, with `env` answering for the variables the
+/// configuration names (secrets, API tokens).
+pub async fn serve_configs(
+    configs: Vec<ppgov_config::Config>,
+    args: ServeArgs,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> anyhow::Result<Outcome> {
     // `[serve]` and `[store] url` are file-wide: the first tenant's are everyone's.
     let Some(config) = configs.first().cloned() else {
         bail!("no tenant configured; hint: add [tenant] or [[tenants]] to ppgov.toml");
@@ -94,14 +104,14 @@ pub async fn serve(file: Option<PathBuf>, args: ServeArgs) -> anyhow::Result<Out
         api_tokens,
         extra_routes: None,
     };
-    let console = ppgov_console::ConsoleSetup::from_configs(&configs, &env)?;
+    let console = ppgov_console::ConsoleSetup::from_configs(&configs, env)?;
     let console_on = console.is_some();
     if let Some(setup) = console {
         opts.extra_routes = Some(ppgov_console::routes(setup)?);
     }
     let no_tokens = opts.api_tokens.is_empty();
     let names: Vec<String> = configs.iter().map(|c| c.tenant.id.clone()).collect();
-    let tenants = configs.into_iter().map(|c| Tenant::new(c, &env)).collect();
+    let tenants = configs.into_iter().map(|c| Tenant::new(c, env)).collect();
     let server = Server::start(tenants, queue, opts).await?;
     eprintln!(
         "ppgov serve: {} tenant(s) ({}), listening on http://{} (/healthz, /readyz, /metrics, /api/v1)",
