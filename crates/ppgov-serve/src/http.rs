@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use ppgov_store::{EventStore, JobFilter, JobKey, JobState};
+use ppgov_store::{JobFilter, JobKey, JobState};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -275,7 +275,11 @@ async fn findings(State(s): St, headers: HeaderMap, Query(q): Query<TenantQuery>
 }
 
 async fn alerts(State(s): St, headers: HeaderMap, Query(q): Query<TenantQuery>) -> Answer {
-    let (_, store) = tenant_store(&s, &headers, &q)?;
+    authorised(&s, &headers)?;
+    let t = pick(&s, &q)?.clone();
+    let store = t
+        .events()
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e))?;
     let list = store.alerts(None, None).map_err(unavailable)?;
     Ok(Json(json!({ "alerts": list })).into_response())
 }

@@ -17,7 +17,7 @@ use ppgov_audit::detect::Engine;
 use ppgov_audit::management::{self, ManagementOptions};
 use ppgov_crawl::CrawlOptions;
 use ppgov_engine::ScanOptions;
-use ppgov_store::{EventStore, SnapshotId, Store};
+use ppgov_store::{SnapshotId, Store};
 
 /// The job kinds, as `[schedule]` names them.
 pub const KINDS: &[&str] = &["crawl", "full_crawl", "audit", "due", "digest"];
@@ -177,13 +177,13 @@ fn scan(
 async fn audit(tenant: &Tenant, now: DateTime<Utc>, metrics: &Metrics) -> Result<String, String> {
     let conn = tenant.connection()?;
     let detections = tenant.detections()?.clone();
-    let mut store = tenant.store()?;
+    let mut store = tenant.events()?;
     let client = conn
         .clients
         .management(tenant.id(), None)
         .map_err(|e| e.to_string())?;
     let before = conn.clients.transport.counters();
-    let out = management::ingest(&client, &mut store, &ManagementOptions::default(), now)
+    let out = management::ingest(&client, store.as_mut(), &ManagementOptions::default(), now)
         .await
         .map_err(|e| format!("audit ingestion failed: {e}"))?;
     let after = conn.clients.transport.counters();
@@ -200,8 +200,8 @@ async fn audit(tenant: &Tenant, now: DateTime<Utc>, metrics: &Metrics) -> Result
         .get_or_create(&t)
         .inc_by(u64::try_from(out.ingest.stored).unwrap_or(u64::MAX));
     let (alerts, processed) = {
-        let mut engine = Engine::resume(detections, &store).map_err(|e| e.to_string())?;
-        let alerts = engine.run(&mut store).map_err(|e| e.to_string())?;
+        let mut engine = Engine::resume(detections, store.as_ref()).map_err(|e| e.to_string())?;
+        let alerts = engine.run(store.as_mut()).map_err(|e| e.to_string())?;
         (alerts, engine.processed)
     };
     if let Ok(all) = store.alerts(None, None) {
@@ -219,7 +219,7 @@ async fn audit(tenant: &Tenant, now: DateTime<Utc>, metrics: &Metrics) -> Result
     );
     if let Some(n) = tenant.notifier()? {
         let d = ppgov_audit::alerting::deliver(
-            &mut store,
+            store.as_mut(),
             &alerts,
             &tenant.config.notify.it_recipients,
             n,

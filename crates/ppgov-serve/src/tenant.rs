@@ -5,7 +5,7 @@ use ppgov_audit::detect::DetectionConfig;
 use ppgov_client::{Connection, TransportConfig};
 use ppgov_config::Config;
 use ppgov_notify::Notifier;
-use ppgov_store::Store;
+use ppgov_store::{EventStore, Store};
 
 /// A tenant as `ppgov serve` runs it. Set-up problems (a certificate that cannot be read, a sink
 /// that cannot be built) are kept and reported by each job that needs the part, so one tenant's
@@ -70,11 +70,35 @@ impl Tenant {
 
     /// Opens its store (each job opens its own connection to the file).
     pub fn store(&self) -> Result<Store, String> {
-        Store::open(&self.config.store.path).map_err(|e| {
-            format!(
-                "cannot open the store at {}: {e}",
-                self.config.store.path.display()
-            )
-        })
+        open_store(&self.config)
     }
+
+    /// Opens its audit event store: the PostgreSQL database of `[store] url` when set (events,
+    /// alerts and detection state shared by every instance), else the embedded store. The
+    /// refresh marks audit events make go to the embedded store either way, beside the
+    /// snapshots of the crawls that honour them.
+    pub fn events(&self) -> Result<Box<dyn EventStore + Send>, String> {
+        open_events(&self.config)
+    }
+}
+
+/// The audit event store of `config`'s tenant, as [`Tenant::events`] opens it (the CLI's
+/// `ppgov audit` commands open the same one).
+pub fn open_events(config: &Config) -> Result<Box<dyn EventStore + Send>, String> {
+    let Some(url) = &config.store.url else {
+        return Ok(Box::new(open_store(config)?));
+    };
+    let pg = ppgov_store_pg::PgEventStore::connect(url, &config.tenant.id).map_err(|e| {
+        format!("cannot open the audit event store in the PostgreSQL database of [store] url: {e}")
+    })?;
+    Ok(Box::new(pg.with_marks_in(open_store(config)?)))
+}
+
+fn open_store(config: &Config) -> Result<Store, String> {
+    Store::open(&config.store.path).map_err(|e| {
+        format!(
+            "cannot open the store at {}: {e}",
+            config.store.path.display()
+        )
+    })
 }

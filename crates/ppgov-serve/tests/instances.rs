@@ -176,3 +176,104 @@ async fn three_instances_run_every_tick_of_every_tenant_exactly_once() {
         s.shutdown().await;
     }
 }
+
+/// With `[store] url`, the audit job keeps events, alerts and detection state in PostgreSQL
+/// (nothing in the tenant's embedded store), the JSON API reads its alerts from there, the chain
+/// verifies, and the refresh marks the events make reach the embedded store the crawler reads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_postgresql_store_the_audit_job_keeps_events_and_alerts_there() {
+    use ppgov_store::EventStore;
+    let db = tokio::task::block_in_place(TestDb::new);
+    let emu = emulator(61).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = config_file(dir.path(), std::slice::from_ref(&emu), &db.url());
+    // Only the audit ingestion runs: at its tick before the clock's start.
+    let text = std::fs::read_to_string(&file)
+        .unwrap()
+        .replace("crawl = \"0 */4 * * *\"", "crawl = \"0 3 29 2 *\"")
+        .replace("audit = \"0 3 29 2 *\"", "audit = \"*/15 * * * *\"");
+    std::fs::write(&file, text).unwrap();
+    let configs = ppgov_config::tenants(&ppgov_config::ConfigSources {
+        file: Some(file),
+        env: BTreeMap::new(),
+        flags: ppgov_config::Flags::default(),
+    })
+    .unwrap();
+    let config = configs[0].clone();
+    let tenant = config.tenant.id.clone();
+
+    // Ahead of the real clock, like the other tests: the emulator's window rules use its own.
+    let base = Utc::now().duration_trunc(Duration::minutes(15)).unwrap() + Duration::minutes(15);
+    let clock = ManualClock::new((base + Duration::minutes(1)).timestamp_millis());
+    let queue = tokio::task::block_in_place(|| PgStore::connect(&db.url(), None)).unwrap();
+    let server = Server::start(
+        vec![Tenant::new(config.clone(), &|_| None)],
+        Box::new(queue),
+        ServeOptions {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            clock,
+            instance: "pg-audit".into(),
+            workers: 2,
+            lease_ms: 300_000,
+            poll_ms: 60_000,
+            api_tokens: vec!["pg-audit-token".into()],
+            extra_routes: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut events = server.events();
+    let e = loop {
+        let e = tokio::time::timeout(std::time::Duration::from_secs(600), events.recv())
+            .await
+            .expect("the audit run ended")
+            .unwrap();
+        if e.key.kind == "audit" {
+            break e;
+        }
+    };
+    assert_eq!(e.end, RunEnd::Done, "{}", e.summary);
+
+    // Called from this async test directly: the store leaves the runtime's worker itself.
+    let pg = ppgov_store_pg::PgEventStore::connect(&db.url(), &tenant).unwrap();
+    let stored = pg.event_stats().unwrap().events;
+    assert!(stored > 0, "events in PostgreSQL: {}", e.summary);
+    assert!(
+        e.summary.starts_with(&format!("{stored} events stored")),
+        "{}",
+        e.summary
+    );
+    let report = pg.verify().unwrap();
+    assert!(report.problems.is_empty(), "{:?}", report.problems);
+    let alerts = pg.alerts(None, None).unwrap();
+    assert!(!alerts.is_empty(), "the planted attacks raised alerts");
+
+    let local = Store::open(&config.store.path).unwrap();
+    assert_eq!(local.event_stats().unwrap().events, 0, "nothing in SQLite");
+    assert!(local.alerts(None, None).unwrap().is_empty());
+    assert!(
+        !local.pending_refresh_marks().unwrap().is_empty(),
+        "the events' refresh marks are where the crawler reads them"
+    );
+
+    let api: serde_json::Value = reqwest::Client::new()
+        .get(format!("http://{}/api/v1/alerts", server.addr()))
+        .bearer_auth("pg-audit-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut from_api: Vec<String> = api["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["key"].as_str().unwrap().to_string())
+        .collect();
+    let mut from_pg: Vec<String> = alerts.iter().map(|a| a.key.clone()).collect();
+    from_api.sort();
+    from_pg.sort();
+    assert_eq!(from_api, from_pg);
+    server.shutdown().await;
+}

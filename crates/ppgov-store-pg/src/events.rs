@@ -58,8 +58,11 @@ const SET_STATE: &str = "INSERT INTO audit_state (tenant_id, key, value) VALUES 
 /// before each callback, so a callback may read the store; a call made while another holds the
 /// client is refused with an error, never a panic.
 pub struct PgEventStore {
-    pub(crate) client: RefCell<Client>,
+    /// `None` only while the store is dropped (see its `Drop`).
+    pub(crate) client: RefCell<Option<Client>>,
     pub(crate) tenant: String,
+    /// Where refresh marks go instead of PostgreSQL: the store the crawler reads them from.
+    marks: Option<ppgov_store::Store>,
 }
 
 impl std::fmt::Debug for PgEventStore {
@@ -75,11 +78,19 @@ impl PgEventStore {
     /// scopes the session to `tenant` through `app.tenant`; the role must be subject to
     /// row-level security.
     pub fn connect(url: &str, tenant: &str) -> Result<PgEventStore, StoreError> {
-        let client = open(url, Some(tenant))?;
+        let client = off_runtime(|| open(url, Some(tenant)))?;
         Ok(PgEventStore {
-            client: RefCell::new(client),
+            client: RefCell::new(Some(client)),
             tenant: tenant.to_owned(),
+            marks: None,
         })
+    }
+
+    /// Puts the refresh marks that audit events make into `store` instead of PostgreSQL: the
+    /// tenant's embedded store, where the crawler that honours them keeps its snapshots.
+    pub fn with_marks_in(mut self, store: ppgov_store::Store) -> PgEventStore {
+        self.marks = Some(store);
+        self
     }
 
     /// The tenant this store holds the events of.
@@ -89,18 +100,53 @@ impl PgEventStore {
 
     /// True once the client has seen the connection close; every call then fails.
     pub fn is_closed(&self) -> bool {
-        self.client.try_borrow().is_ok_and(|c| c.is_closed())
+        self.client
+            .try_borrow()
+            .is_ok_and(|c| c.as_ref().is_none_or(Client::is_closed))
     }
 
     /// The client for a read through `&self`.
     pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
-        self.client.try_borrow_mut().map_err(|_| {
+        let held = self.client.try_borrow_mut().map_err(|_| {
             StoreError::PgRefused(
                 "the postgresql event store is already in a call on this thread; call it after \
                  that call returns"
                     .into(),
             )
-        })
+        })?;
+        RefMut::filter_map(held, Option::as_mut).map_err(|_| closed())
+    }
+}
+
+/// The client for a write through `&mut self` (a function of the field, so the tenant can be
+/// borrowed beside it).
+fn live(client: &mut RefCell<Option<Client>>) -> Result<&mut Client, StoreError> {
+    client.get_mut().as_mut().ok_or_else(closed)
+}
+
+fn closed() -> StoreError {
+    StoreError::PgRefused("the postgresql event store is closed".into())
+}
+
+/// The client closes its connection by blocking on its runtime: off the async runtime's worker,
+/// as every call is, so an event store may be dropped in async code.
+impl Drop for PgEventStore {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.get_mut().take() {
+            off_runtime(|| drop(client));
+        }
+    }
+}
+
+/// Runs a call of the blocking client where it may block. The client blocks on a runtime of its
+/// own, which tokio refuses inside one of its workers: on the multi-thread runtime the call runs
+/// in `block_in_place`, so async code (ingestion, `ppgov serve`'s jobs) can use the store
+/// directly. Off any runtime, or on a blocking thread, it just runs. (Tokio's current-thread
+/// runtime cannot host the client at all; ppgov's binary runs the multi-thread one.)
+pub(crate) fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
     }
 }
 
@@ -175,147 +221,150 @@ fn bad_month(month: &str) -> StoreError {
 
 impl EventStore for PgEventStore {
     fn append(&mut self, events: &mut [EventRow]) -> Result<AppendOutcome, StoreError> {
-        let tenant = self.tenant.as_str();
-        let mut tx = locked(self.client.get_mut(), tenant)?;
-        let (prev_seq, prev_hash) = head(&mut tx, tenant)?;
-        let next_failed = pg("reading the next audit sequence number");
-        let mut next: i64 = tx
-            .query_opt(
-                "SELECT value FROM audit_state WHERE tenant_id = $1 AND key = 'store.next_seq'",
-                &[&tenant],
-            )
-            .map_err(&next_failed)?
-            .map(|r| r.try_get::<_, String>(0))
-            .transpose()
-            .map_err(&next_failed)?
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(1);
-        let known = months(&mut tx, tenant)?;
-        // Time order inside a batch; sequence numbers follow it.
-        events.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.id.cmp(&b.id)));
-        // Partitions first, before anything reads audit_events: making one takes the creation
-        // lock, then the parent exclusively; a session waiting for the creation lock while it
-        // holds a lock on the parent (from an earlier read) would deadlock with the maker.
-        let mut month_times: BTreeMap<String, i64> = BTreeMap::new();
-        for e in events.iter() {
-            let month = month_of(e.time_ms);
-            if !known.get(&month).copied().unwrap_or(false) {
-                month_times.entry(month).or_insert(e.time_ms);
+        off_runtime(|| {
+            let tenant = self.tenant.as_str();
+            let mut tx = locked(live(&mut self.client)?, tenant)?;
+            let (prev_seq, prev_hash) = head(&mut tx, tenant)?;
+            let next_failed = pg("reading the next audit sequence number");
+            let mut next: i64 = tx
+                .query_opt(
+                    "SELECT value FROM audit_state WHERE tenant_id = $1 AND key = 'store.next_seq'",
+                    &[&tenant],
+                )
+                .map_err(&next_failed)?
+                .map(|r| r.try_get::<_, String>(0))
+                .transpose()
+                .map_err(&next_failed)?
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(1);
+            let known = months(&mut tx, tenant)?;
+            // Time order inside a batch; sequence numbers follow it.
+            events.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then_with(|| a.id.cmp(&b.id)));
+            // Partitions first, before anything reads audit_events: making one takes the creation
+            // lock, then the parent exclusively; a session waiting for the creation lock while it
+            // holds a lock on the parent (from an earlier read) would deadlock with the maker.
+            let mut month_times: BTreeMap<String, i64> = BTreeMap::new();
+            for e in events.iter() {
+                let month = month_of(e.time_ms);
+                if !known.get(&month).copied().unwrap_or(false) {
+                    month_times.entry(month).or_insert(e.time_ms);
+                }
             }
-        }
-        let times: Vec<i64> = month_times.values().copied().collect();
-        tx.query_one(
-            "SELECT count(DISTINCT ppgov_audit_partition(t)) FROM unnest($1::bigint[]) AS t",
-            &[&times],
-        )
-        .map_err(pg("creating audit month partitions"))?;
-        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
-        let stored_failed = pg("looking up stored audit events");
-        let mut stored: HashSet<(String, String)> = HashSet::new();
-        for r in tx
-            .query(
-                "SELECT id, time_ms FROM audit_events WHERE tenant_id = $1 AND id = ANY($2)",
-                &[&tenant, &ids],
+            let times: Vec<i64> = month_times.values().copied().collect();
+            tx.query_one(
+                "SELECT count(DISTINCT ppgov_audit_partition(t)) FROM unnest($1::bigint[]) AS t",
+                &[&times],
             )
-            .map_err(&stored_failed)?
-        {
-            let id: String = r.try_get(0).map_err(&stored_failed)?;
-            let t: i64 = r.try_get(1).map_err(&stored_failed)?;
-            stored.insert((month_of(t), id));
-        }
-        let batch = prev_seq + 1;
-        let mut out = AppendOutcome::default();
-        let mut parts = PartDigests::new();
-        let mut seen = HashSet::new();
-        let mut new_months: BTreeSet<String> = BTreeSet::new();
-        let mut chosen: Vec<usize> = Vec::new();
-        for (i, e) in events.iter_mut().enumerate() {
-            let month = month_of(e.time_ms);
-            // A pruned month is past retention: its events are not stored again.
-            if known.get(&month).copied().unwrap_or(false)
-                || !seen.insert(e.id.clone())
-                || stored.contains(&(month.clone(), e.id.clone()))
+            .map_err(pg("creating audit month partitions"))?;
+            let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+            let stored_failed = pg("looking up stored audit events");
+            let mut stored: HashSet<(String, String)> = HashSet::new();
+            for r in tx
+                .query(
+                    "SELECT id, time_ms FROM audit_events WHERE tenant_id = $1 AND id = ANY($2)",
+                    &[&tenant, &ids],
+                )
+                .map_err(&stored_failed)?
             {
-                out.duplicates += 1;
-                continue;
+                let id: String = r.try_get(0).map_err(&stored_failed)?;
+                let t: i64 = r.try_get(1).map_err(&stored_failed)?;
+                stored.insert((month_of(t), id));
             }
-            e.seq = next;
-            next += 1;
-            parts.add(&month, e);
-            if !known.contains_key(&month) {
-                new_months.insert(month);
+            let batch = prev_seq + 1;
+            let mut out = AppendOutcome::default();
+            let mut parts = PartDigests::new();
+            let mut seen = HashSet::new();
+            let mut new_months: BTreeSet<String> = BTreeSet::new();
+            let mut chosen: Vec<usize> = Vec::new();
+            for (i, e) in events.iter_mut().enumerate() {
+                let month = month_of(e.time_ms);
+                // A pruned month is past retention: its events are not stored again.
+                if known.get(&month).copied().unwrap_or(false)
+                    || !seen.insert(e.id.clone())
+                    || stored.contains(&(month.clone(), e.id.clone()))
+                {
+                    out.duplicates += 1;
+                    continue;
+                }
+                e.seq = next;
+                next += 1;
+                parts.add(&month, e);
+                if !known.contains_key(&month) {
+                    new_months.insert(month);
+                }
+                chosen.push(i);
+                out.stored += 1;
             }
-            chosen.push(i);
-            out.stored += 1;
-        }
-        if out.stored == 0 {
-            tx.commit().map_err(pg("committing an audit append"))?;
-            return Ok(out);
-        }
-        let new: Vec<&EventRow> = chosen.iter().map(|&i| &events[i]).collect();
-        let new_months: Vec<&str> = new_months.iter().map(String::as_str).collect();
-        tx.execute(
-            "INSERT INTO audit_months (tenant_id, month) SELECT $1, unnest($2::text[])
-             ON CONFLICT DO NOTHING",
-            &[&tenant, &new_months],
-        )
-        .map_err(pg("recording audit months"))?;
-        let col = |f: fn(&EventRow) -> &str| -> Vec<&str> { new.iter().map(|e| f(e)).collect() };
-        let seqs: Vec<i64> = new.iter().map(|e| e.seq).collect();
-        let times: Vec<i64> = new.iter().map(|e| e.time_ms).collect();
-        let types: Vec<i64> = new.iter().map(|e| e.record_type).collect();
-        tx.execute(
-            INSERT_EVENTS,
-            &[
-                &tenant,
-                &batch,
-                &seqs,
-                &col(|e| &e.id),
-                &times,
-                &types,
-                &col(|e| &e.operation),
-                &col(|e| &e.workload),
-                &col(|e| &e.actor),
-                &col(|e| &e.environment_id),
-                &col(|e| &e.resource_kind),
-                &col(|e| &e.resource_id),
-                &col(|e| &e.client_ip),
-                &col(|e| &e.risk),
-                &col(|e| &e.attrs),
-                &col(|e| &e.raw),
-            ],
-        )
-        .map_err(pg("inserting audit events"))?;
-        let parts = parts.finish();
-        let at = now_text();
-        let count = out.stored as i64;
-        let detail = "{}";
-        let hash = batch_hash(&prev_hash, batch, "append", &at, count, detail, &parts);
-        let batch_failed = pg("recording an audit batch");
-        tx.execute(
-            INSERT_BATCH,
-            &[
-                &tenant, &batch, &"append", &at, &count, &detail, &prev_hash, &hash,
-            ],
-        )
-        .map_err(&batch_failed)?;
-        for (m, c, d) in &parts {
+            if out.stored == 0 {
+                tx.commit().map_err(pg("committing an audit append"))?;
+                return Ok(out);
+            }
+            let new: Vec<&EventRow> = chosen.iter().map(|&i| &events[i]).collect();
+            let new_months: Vec<&str> = new_months.iter().map(String::as_str).collect();
             tx.execute(
-                "INSERT INTO audit_batch_parts (tenant_id, batch, month, count, digest)
-                 VALUES ($1, $2, $3, $4, $5)",
-                &[&tenant, &batch, m, c, d],
+                "INSERT INTO audit_months (tenant_id, month) SELECT $1, unnest($2::text[])
+                 ON CONFLICT DO NOTHING",
+                &[&tenant, &new_months],
+            )
+            .map_err(pg("recording audit months"))?;
+            let col =
+                |f: fn(&EventRow) -> &str| -> Vec<&str> { new.iter().map(|e| f(e)).collect() };
+            let seqs: Vec<i64> = new.iter().map(|e| e.seq).collect();
+            let times: Vec<i64> = new.iter().map(|e| e.time_ms).collect();
+            let types: Vec<i64> = new.iter().map(|e| e.record_type).collect();
+            tx.execute(
+                INSERT_EVENTS,
+                &[
+                    &tenant,
+                    &batch,
+                    &seqs,
+                    &col(|e| &e.id),
+                    &times,
+                    &types,
+                    &col(|e| &e.operation),
+                    &col(|e| &e.workload),
+                    &col(|e| &e.actor),
+                    &col(|e| &e.environment_id),
+                    &col(|e| &e.resource_kind),
+                    &col(|e| &e.resource_id),
+                    &col(|e| &e.client_ip),
+                    &col(|e| &e.risk),
+                    &col(|e| &e.attrs),
+                    &col(|e| &e.raw),
+                ],
+            )
+            .map_err(pg("inserting audit events"))?;
+            let parts = parts.finish();
+            let at = now_text();
+            let count = out.stored as i64;
+            let detail = "{}";
+            let hash = batch_hash(&prev_hash, batch, "append", &at, count, detail, &parts);
+            let batch_failed = pg("recording an audit batch");
+            tx.execute(
+                INSERT_BATCH,
+                &[
+                    &tenant, &batch, &"append", &at, &count, &detail, &prev_hash, &hash,
+                ],
             )
             .map_err(&batch_failed)?;
-        }
-        tx.execute(SET_STATE, &[&tenant, &"store.next_seq", &next.to_string()])
-            .map_err(&batch_failed)?;
-        tx.commit().map_err(pg("committing an audit append"))?;
-        out.batch = batch;
-        Ok(out)
+            for (m, c, d) in &parts {
+                tx.execute(
+                    "INSERT INTO audit_batch_parts (tenant_id, batch, month, count, digest)
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[&tenant, &batch, m, c, d],
+                )
+                .map_err(&batch_failed)?;
+            }
+            tx.execute(SET_STATE, &[&tenant, &"store.next_seq", &next.to_string()])
+                .map_err(&batch_failed)?;
+            tx.commit().map_err(pg("committing an audit append"))?;
+            out.batch = batch;
+            Ok(out)
+        })
     }
 
     fn search(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
-        self.search_events(filter)
+        off_runtime(|| self.search_events(filter))
     }
 
     fn scan_after(
@@ -323,99 +372,101 @@ impl EventStore for PgEventStore {
         after_seq: i64,
         f: &mut dyn FnMut(EventRow) -> Result<(), StoreError>,
     ) -> Result<usize, StoreError> {
-        self.scan_events(after_seq, f)
+        off_runtime(|| self.scan_events(after_seq, f))
     }
 
     fn verify(&self) -> Result<VerifyReport, StoreError> {
-        self.verify_chain()
+        off_runtime(|| self.verify_chain())
     }
 
     fn prune_before(&mut self, before_ms: i64) -> Result<PruneOutcome, StoreError> {
-        let tenant = self.tenant.as_str();
-        let mut tx = locked(self.client.get_mut(), tenant)?;
-        // Prunes of several tenants run one at a time, before any row lock: two prunes each
-        // holding row locks on a month's partition could never drop it.
-        tx.execute("SELECT pg_advisory_xact_lock($1, 3)", &[&LOCK_SPACE])
-            .map_err(pg("waiting for the audit prune lock"))?;
-        let mut out = PruneOutcome::default();
-        for (m, pruned) in months(&mut tx, tenant)? {
-            if !pruned && month_end_ms(&m).is_some_and(|e| e <= before_ms) {
-                out.months.push(m);
+        off_runtime(|| {
+            let tenant = self.tenant.as_str();
+            let mut tx = locked(live(&mut self.client)?, tenant)?;
+            // Prunes of several tenants run one at a time, before any row lock: two prunes each
+            // holding row locks on a month's partition could never drop it.
+            tx.execute("SELECT pg_advisory_xact_lock($1, 3)", &[&LOCK_SPACE])
+                .map_err(pg("waiting for the audit prune lock"))?;
+            let mut out = PruneOutcome::default();
+            for (m, pruned) in months(&mut tx, tenant)? {
+                if !pruned && month_end_ms(&m).is_some_and(|e| e <= before_ms) {
+                    out.months.push(m);
+                }
             }
-        }
-        if out.months.is_empty() {
+            if out.months.is_empty() {
+                tx.commit().map_err(pg("committing an audit prune"))?;
+                return Ok(out);
+            }
+            let (prev_seq, prev_hash) = head(&mut tx, tenant)?;
+            let failed = pg("pruning audit months");
+            for m in &out.months {
+                let (Some(lo), Some(hi)) = (month_start_ms(m), month_end_ms(m)) else {
+                    return Err(bad_month(m));
+                };
+                let n = tx
+                    .execute(
+                        "DELETE FROM audit_events WHERE tenant_id = $1 AND time_ms >= $2 AND time_ms < $3",
+                        &[&tenant, &lo, &hi],
+                    )
+                    .map_err(&failed)?;
+                out.events += n as usize;
+            }
+            tx.execute(
+                "UPDATE audit_months SET pruned = true WHERE tenant_id = $1 AND month = ANY($2)",
+                &[&tenant, &out.months],
+            )
+            .map_err(&failed)?;
+            let seq = prev_seq + 1;
+            let at = now_text();
+            let detail = serde_json::json!({
+                "months": out.months, "events": out.events, "before_ms": before_ms
+            })
+            .to_string();
+            let count = out.events as i64;
+            let hash = batch_hash(&prev_hash, seq, "prune", &at, count, &detail, &[]);
+            tx.execute(
+                INSERT_BATCH,
+                &[
+                    &tenant, &seq, &"prune", &at, &count, &detail, &prev_hash, &hash,
+                ],
+            )
+            .map_err(pg("recording an audit prune"))?;
+            // Every partition of a month over by before_ms that no tenant has rows in any more goes,
+            // this prune's months and those an earlier prune found busy alike.
+            let failed = pg("dropping empty audit month partitions");
+            let mut dropped = 0;
+            for r in tx.query(PARTITION_NAMES, &[]).map_err(&failed)? {
+                let name: String = r.try_get(0).map_err(&failed)?;
+                let Some(month) = name.strip_prefix("audit_events_") else {
+                    continue;
+                };
+                let (Some(lo), Some(hi)) = (month_start_ms(month), month_end_ms(month)) else {
+                    continue;
+                };
+                if hi > before_ms {
+                    continue;
+                }
+                let gone: bool = tx
+                    .query_one("SELECT ppgov_audit_drop_month_if_empty($1)", &[&lo])
+                    .and_then(|r| r.try_get(0))
+                    .map_err(&failed)?;
+                dropped += usize::from(gone);
+            }
             tx.commit().map_err(pg("committing an audit prune"))?;
-            return Ok(out);
-        }
-        let (prev_seq, prev_hash) = head(&mut tx, tenant)?;
-        let failed = pg("pruning audit months");
-        for m in &out.months {
-            let (Some(lo), Some(hi)) = (month_start_ms(m), month_end_ms(m)) else {
-                return Err(bad_month(m));
-            };
-            let n = tx
-                .execute(
-                    "DELETE FROM audit_events WHERE tenant_id = $1 AND time_ms >= $2 AND time_ms < $3",
-                    &[&tenant, &lo, &hi],
-                )
-                .map_err(&failed)?;
-            out.events += n as usize;
-        }
-        tx.execute(
-            "UPDATE audit_months SET pruned = true WHERE tenant_id = $1 AND month = ANY($2)",
-            &[&tenant, &out.months],
-        )
-        .map_err(&failed)?;
-        let seq = prev_seq + 1;
-        let at = now_text();
-        let detail = serde_json::json!({
-            "months": out.months, "events": out.events, "before_ms": before_ms
+            tracing::info!(
+                tenant_id = tenant,
+                months = out.months.len(),
+                events = out.events,
+                partitions_dropped = dropped,
+                "pruned audit months"
+            );
+            out.batch = seq;
+            Ok(out)
         })
-        .to_string();
-        let count = out.events as i64;
-        let hash = batch_hash(&prev_hash, seq, "prune", &at, count, &detail, &[]);
-        tx.execute(
-            INSERT_BATCH,
-            &[
-                &tenant, &seq, &"prune", &at, &count, &detail, &prev_hash, &hash,
-            ],
-        )
-        .map_err(pg("recording an audit prune"))?;
-        // Every partition of a month over by before_ms that no tenant has rows in any more goes,
-        // this prune's months and those an earlier prune found busy alike.
-        let failed = pg("dropping empty audit month partitions");
-        let mut dropped = 0;
-        for r in tx.query(PARTITION_NAMES, &[]).map_err(&failed)? {
-            let name: String = r.try_get(0).map_err(&failed)?;
-            let Some(month) = name.strip_prefix("audit_events_") else {
-                continue;
-            };
-            let (Some(lo), Some(hi)) = (month_start_ms(month), month_end_ms(month)) else {
-                continue;
-            };
-            if hi > before_ms {
-                continue;
-            }
-            let gone: bool = tx
-                .query_one("SELECT ppgov_audit_drop_month_if_empty($1)", &[&lo])
-                .and_then(|r| r.try_get(0))
-                .map_err(&failed)?;
-            dropped += usize::from(gone);
-        }
-        tx.commit().map_err(pg("committing an audit prune"))?;
-        tracing::info!(
-            tenant_id = tenant,
-            months = out.months.len(),
-            events = out.events,
-            partitions_dropped = dropped,
-            "pruned audit months"
-        );
-        out.batch = seq;
-        Ok(out)
     }
 
     fn state(&self, key: &str) -> Result<Option<String>, StoreError> {
-        self.state_value(key)
+        off_runtime(|| self.state_value(key))
     }
 
     fn mark_for_refresh(
@@ -423,36 +474,42 @@ impl EventStore for PgEventStore {
         resources: &[ResourceRef],
         reason: &str,
     ) -> Result<usize, StoreError> {
-        let tenant = self.tenant.as_str();
-        let failed = pg("marking resources for refresh");
-        let mut tx = self.client.get_mut().transaction().map_err(&failed)?;
-        let now = now_text();
-        for r in resources {
-            tx.execute(
-                "INSERT INTO refresh_marks (tenant_id, kind, id, environment_id, reason, marked_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &tenant,
-                    &r.kind.as_str(),
-                    &r.id,
-                    &r.environment_id,
-                    &reason,
-                    &now,
-                ],
-            )
-            .map_err(&failed)?;
+        if let Some(store) = self.marks.as_mut() {
+            return EventStore::mark_for_refresh(store, resources, reason);
         }
-        tx.commit().map_err(&failed)?;
-        Ok(resources.len())
+        off_runtime(|| {
+            let tenant = self.tenant.as_str();
+            let failed = pg("marking resources for refresh");
+            let mut tx = live(&mut self.client)?.transaction().map_err(&failed)?;
+            let now = now_text();
+            for r in resources {
+                tx.execute(
+                    "INSERT INTO refresh_marks (tenant_id, kind, id, environment_id, reason, marked_at)
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                    &[
+                        &tenant,
+                        &r.kind.as_str(),
+                        &r.id,
+                        &r.environment_id,
+                        &reason,
+                        &now,
+                    ],
+                )
+                .map_err(&failed)?;
+            }
+            tx.commit().map_err(&failed)?;
+            Ok(resources.len())
+        })
     }
 
     fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
-        let tenant = self.tenant.as_str();
-        self.client
-            .get_mut()
-            .execute(SET_STATE, &[&tenant, &key, &value])
-            .map_err(pg("setting an audit state value"))?;
-        Ok(())
+        off_runtime(|| {
+            let tenant = self.tenant.as_str();
+            live(&mut self.client)?
+                .execute(SET_STATE, &[&tenant, &key, &value])
+                .map_err(pg("setting an audit state value"))?;
+            Ok(())
+        })
     }
 
     fn save_alerts(
@@ -460,60 +517,62 @@ impl EventStore for PgEventStore {
         alerts: &[AlertRow],
         state: &[(&str, &str)],
     ) -> Result<(), StoreError> {
-        let tenant = self.tenant.as_str();
-        let mut tx = locked(self.client.get_mut(), tenant)?;
-        let failed = pg("saving audit alerts");
-        let at = now_text();
-        for a in alerts {
-            let old = tx
-                .query_opt(
-                    "SELECT event_ids, first_seen, last_seen FROM audit_alerts
-                     WHERE tenant_id = $1 AND key = $2",
-                    &[&tenant, &a.key],
+        off_runtime(|| {
+            let tenant = self.tenant.as_str();
+            let mut tx = locked(live(&mut self.client)?, tenant)?;
+            let failed = pg("saving audit alerts");
+            let at = now_text();
+            for a in alerts {
+                let old = tx
+                    .query_opt(
+                        "SELECT event_ids, first_seen, last_seen FROM audit_alerts
+                         WHERE tenant_id = $1 AND key = $2",
+                        &[&tenant, &a.key],
+                    )
+                    .map_err(&failed)?;
+                let mut ids: BTreeSet<String> = a.event_ids.iter().cloned().collect();
+                let (mut first, mut last) = (a.first_seen, a.last_seen);
+                if let Some(r) = old {
+                    let o: String = r.try_get(0).map_err(&failed)?;
+                    let f: i64 = r.try_get(1).map_err(&failed)?;
+                    let l: i64 = r.try_get(2).map_err(&failed)?;
+                    ids.extend(crate::events_read::alert_ids(&a.key, &o)?);
+                    first = first.min(f);
+                    last = last.max(l);
+                }
+                let ids: Vec<String> = ids.into_iter().collect();
+                let json = serde_json::to_string(&ids).map_err(|source| StoreError::Encode {
+                    what: "alert event ids".into(),
+                    source,
+                })?;
+                tx.execute(
+                    "INSERT INTO audit_alerts (tenant_id, key, detection_id, severity, actor,
+                        environment_id, first_seen, last_seen, event_ids, reason, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                     ON CONFLICT (tenant_id, key) DO UPDATE SET first_seen = excluded.first_seen,
+                       last_seen = excluded.last_seen, event_ids = excluded.event_ids,
+                       reason = excluded.reason, updated_at = excluded.updated_at",
+                    &[
+                        &tenant,
+                        &a.key,
+                        &a.detection_id,
+                        &a.severity,
+                        &a.actor,
+                        &a.environment_id,
+                        &first,
+                        &last,
+                        &json,
+                        &a.reason,
+                        &at,
+                    ],
                 )
                 .map_err(&failed)?;
-            let mut ids: BTreeSet<String> = a.event_ids.iter().cloned().collect();
-            let (mut first, mut last) = (a.first_seen, a.last_seen);
-            if let Some(r) = old {
-                let o: String = r.try_get(0).map_err(&failed)?;
-                let f: i64 = r.try_get(1).map_err(&failed)?;
-                let l: i64 = r.try_get(2).map_err(&failed)?;
-                ids.extend(crate::events_read::alert_ids(&a.key, &o)?);
-                first = first.min(f);
-                last = last.max(l);
             }
-            let ids: Vec<String> = ids.into_iter().collect();
-            let json = serde_json::to_string(&ids).map_err(|source| StoreError::Encode {
-                what: "alert event ids".into(),
-                source,
-            })?;
-            tx.execute(
-                "INSERT INTO audit_alerts (tenant_id, key, detection_id, severity, actor,
-                    environment_id, first_seen, last_seen, event_ids, reason, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-                 ON CONFLICT (tenant_id, key) DO UPDATE SET first_seen = excluded.first_seen,
-                   last_seen = excluded.last_seen, event_ids = excluded.event_ids,
-                   reason = excluded.reason, updated_at = excluded.updated_at",
-                &[
-                    &tenant,
-                    &a.key,
-                    &a.detection_id,
-                    &a.severity,
-                    &a.actor,
-                    &a.environment_id,
-                    &first,
-                    &last,
-                    &json,
-                    &a.reason,
-                    &at,
-                ],
-            )
-            .map_err(&failed)?;
-        }
-        for (k, v) in state {
-            tx.execute(SET_STATE, &[&tenant, k, v]).map_err(&failed)?;
-        }
-        tx.commit().map_err(pg("committing audit alerts"))
+            for (k, v) in state {
+                tx.execute(SET_STATE, &[&tenant, k, v]).map_err(&failed)?;
+            }
+            tx.commit().map_err(pg("committing audit alerts"))
+        })
     }
 
     fn alerts(
@@ -521,10 +580,10 @@ impl EventStore for PgEventStore {
         since_ms: Option<i64>,
         detection: Option<&str>,
     ) -> Result<Vec<AlertRow>, StoreError> {
-        self.alert_rows(since_ms, detection)
+        off_runtime(|| self.alert_rows(since_ms, detection))
     }
 
     fn event_stats(&self) -> Result<EventStats, StoreError> {
-        self.stats()
+        off_runtime(|| self.stats())
     }
 }

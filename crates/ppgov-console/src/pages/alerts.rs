@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
-use ppgov_store::{EventFilter, EventStore};
+use ppgov_store::EventFilter;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -22,7 +22,7 @@ fn time_text(ms: i64) -> String {
 }
 
 fn read(t: &ppgov_serve::Tenant) -> Result<Vec<Value>, String> {
-    let store = t.store()?;
+    let store = t.events()?;
     let alerts = store.alerts(None, None).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for a in alerts.into_iter().take(LIMIT) {

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::{Value, context};
 use ppgov_core::{ScanReport, Severity};
-use ppgov_store::{EventStore, ScanId, SnapshotInfo};
+use ppgov_store::{ScanId, SnapshotInfo};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -48,8 +48,9 @@ pub(crate) fn read(tenant: &ppgov_serve::Tenant) -> Result<Overview, String> {
     }
     reports.reverse();
     let scan = reports.pop();
-    let alerts = store
-        .alerts(None, None)
+    let alerts = tenant
+        .events()
+        .and_then(|events| events.alerts(None, None).map_err(|e| e.to_string()))
         .map(|a| a.len())
         .map_err(|e| e.to_string());
     Ok(Overview {

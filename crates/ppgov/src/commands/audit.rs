@@ -302,14 +302,20 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-fn open_store(config: Option<PathBuf>, arg: &StoreArg) -> anyhow::Result<Store> {
+/// The event store: `--store FILE`, else the configured one (PostgreSQL with `[store] url`, as
+/// `ppgov serve` keeps it, else the embedded store).
+fn open_store(config: Option<PathBuf>, arg: &StoreArg) -> anyhow::Result<Events> {
     match &arg.store {
-        Some(p) => {
-            Store::open(p).with_context(|| format!("cannot open the store at {}", p.display()))
+        Some(p) => Ok(Box::new(Store::open(p).with_context(|| {
+            format!("cannot open the store at {}", p.display())
+        })?)),
+        None => {
+            ppgov_serve::open_events(&super::context::config(config)?).map_err(anyhow::Error::msg)
         }
-        None => super::context::store(&super::context::config(config)?),
     }
 }
+
+type Events = Box<dyn EventStore + Send>;
 
 fn detection_config(a: &DetectionArgs, config: Option<PathBuf>) -> anyhow::Result<DetectionConfig> {
     let mut cfg = super::audit_notify::detection_file(a.detections.as_ref(), config)?;
@@ -405,9 +411,9 @@ pub async fn run(config: Option<PathBuf>, cmd: AuditCommand) -> anyhow::Result<O
             if a.reset {
                 store.set_state(ppgov_audit::detect::STATE_KEY, "{}")?;
             }
-            let mut engine = Engine::resume(cfg, &store)?;
-            let mut alerts = engine.run(&mut store)?;
-            let told = alerting.tell(&mut store, &alerts).await;
+            let mut engine = Engine::resume(cfg, store.as_ref())?;
+            let mut alerts = engine.run(store.as_mut())?;
+            let told = alerting.tell(store.as_mut(), &alerts).await;
             eprintln!("processed {} events", engine.processed);
             if let Some(s) = since(&a.since)? {
                 alerts = store.alerts(Some(s), None)?;
@@ -584,13 +590,13 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
     if !a.files.is_empty() {
         let mut total = IngestOutcome::default();
         for p in &a.files {
-            let mut ing = Ingestor::new(&mut store);
+            let mut ing = Ingestor::new(store.as_mut());
             files::read_path(p, format, &mut |(pos, raw)| ing.push(pos, raw))?;
             total.add(ing.finish()?);
         }
         print_outcome(&total);
         if a.detect {
-            detect_now(&mut store, &cfg, &alerting).await?;
+            detect_now(store.as_mut(), &cfg, &alerting).await?;
         }
         return Ok(Outcome::Clean);
     }
@@ -605,7 +611,7 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
             &conn.clients.transport,
             &endpoints.graph,
             &endpoints.scopes.graph,
-            &mut store,
+            store.as_mut(),
             from,
             now,
             &ppgov_audit::graph::GraphOptions::default(),
@@ -617,7 +623,7 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
             out.query_id, out.polls, out.pages
         );
         if a.detect {
-            detect_now(&mut store, &cfg, &alerting).await?;
+            detect_now(store.as_mut(), &cfg, &alerting).await?;
         }
         return Ok(Outcome::Clean);
     }
@@ -630,7 +636,7 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
         ..ManagementOptions::default()
     };
     loop {
-        let out = management::ingest(&client, &mut store, &opts, chrono::Utc::now()).await?;
+        let out = management::ingest(&client, store.as_mut(), &opts, chrono::Utc::now()).await?;
         print_outcome(&out.ingest);
         eprintln!(
             "blobs {}, windows {}, cursor {}",
@@ -639,7 +645,7 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
             out.cursor.unwrap_or_default()
         );
         if a.detect {
-            detect_now(&mut store, &cfg, &alerting).await?;
+            detect_now(store.as_mut(), &cfg, &alerting).await?;
         }
         if !a.follow {
             return Ok(Outcome::Clean);
@@ -649,7 +655,7 @@ async fn ingest(config: Option<PathBuf>, a: IngestArgs) -> anyhow::Result<Outcom
 }
 
 async fn detect_now(
-    store: &mut Store,
+    store: &mut (dyn EventStore + Send),
     cfg: &DetectionConfig,
     alerting: &super::audit_notify::Alerting,
 ) -> anyhow::Result<()> {

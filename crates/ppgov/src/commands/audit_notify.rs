@@ -4,7 +4,7 @@
 use anyhow::bail;
 use ppgov_audit::detect::DetectionConfig;
 use ppgov_notify::Notifier;
-use ppgov_store::{AlertRow, Store};
+use ppgov_store::AlertRow;
 use std::path::PathBuf;
 
 /// Where new incidents are told, when `[notify]` configures a sink.
@@ -37,7 +37,11 @@ impl Alerting {
 
     /// Tells the recipients about the incidents of `alerts` not told before; fails when a
     /// delivery failed (the incidents are stored and retried by the next run).
-    pub(super) async fn tell(&self, store: &mut Store, alerts: &[AlertRow]) -> anyhow::Result<()> {
+    pub(super) async fn tell(
+        &self,
+        store: &mut (dyn ppgov_store::EventStore + Send),
+        alerts: &[AlertRow],
+    ) -> anyhow::Result<()> {
         let Some(n) = &self.notifier else {
             return Ok(());
         };
