@@ -98,6 +98,10 @@ fn router(c: Arc<Console>) -> Router {
         .route("/t/{tenant}", get(pages::overview::page))
         .route("/t/{tenant}/findings", get(pages::findings::page))
         .route("/t/{tenant}/alerts", get(pages::alerts::page))
+        .route("/t/{tenant}/inventory", get(pages::inventory::page))
+        .route("/t/{tenant}/mine", get(pages::mine::page))
+        .route("/t/{tenant}/flows/{id}", get(pages::resource::flow_page))
+        .route("/t/{tenant}/apps/{id}", get(pages::resource::app_page))
         .route("/t/{tenant}/jobs", post(pages::overview::run_job))
         .route(
             "/t/{tenant}/requests",
@@ -114,6 +118,20 @@ fn router(c: Arc<Console>) -> Router {
             post(requests::approve_plan),
         )
         .route("/t/{tenant}/requests/{id}/apply", post(requests::apply))
+        .route(
+            "/t/{tenant}/plans",
+            get(pages::plans::list).post(pages::plans::submit),
+        )
+        .route("/t/{tenant}/plans/{digest}", get(pages::plans::show))
+        .route(
+            "/t/{tenant}/plans/{digest}/approve",
+            post(pages::plans::approve),
+        )
+        .route(
+            "/t/{tenant}/plans/{digest}/apply",
+            post(pages::plans::apply),
+        )
+        .route("/t/{tenant}/journal", get(pages::journal::page))
         .layer(axum::middleware::from_fn(web::security_headers))
         .with_state(c)
 }

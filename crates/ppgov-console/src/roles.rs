@@ -81,6 +81,12 @@ pub enum Permission {
     DecideRequest,
     /// Approve (four eyes) and apply a request's DLP plan.
     ApplyPlan,
+    /// Read the remediation journal and the submitted remediation plans.
+    ReadJournal,
+    /// Submit, approve (four eyes) and apply remediation plans.
+    ManagePlans,
+    /// See the apps and flows one owns (`/mine`, and the pages of one's own flows and apps).
+    SeeOwnResources,
 }
 
 impl Permission {
@@ -99,6 +105,14 @@ impl Permission {
             Permission::RequestConnector => &[Role::Maker, Role::Admin],
             Permission::EvaluateRequest => &[Role::SecurityReviewer],
             Permission::DecideRequest => &[Role::ComplianceApprover],
+            Permission::ReadJournal => &[
+                Role::Auditor,
+                Role::SecurityReviewer,
+                Role::ComplianceApprover,
+                Role::Admin,
+            ],
+            Permission::ManagePlans => &[Role::Admin],
+            Permission::SeeOwnResources => &Role::ALL,
         }
     }
 
@@ -112,6 +126,9 @@ impl Permission {
             Permission::EvaluateRequest => "evaluate connector requests",
             Permission::DecideRequest => "approve or reject connector requests",
             Permission::ApplyPlan => "approve or apply DLP plans",
+            Permission::ReadJournal => "read the remediation journal and plans",
+            Permission::ManagePlans => "submit, approve or apply remediation plans",
+            Permission::SeeOwnResources => "see your own apps and flows",
         }
     }
 }
@@ -201,6 +218,7 @@ mod tests {
         let tenants = vec!["t1".to_string()];
         let g = Grants::of(&who(&["ppgov.Maker", "Other.Role"], &[]), &[], &tenants);
         assert!(!g.allows("t1", Permission::ReadPosture));
+        assert!(g.allows("t1", Permission::SeeOwnResources));
         assert_eq!(g.in_tenant("t1"), vec![Role::Maker]);
         let none = Grants::of(&who(&["Other.Role"], &[]), &[], &tenants);
         assert!(none.0.is_empty());

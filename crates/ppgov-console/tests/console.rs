@@ -47,9 +47,21 @@ async fn every_role_gets_what_it_may_and_the_server_refuses_the_rest() {
             overview.clone(),
             format!("{overview}/findings"),
             format!("{overview}/alerts"),
+            format!("{overview}/inventory"),
+            format!("{overview}/mine"),
         ] {
             let p = b.get(&run.url(&page)).await;
             assert_eq!(p.status, StatusCode::OK, "{local} {page}: {}", p.body);
+        }
+        // The remediation journal and plans: every reading role but the viewer.
+        for page in [format!("{overview}/journal"), format!("{overview}/plans")] {
+            let p = b.get(&run.url(&page)).await;
+            let want = if local == "console.viewer" {
+                StatusCode::FORBIDDEN
+            } else {
+                StatusCode::OK
+            };
+            assert_eq!(p.status, want, "{local} {page}: {}", p.body);
         }
         let p = b.get(&run.url(&overview)).await;
         assert!(
@@ -78,10 +90,18 @@ async fn every_role_gets_what_it_may_and_the_server_refuses_the_rest() {
         p.location.as_deref(),
         Some(format!("{overview}/requests").as_str())
     );
-    for page in [format!("{overview}/findings"), format!("{overview}/alerts")] {
+    for page in [
+        format!("{overview}/findings"),
+        format!("{overview}/alerts"),
+        format!("{overview}/inventory"),
+        format!("{overview}/journal"),
+        format!("{overview}/plans"),
+    ] {
         let p = maker.get(&run.url(&page)).await;
         assert_eq!(p.status, StatusCode::FORBIDDEN, "maker {page}");
     }
+    let p = maker.get(&run.url(&format!("{overview}/mine"))).await;
+    assert_eq!(p.status, StatusCode::OK, "maker /mine: {}", p.body);
     // A tenant that is not served.
     let p = maker.get(&run.url("/t/not-a-tenant")).await;
     assert_eq!(p.status, StatusCode::NOT_FOUND);

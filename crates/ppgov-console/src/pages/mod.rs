@@ -2,7 +2,12 @@
 
 pub(crate) mod alerts;
 pub(crate) mod findings;
+pub(crate) mod inventory;
+pub(crate) mod journal;
+pub(crate) mod mine;
 pub(crate) mod overview;
+pub(crate) mod plans;
+pub(crate) mod resource;
 
 use crate::web::{self, Signed};
 use crate::{Console, ConsoleError};
@@ -13,7 +18,7 @@ use minijinja::{AutoEscape, Environment, Value, context};
 use serde::Deserialize;
 use std::sync::Arc;
 
-const TEMPLATES: [(&str, &str); 8] = [
+const TEMPLATES: &[(&str, &str)] = &[
     ("base.html", include_str!("../../templates/base.html")),
     ("landing.html", include_str!("../../templates/landing.html")),
     ("error.html", include_str!("../../templates/error.html")),
@@ -31,6 +36,16 @@ const TEMPLATES: [(&str, &str); 8] = [
         include_str!("../../templates/requests.html"),
     ),
     ("request.html", include_str!("../../templates/request.html")),
+    ("plans.html", include_str!("../../templates/plans.html")),
+    ("plan.html", include_str!("../../templates/plan.html")),
+    ("journal.html", include_str!("../../templates/journal.html")),
+    (
+        "inventory.html",
+        include_str!("../../templates/inventory.html"),
+    ),
+    ("flow.html", include_str!("../../templates/flow.html")),
+    ("app.html", include_str!("../../templates/app.html")),
+    ("mine.html", include_str!("../../templates/mine.html")),
 ];
 
 /// The page templates.
@@ -100,6 +115,8 @@ pub(crate) fn frame(c: &Console, s: Option<&Signed>, tenant: Option<&str>) -> Va
         tenants => tenants,
         tenant_id => tenant,
         roles => roles,
+        may_read_posture => tenant.is_some_and(|t| s.session.grants.allows(t, crate::roles::Permission::ReadPosture)),
+        may_read_journal => tenant.is_some_and(|t| s.session.grants.allows(t, crate::roles::Permission::ReadJournal)),
         logout_token => c.sessions.form_token(&s.id),
     }
 }
