@@ -406,7 +406,7 @@ async fn run(shared: &Shared, worker: &str, job: JobRow, stop: &mut watch::Recei
             finish(shared, worker, &job, Err(why))
         }
         Some(tenant) => {
-            let work = jobs::execute(&tenant, &key.kind, started, &shared.metrics);
+            let work = contained(jobs::execute(&tenant, &key.kind, started, &shared.metrics));
             tokio::select! {
                 result = work => finish(shared, worker, &job, result),
                 () = renew => (RunEnd::LeaseLost, "the lease was lost (cancelled, or taken over); this run's result is not recorded".to_string()),
@@ -477,5 +477,46 @@ fn finish(
             format!("{summary} (not recorded: the lease was no longer this worker's)"),
         ),
         Err(e) => (RunEnd::Failed, format!("{summary} (not recorded: {e})")),
+    }
+}
+
+/// A job's run with a panic turned into its failure: the worker lives on to run the next job and
+/// the job ends failed with the panic's message, instead of staying claimed until its lease runs
+/// out and taking the next worker down with it.
+async fn contained(
+    work: impl std::future::Future<Output = Result<String, String>>,
+) -> Result<String, String> {
+    use futures::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "no message".into());
+            Err(format!(
+                "the job stopped on an internal error ({what}); this is a bug in ppgov: please report it with this message"
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::contained;
+
+    #[tokio::test]
+    async fn a_panicking_job_ends_failed_with_its_message() {
+        let r = contained(async {
+            let v: Vec<u8> = Vec::new();
+            // An index out of bounds, as a bug would make.
+            Ok(format!("{}", v[usize::from(v.is_empty())]))
+        })
+        .await;
+        let e = r.unwrap_err();
+        assert!(e.contains("index out of bounds"), "{e}");
+        assert!(e.contains("bug in ppgov"), "{e}");
+        assert_eq!(contained(async { Ok("done".into()) }).await.unwrap(), "done");
     }
 }
