@@ -47,7 +47,10 @@ pub fn parse_since(s: &str, now_ms: i64) -> Result<i64, String> {
         && let Some(u) = unit(c)
         && let Ok(n) = s[..s.len() - 1].parse::<i64>()
     {
-        return Ok(now_ms - n * u);
+        return n
+            .checked_mul(u)
+            .and_then(|back| now_ms.checked_sub(back))
+            .ok_or_else(|| format!("`{s}` reaches too far back: use a date instead"));
     }
     if let Some(t) = event::parse_time(s) {
         return Ok(t);
@@ -60,4 +63,30 @@ pub fn parse_since(s: &str, now_ms: i64) -> Result<i64, String> {
     Err(format!(
         "`{s}` is neither a duration (90m, 24h, 7d, 2w) nor a time (2026-03-01, 2026-03-01T10:00:00Z)"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_since;
+
+    #[test]
+    fn since_takes_durations_and_times_and_refuses_what_overflows() {
+        let now = 1_800_000_000_000;
+        assert_eq!(parse_since("24h", now), Ok(now - 86_400_000));
+        assert_eq!(parse_since(" 2w ", now), Ok(now - 14 * 86_400_000));
+        assert_eq!(parse_since("2026-03-01", now), Ok(1_772_323_200_000));
+        for huge in [
+            "99999999999999999w",
+            "9223372036854775807m",
+            "-9223372036854775807d",
+        ] {
+            let e = parse_since(huge, now).unwrap_err();
+            assert!(e.contains("too far back"), "{huge}: {e}");
+        }
+        assert!(
+            parse_since("soon", now)
+                .unwrap_err()
+                .contains("neither a duration")
+        );
+    }
 }

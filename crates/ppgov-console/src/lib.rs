@@ -97,6 +97,15 @@ fn router(c: Arc<Console>) -> Router {
         )
         .route("/t/{tenant}", get(pages::overview::page))
         .route("/t/{tenant}/findings", get(pages::findings::page))
+        .route(
+            "/t/{tenant}/findings/suppress",
+            post(pages::suppress::suppress),
+        )
+        .route("/t/{tenant}/suppressions", get(pages::suppress::list))
+        .route(
+            "/t/{tenant}/suppressions/{id}/revoke",
+            post(pages::suppress::revoke),
+        )
         .route("/t/{tenant}/alerts", get(pages::alerts::page))
         .route("/t/{tenant}/inventory", get(pages::inventory::page))
         .route("/t/{tenant}/mine", get(pages::mine::page))
@@ -132,6 +141,10 @@ fn router(c: Arc<Console>) -> Router {
             post(pages::plans::apply),
         )
         .route("/t/{tenant}/journal", get(pages::journal::page))
+        .route("/t/{tenant}/audit", get(pages::audit::page))
+        .route("/t/{tenant}/audit/export", get(pages::audit::export))
+        .route("/t/{tenant}/evidence", get(pages::evidence::page))
+        .route("/t/{tenant}/evidence.zip", get(pages::evidence::download))
         .layer(axum::middleware::from_fn(web::security_headers))
         .with_state(c)
 }

@@ -87,6 +87,12 @@ pub enum Permission {
     ManagePlans,
     /// See the apps and flows one owns (`/mine`, and the pages of one's own flows and apps).
     SeeOwnResources,
+    /// Search the tenant's audit events and download them (NDJSON, CSV).
+    SearchAudit,
+    /// Download the compliance evidence package.
+    DownloadEvidence,
+    /// Suppress a finding (justification, expiry) or revoke a console suppression.
+    SuppressFindings,
 }
 
 impl Permission {
@@ -113,6 +119,20 @@ impl Permission {
             ],
             Permission::ManagePlans => &[Role::Admin],
             Permission::SeeOwnResources => &Role::ALL,
+            // Who did what, from where (UPNs, client IPs): not for viewers or makers.
+            Permission::SearchAudit => &[
+                Role::Auditor,
+                Role::SecurityReviewer,
+                Role::ComplianceApprover,
+                Role::Admin,
+            ],
+            Permission::DownloadEvidence => &[Role::Auditor, Role::Admin],
+            // Accepting a risk: never viewers or makers (a maker would accept their own).
+            Permission::SuppressFindings => &[
+                Role::SecurityReviewer,
+                Role::ComplianceApprover,
+                Role::Admin,
+            ],
         }
     }
 
@@ -129,6 +149,9 @@ impl Permission {
             Permission::ReadJournal => "read the remediation journal and plans",
             Permission::ManagePlans => "submit, approve or apply remediation plans",
             Permission::SeeOwnResources => "see your own apps and flows",
+            Permission::SearchAudit => "search the audit events",
+            Permission::DownloadEvidence => "download the evidence package",
+            Permission::SuppressFindings => "suppress findings or revoke suppressions",
         }
     }
 }

@@ -49,6 +49,7 @@ async fn every_role_gets_what_it_may_and_the_server_refuses_the_rest() {
             format!("{overview}/alerts"),
             format!("{overview}/inventory"),
             format!("{overview}/mine"),
+            format!("{overview}/suppressions"),
         ] {
             let p = b.get(&run.url(&page)).await;
             assert_eq!(p.status, StatusCode::OK, "{local} {page}: {}", p.body);
@@ -60,6 +61,27 @@ async fn every_role_gets_what_it_may_and_the_server_refuses_the_rest() {
                 StatusCode::FORBIDDEN
             } else {
                 StatusCode::OK
+            };
+            assert_eq!(p.status, want, "{local} {page}: {}", p.body);
+        }
+        // Audit search: every reading role but the viewer; the evidence: the auditor only.
+        for (page, may) in [
+            (format!("{overview}/audit"), local != "console.viewer"),
+            (
+                format!("{overview}/audit/export?format=csv"),
+                local != "console.viewer",
+            ),
+            (format!("{overview}/evidence"), local == "console.auditor"),
+            (
+                format!("{overview}/evidence.zip"),
+                local == "console.auditor",
+            ),
+        ] {
+            let p = b.get(&run.url(&page)).await;
+            let want = if may {
+                StatusCode::OK
+            } else {
+                StatusCode::FORBIDDEN
             };
             assert_eq!(p.status, want, "{local} {page}: {}", p.body);
         }
@@ -96,9 +118,22 @@ async fn every_role_gets_what_it_may_and_the_server_refuses_the_rest() {
         format!("{overview}/inventory"),
         format!("{overview}/journal"),
         format!("{overview}/plans"),
+        format!("{overview}/audit"),
+        format!("{overview}/audit/export?format=ndjson"),
+        format!("{overview}/evidence"),
+        format!("{overview}/evidence.zip"),
+        format!("{overview}/suppressions"),
     ] {
         let p = maker.get(&run.url(&page)).await;
         assert_eq!(p.status, StatusCode::FORBIDDEN, "maker {page}");
+    }
+    // Suppressing and revoking: never a maker (tests/suppress.rs has the rest).
+    for post in [
+        format!("{overview}/findings/suppress"),
+        format!("{overview}/suppressions/1/revoke"),
+    ] {
+        let p = maker.post(&run.url(&post), &[]).await;
+        assert_eq!(p.status, StatusCode::FORBIDDEN, "maker {post}");
     }
     let p = maker.get(&run.url(&format!("{overview}/mine"))).await;
     assert_eq!(p.status, StatusCode::OK, "maker /mine: {}", p.body);

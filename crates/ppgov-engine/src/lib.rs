@@ -25,4 +25,4 @@ pub use compliance::{Framework, FrameworkView, framework_view};
 pub use context::Context;
 pub use error::EngineError;
 pub use rule::{Rule, RuleMeta, RuleOutput};
-pub use scan::{ScanOptions, rule_catalog, scan};
+pub use scan::{ScanOptions, rule_catalog, scan, with_stored_suppressions};

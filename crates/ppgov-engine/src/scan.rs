@@ -116,6 +116,26 @@ pub fn scan(snapshot: &Snapshot, config: &PostureConfig, options: &ScanOptions) 
     report
 }
 
+/// The posture a scan of a tenant judges with: its `[posture]` suppressions first, then the
+/// suppressions recorded in the console (`(rule id, resource id, justification, expiry)`, e.g.
+/// `ppgov_store::StoredSuppression::entry` of the tenant's live rows). The one place both are
+/// merged: `ppgov serve`'s scan (and digest) jobs and `ppgov scan` / `ppgov evidence` call it.
+pub fn with_stored_suppressions<'a>(
+    posture: &PostureConfig,
+    stored: impl IntoIterator<Item = (&'a str, &'a str, &'a str, NaiveDate)>,
+) -> PostureConfig {
+    let mut merged = posture.clone();
+    merged.suppressions.extend(stored.into_iter().map(
+        |(rule_id, resource, justification, expires)| Suppression {
+            rule_id: rule_id.to_string(),
+            resource: resource.to_string(),
+            justification: justification.to_string(),
+            expires: Some(expires),
+        },
+    ));
+    merged
+}
+
 /// Marks a finding suppressed by the first live matching suppression; an expired match leaves it
 /// unsuppressed and says so in its message and evidence.
 pub fn apply_suppressions(f: &mut Finding, suppressions: &[Suppression], today: NaiveDate) {

@@ -296,3 +296,62 @@ fn large_snapshot_scans_quickly() {
     let r = scan(&s, &PostureConfig::default(), &ScanOptions::default());
     assert!(r.findings.is_empty(), "{:?}", r.findings.first());
 }
+
+#[test]
+fn stored_suppressions_count_as_posture_ones() {
+    let mut s = background();
+    for id in ["a-1", "a-2", "a-3"] {
+        let mut a = app(id, DEFAULT_ENV);
+        a.bypass_consent = true;
+        s.apps.push(a);
+    }
+    let day = |d| NaiveDate::from_ymd_opt(2026, 5, d).unwrap();
+    let posture = PostureConfig {
+        suppressions: vec![Suppression {
+            rule_id: "PPG-APP-004".into(),
+            resource: "a-1".into(),
+            justification: "from ppgov.toml".into(),
+            expires: None,
+        }],
+        ..PostureConfig::default()
+    };
+    let stored = [
+        ("PPG-APP-004", "a-2", "from the console", day(31)),
+        ("PPG-APP-004", "a-3", "lapsed", day(30)),
+    ];
+    let merged = ppgov_engine::with_stored_suppressions(&posture, stored);
+    assert_eq!(merged.suppressions.len(), 3);
+    assert_eq!(merged.suppressions[0], posture.suppressions[0]);
+    assert_eq!(
+        PostureConfig {
+            suppressions: posture.suppressions.clone(),
+            ..merged.clone()
+        },
+        posture,
+        "nothing else changes"
+    );
+    let opts = ScanOptions {
+        today: Some(day(31)),
+        ..ScanOptions::default()
+    };
+    let r = scan(&s, &merged, &opts);
+    let on = |id: &str| r.findings.iter().find(|f| f.resource.id == id).unwrap();
+    assert_eq!(
+        on("a-1").suppressed.as_ref().unwrap().justification,
+        "from ppgov.toml"
+    );
+    let console = on("a-2").suppressed.as_ref().unwrap();
+    assert_eq!(
+        (console.justification.as_str(), console.expires),
+        ("from the console", Some(day(31)))
+    );
+    assert!(on("a-3").suppressed.is_none());
+    assert!(
+        on("a-3")
+            .message
+            .contains("suppression expired on 2026-05-30")
+    );
+    let plain = scan(&s, &posture, &opts);
+    assert_eq!(r.summary.suppressed, plain.summary.suppressed + 1);
+    assert_eq!(r.summary.total, plain.summary.total - 1);
+}

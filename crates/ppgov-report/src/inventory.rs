@@ -15,8 +15,9 @@ pub fn dlp_policies_json(snapshot: &Snapshot) -> Result<Vec<u8>, ReportError> {
 }
 
 /// The standard evidence set of a scan: DLP policies, role assignments, environment, flow, app
-/// and connection inventories, and the findings as JSON and CSV. Add audit events (when
-/// collected) before packaging.
+/// and connection inventories, the findings as JSON and CSV, and the snapshot's collection
+/// status (what could not be collected is evidence too: an auditor must see the gaps). Add audit
+/// events (when collected) before packaging.
 pub fn standard_evidence(
     snapshot: &Snapshot,
     report: &ScanReport,
@@ -42,5 +43,14 @@ pub fn standard_evidence(
         ),
         EvidenceItem::new("findings/findings.json", crate::json(report)?.into_bytes()),
         EvidenceItem::new("findings/findings.csv", crate::csv(report)?),
+        EvidenceItem::new(
+            "collection-status.json",
+            serde_json::to_vec_pretty(&snapshot.collection).map_err(|source| {
+                ReportError::Json {
+                    what: "the collection status",
+                    source,
+                }
+            })?,
+        ),
     ])
 }

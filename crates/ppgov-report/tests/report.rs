@@ -665,6 +665,7 @@ fn standard_evidence_builds_inventories() {
         names.contains(&"inventory/flows.csv")
             && names.contains(&"dlp/policies.json")
             && names.contains(&"findings/findings.json")
+            && names.contains(&"collection-status.json")
     );
     let flows = &items
         .iter()

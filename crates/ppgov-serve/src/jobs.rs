@@ -137,7 +137,8 @@ fn scan(
 ) -> Result<String, String> {
     let id = tenant.id();
     let snap = store.load_snapshot(snapshot).map_err(|e| e.to_string())?;
-    let report = ppgov_engine::scan(&snap, &tenant.config.posture, &ScanOptions::default());
+    let posture = crate::judging_posture(&tenant.config, store).map_err(|e| e.to_string())?;
+    let report = ppgov_engine::scan(&snap, &posture, &ScanOptions::default());
     let previous = store.previous_scan(id, None).map_err(|e| e.to_string())?;
     store
         .save_scan(snapshot, &report)
@@ -287,7 +288,11 @@ async fn digest(tenant: &Tenant) -> Result<String, String> {
         .map_err(|e| e.to_string())?
     {
         Some(r) if r.snapshot_id == info.id.0 => r,
-        _ => ppgov_engine::scan(&snapshot, &tenant.config.posture, &ScanOptions::default()),
+        _ => {
+            let posture =
+                crate::judging_posture(&tenant.config, &store).map_err(|e| e.to_string())?;
+            ppgov_engine::scan(&snapshot, &posture, &ScanOptions::default())
+        }
     };
     let prepared = ppgov_act::notices::prepare(
         &snapshot,

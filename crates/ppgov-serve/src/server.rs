@@ -517,6 +517,9 @@ mod tests {
         let e = r.unwrap_err();
         assert!(e.contains("index out of bounds"), "{e}");
         assert!(e.contains("bug in ppgov"), "{e}");
-        assert_eq!(contained(async { Ok("done".into()) }).await.unwrap(), "done");
+        assert_eq!(
+            contained(async { Ok("done".into()) }).await.unwrap(),
+            "done"
+        );
     }
 }

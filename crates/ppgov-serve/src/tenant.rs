@@ -94,6 +94,20 @@ pub fn open_events(config: &Config) -> Result<Box<dyn EventStore + Send>, String
     Ok(Box::new(pg.with_marks_in(open_store(config)?)))
 }
 
+/// The posture `config`'s tenant is judged with: its `[posture]` and the suppressions recorded in
+/// the console (live rows of `store`). Every scan of a tenant's snapshot judges with it: `ppgov
+/// serve`'s scan and digest jobs, `ppgov scan` and `ppgov evidence`, the console's evidence.
+pub fn judging_posture(
+    config: &Config,
+    store: &Store,
+) -> Result<ppgov_config::PostureConfig, ppgov_store::StoreError> {
+    let stored = store.live_suppressions(&config.tenant.id)?;
+    Ok(ppgov_engine::with_stored_suppressions(
+        &config.posture,
+        stored.iter().map(ppgov_store::StoredSuppression::entry),
+    ))
+}
+
 fn open_store(config: &Config) -> Result<Store, String> {
     Store::open(&config.store.path).map_err(|e| {
         format!(

@@ -37,6 +37,7 @@ mod resources;
 mod scans;
 mod snapshots;
 mod store;
+mod suppressions;
 mod time;
 
 pub use batch::WriteBatch;
@@ -67,3 +68,7 @@ pub use resources::ResourceRow;
 pub use scans::{ScanId, ScanInfo};
 pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};
 pub use store::Store;
+pub use suppressions::{
+    MAX_JUSTIFICATION_CHARS, MAX_SUPPRESSION_DAYS, NewSuppression, StoredSuppression,
+    SuppressionError, SuppressionStatus, check_expiry,
+};

@@ -222,6 +222,23 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX connector_requests_by_tenant ON connector_requests (tenant_id, id);
     "#,
+    // 8: suppressions recorded in the console, with who and when; revoked rows are kept.
+    r#"
+    CREATE TABLE suppressions (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        tenant_id     TEXT NOT NULL,
+        rule_id       TEXT NOT NULL,
+        resource_id   TEXT NOT NULL,
+        justification TEXT NOT NULL,
+        expires       TEXT NOT NULL,
+        created_by    TEXT NOT NULL,
+        created_ms    INTEGER NOT NULL,
+        revoked_by    TEXT,
+        revoked_ms    INTEGER,
+        revoke_reason TEXT
+    );
+    CREATE INDEX suppressions_by_tenant ON suppressions (tenant_id, id);
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -707,3 +707,98 @@ fn auth_test_fails_naming_a_redirecting_token_endpoint() {
         "no second request anywhere"
     );
 }
+
+/// A suppression recorded in the console counts in `ppgov scan` as a `[posture]` one does, with
+/// its justification and expiry, and a revoked one no longer does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_honours_the_suppressions_recorded_in_the_console() {
+    let emu = emulator(ServeOptions {
+        size: Size::Small,
+        seed: 17,
+        ..Default::default()
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(
+        dir.path(),
+        &emu,
+        &secret_auth(&emu.ready().client_id, &emu.ready().client_secret),
+    );
+    assert!(ppgov(&cfg, &["--quiet", "crawl"]).await.status.success());
+    let scan = || async {
+        let o = ppgov(&cfg, &["scan", "--format", "json"]).await;
+        assert!(o.status.code().is_some_and(|c| c <= 1), "{}", text(&o));
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()
+    };
+    let before = scan().await;
+    let f = before["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["suppressed"].is_null())
+        .expect("an unsuppressed finding")
+        .clone();
+    let (rule, resource) = (
+        f["rule_id"].as_str().unwrap().to_string(),
+        f["resource"]["id"].as_str().unwrap().to_string(),
+    );
+    let same = |doc: &serde_json::Value| -> Vec<serde_json::Value> {
+        doc["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["rule_id"] == rule.as_str() && x["resource"]["id"] == resource.as_str())
+            .cloned()
+            .collect()
+    };
+    let matching = same(&before).len();
+    let tenant = emu.ready().tenant_id.clone();
+    let expires = chrono::Utc::now().date_naive() + chrono::Duration::days(30);
+    let mut store = ppgov_store::Store::open(dir.path().join("store.db")).unwrap();
+    let row = store
+        .add_suppression(
+            &ppgov_store::NewSuppression {
+                tenant_id: tenant.clone(),
+                rule_id: rule.clone(),
+                resource_id: resource.clone(),
+                justification: "accepted by the CAB, ticket 4711".into(),
+                expires,
+                created_by: "console.reviewer@example".into(),
+            },
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    drop(store);
+
+    let after = scan().await;
+    for x in same(&after) {
+        assert_eq!(
+            x["suppressed"]["justification"], "accepted by the CAB, ticket 4711",
+            "{x:#}"
+        );
+        assert_eq!(x["suppressed"]["expires"], expires.to_string());
+    }
+    assert_eq!(
+        after["summary"]["suppressed"].as_u64().unwrap(),
+        before["summary"]["suppressed"].as_u64().unwrap() + matching as u64
+    );
+    assert_eq!(
+        after["summary"]["total"].as_u64().unwrap(),
+        before["summary"]["total"].as_u64().unwrap() - matching as u64
+    );
+
+    let mut store = ppgov_store::Store::open(dir.path().join("store.db")).unwrap();
+    store
+        .revoke_suppression(
+            &tenant,
+            row.id,
+            "console.admin@example",
+            "the CAB withdrew it",
+            chrono::Utc::now(),
+        )
+        .unwrap();
+    drop(store);
+    let revoked = scan().await;
+    assert!(same(&revoked).iter().all(|x| x["suppressed"].is_null()));
+    assert_eq!(revoked["summary"]["total"], before["summary"]["total"]);
+}

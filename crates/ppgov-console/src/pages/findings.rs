@@ -1,5 +1,6 @@
 //! `/t/{tenant}/findings`: the latest scan's findings, filtered by severity, rule, environment
-//! and framework, each with its evidence and its fix.
+//! framework and owner (the apps and flows a person owns, matched as `/mine` matches), each with
+//! its evidence and its fix; for those who may, a form to suppress it (`suppress.rs`).
 
 use super::{blocking, frame, render, ser};
 use crate::Console;
@@ -9,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
-use ppgov_core::{Finding, Severity};
+use ppgov_core::{Finding, ResourceKind, Severity};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -25,6 +26,9 @@ pub(crate) struct Filter {
     environment: Option<String>,
     #[serde(default)]
     framework: Option<String>,
+    /// An object id, UPN or mail: findings on the apps and flows this person owns.
+    #[serde(default)]
+    owner: Option<String>,
 }
 
 fn given(v: &Option<String>) -> Option<&str> {
@@ -52,6 +56,17 @@ impl Filter {
     }
 }
 
+/// Whether the finding is on one of the `owned` (kind, id, environment) resources.
+fn owns(owned: &BTreeSet<(ResourceKind, String, String)>, f: &Finding) -> bool {
+    let id = f.resource.id.to_lowercase();
+    match &f.resource.environment_id {
+        Some(env) => owned.contains(&(f.resource.kind, id, env.to_lowercase())),
+        None => owned
+            .iter()
+            .any(|(k, i, _)| *k == f.resource.kind && *i == id),
+    }
+}
+
 /// `GET /t/{tenant}/findings`.
 pub(crate) async fn page(
     State(c): State<Arc<Console>>,
@@ -69,12 +84,35 @@ pub(crate) async fn page(
     let Some(t) = c.serve.tenant(&tenant).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
+    let today = super::suppress::today(&c);
+    let owner = given(&filter.owner).map(String::from);
     let scan = blocking(move || {
         let store = t.store()?;
-        store.previous_scan(t.id(), None).map_err(|e| e.to_string())
+        let scan = store
+            .previous_scan(t.id(), None)
+            .map_err(|e| e.to_string())?;
+        // The owner filter matches on the latest complete snapshot (read only when asked).
+        let owned = match owner {
+            Some(person) => {
+                let who = super::resource::Me::named(&person);
+                let latest = store
+                    .latest_snapshot(t.id(), true)
+                    .map_err(|e| e.to_string())?;
+                Some(match latest {
+                    Some(info) => {
+                        let snap = store.load_snapshot(&info.id).map_err(|e| e.to_string())?;
+                        super::mine::owned_by(&snap, &who)
+                    }
+                    None => BTreeSet::new(),
+                })
+            }
+            None => None,
+        };
+        let stored = store.suppressions(t.id()).map_err(|e| e.to_string())?;
+        Ok((scan, owned, stored))
     })
     .await;
-    let scan = match scan {
+    let (scan, owned, stored) = match scan {
         Ok(s) => s,
         Err(e) => {
             return super::problem(
@@ -98,7 +136,7 @@ pub(crate) async fn page(
                         .as_ref()
                         .and_then(|id| r.environment_names.get(id))
                         .map(String::as_str);
-                    filter.keeps(f, name)
+                    filter.keeps(f, name) && owned.as_ref().is_none_or(|o| owns(o, f))
                 })
                 .collect();
             let fws: BTreeSet<&str> = r
@@ -110,7 +148,8 @@ pub(crate) async fn page(
                 .iter()
                 .map(|f| {
                     let evidence = serde_json::to_string_pretty(&f.evidence).unwrap_or_default();
-                    context! { f => ser(f), evidence => evidence }
+                    let by = super::suppress::recorded_for(&stored, f, today);
+                    context! { f => ser(f), evidence => evidence, console => by.map(ser) }
                 })
                 .collect();
             (
@@ -125,8 +164,17 @@ pub(crate) async fn page(
             Value::UNDEFINED,
         ),
     };
+    let may_suppress = s
+        .session
+        .grants
+        .allows(&tenant, Permission::SuppressFindings);
     let ctx = context! {
         title => "Findings",
+        may_suppress => may_suppress,
+        // One token for the page's suppress forms: only one of them is sent per page.
+        suppress_token => may_suppress.then(|| c.sessions.form_token(&s.id)),
+        today => today.to_string(),
+        last_day => super::suppress::last_day(today).to_string(),
         scan => scan.as_ref().map(ser),
         findings => findings,
         environment_names => names,

@@ -15,7 +15,27 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use minijinja::{Value, context};
 use ppgov_core::{ResourceKind, ScanReport, Snapshot};
+use std::collections::BTreeSet;
 use std::sync::Arc;
+
+/// The apps and flows of `snap` that `who` owns, as `/mine` matches them ([`Me::owns`] over
+/// [`owners_of_app`] and [`owners_of_flow`]): (kind, id, environment id), ids lower-cased. The
+/// findings page's owner filter uses it.
+pub(crate) fn owned_by(snap: &Snapshot, who: &Me) -> BTreeSet<(ResourceKind, String, String)> {
+    let key =
+        |kind: ResourceKind, id: &str, env: &str| (kind, id.to_lowercase(), env.to_lowercase());
+    let apps = snap
+        .apps
+        .iter()
+        .filter(|a| who.owns(&owners_of_app(snap, a)))
+        .map(|a| key(ResourceKind::App, &a.id, &a.environment_id));
+    let flows = snap
+        .flows
+        .iter()
+        .filter(|f| who.owns(&owners_of_flow(snap, f)))
+        .map(|f| key(ResourceKind::Flow, &f.id, &f.environment_id));
+    apps.chain(flows).collect()
+}
 
 /// What `/mine` lists: (apps, flows), each a template row.
 fn owned(

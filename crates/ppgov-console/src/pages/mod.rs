@@ -1,6 +1,8 @@
 //! Server-rendered pages (minijinja templates shipped in the binary, HTML auto-escaped).
 
 pub(crate) mod alerts;
+pub(crate) mod audit;
+pub(crate) mod evidence;
 pub(crate) mod findings;
 pub(crate) mod inventory;
 pub(crate) mod journal;
@@ -8,6 +10,7 @@ pub(crate) mod mine;
 pub(crate) mod overview;
 pub(crate) mod plans;
 pub(crate) mod resource;
+pub(crate) mod suppress;
 
 use crate::web::{self, Signed};
 use crate::{Console, ConsoleError};
@@ -46,6 +49,15 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("flow.html", include_str!("../../templates/flow.html")),
     ("app.html", include_str!("../../templates/app.html")),
     ("mine.html", include_str!("../../templates/mine.html")),
+    (
+        "suppressions.html",
+        include_str!("../../templates/suppressions.html"),
+    ),
+    ("audit.html", include_str!("../../templates/audit.html")),
+    (
+        "evidence.html",
+        include_str!("../../templates/evidence.html"),
+    ),
 ];
 
 /// The page templates.
@@ -117,6 +129,8 @@ pub(crate) fn frame(c: &Console, s: Option<&Signed>, tenant: Option<&str>) -> Va
         roles => roles,
         may_read_posture => tenant.is_some_and(|t| s.session.grants.allows(t, crate::roles::Permission::ReadPosture)),
         may_read_journal => tenant.is_some_and(|t| s.session.grants.allows(t, crate::roles::Permission::ReadJournal)),
+        may_search_audit => tenant.is_some_and(|t| s.session.grants.allows(t, crate::roles::Permission::SearchAudit)),
+        may_download_evidence => tenant.is_some_and(|t| s.session.grants.allows(t, crate::roles::Permission::DownloadEvidence)),
         logout_token => c.sessions.form_token(&s.id),
     }
 }

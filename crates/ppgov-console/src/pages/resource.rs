@@ -151,6 +151,15 @@ impl Me {
         }
     }
 
+    /// Someone named by an object id or an address (UPN or mail), matched as [`Me::owns`]
+    /// matches the signed-in person (the findings page's owner filter).
+    pub(crate) fn named(person: &str) -> Me {
+        Me {
+            oid: person.trim().to_string(),
+            upn: person.trim().to_lowercase(),
+        }
+    }
+
     /// Whether one of `owners` is this person: the same object id, or (where the resource
     /// records only an address) the same UPN or mail. Ownership through a group is not seen.
     pub(crate) fn owns(&self, owners: &[Owner]) -> bool {

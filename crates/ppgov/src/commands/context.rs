@@ -85,7 +85,9 @@ pub fn judged(
             let config = config(file)?;
             let store = store(&config)?;
             let latest = latest(&store, &config.tenant.id)?;
-            Ok((latest, config.posture, Some(store)))
+            // The suppressions recorded in the console count as the `[posture]` ones do.
+            let posture = ppgov_serve::judging_posture(&config, &store)?;
+            Ok((latest, posture, Some(store)))
         }
     }
 }

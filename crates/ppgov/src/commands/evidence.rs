@@ -4,19 +4,13 @@
 use crate::cli::EvidenceArgs;
 use crate::commands::Outcome;
 use anyhow::Context;
-use ppgov_report::EvidenceItem;
 use std::path::PathBuf;
 
 pub fn run(file: Option<PathBuf>, args: EvidenceArgs) -> anyhow::Result<Outcome> {
     // The same snapshot and posture (suppressions included) as `scan` judges.
     let (snapshot, posture, _) = super::context::judged(file, args.snapshot.as_deref())?;
     let report = super::scan::evaluate(&snapshot, &posture, None)?;
-    let mut items = ppgov_report::standard_evidence(&snapshot, &report)?;
-    // What could not be collected is evidence too: an auditor must see the gaps.
-    items.push(EvidenceItem::new(
-        "collection-status.json",
-        serde_json::to_vec_pretty(&snapshot.collection)?,
-    ));
+    let items = ppgov_report::standard_evidence(&snapshot, &report)?;
     let zip =
         ppgov_report::evidence_package(&items).context("cannot build the evidence package")?;
     super::scan::emit(&zip, Some(&args.out))?;
