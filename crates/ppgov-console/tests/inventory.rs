@@ -13,32 +13,6 @@ use ppgov_emulator::scenario::wellknown as wk;
 use ppgov_store::Store;
 use reqwest::StatusCode;
 
-/// Every value of `attr="..."` in `html`, in order.
-fn attrs(html: &str, attr: &str) -> Vec<String> {
-    let needle = format!("{attr}=\"");
-    html.match_indices(&needle)
-        .map(|(at, _)| {
-            let start = at + needle.len();
-            let end = html[start..].find('"').unwrap() + start;
-            text(&html[start..end])
-        })
-        .collect()
-}
-
-/// HTML text read back (minijinja writes `'` as `&#x27;`).
-fn text(s: &str) -> String {
-    unescape(&s.replace("&#x27;", "'"))
-}
-
-/// The text between `from` and the next `to` after it.
-fn section<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
-    let at = html
-        .find(from)
-        .unwrap_or_else(|| panic!("no {from} in\n{html}"));
-    let end = html[at..].find(to).map_or(html.len(), |e| e + at);
-    &html[at..end]
-}
-
 fn sorted(v: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut v: Vec<String> = v.into_iter().collect();
     v.sort();

@@ -323,3 +323,29 @@ pub fn data_cell(html: &str, attr: &str, value: &str) -> String {
     let end = html[start..].find('<').unwrap() + start;
     html[start..end].trim().to_string()
 }
+
+/// Every value of `attr="..."` in `html`, in order.
+pub fn attrs(html: &str, attr: &str) -> Vec<String> {
+    let needle = format!("{attr}=\"");
+    html.match_indices(&needle)
+        .map(|(at, _)| {
+            let start = at + needle.len();
+            let end = html[start..].find('"').unwrap() + start;
+            text(&html[start..end])
+        })
+        .collect()
+}
+
+/// HTML text read back (minijinja writes `'` as `&#x27;`).
+pub fn text(s: &str) -> String {
+    unescape(&s.replace("&#x27;", "'"))
+}
+
+/// The text between `from` and the next `to` after it.
+pub fn section<'a>(html: &'a str, from: &str, to: &str) -> &'a str {
+    let at = html
+        .find(from)
+        .unwrap_or_else(|| panic!("no {from} in\n{html}"));
+    let end = html[at..].find(to).map_or(html.len(), |e| e + at);
+    &html[at..end]
+}
