@@ -26,6 +26,17 @@ pub struct BenchReport {
     pub read_events_per_s: f64,
     /// Peak resident set size of the process, MB.
     pub peak_rss_mb: Option<f64>,
+    /// Resident set size when detection starts (after ingestion), MB.
+    pub detect_start_rss_mb: Option<f64>,
+    /// Peak resident set size during detection alone, MB (the kernel's peak is reset when
+    /// detection starts; `None` where it cannot be).
+    pub detect_peak_rss_mb: Option<f64>,
+    /// Peak resident set size while the stored events are read alone (no detection), MB: what
+    /// reading the store costs of `detect_peak_rss_mb`.
+    pub read_peak_rss_mb: Option<f64>,
+    /// The detections' saved state after the run (windows, baselines, chains), KB: what their
+    /// memory is bounded by.
+    pub detect_state_kb: f64,
     /// Store bytes per stored event.
     pub bytes_per_event: f64,
     /// DuckDB over the same file with the same windowed detections as SQL, when installed.
@@ -177,8 +188,13 @@ pub fn generate(path: &Path, n: u64, seed: u64) -> Result<usize, AuditError> {
 
 /// Peak resident set size of this process in MB (Linux `VmHWM`).
 pub fn peak_rss_mb() -> Option<f64> {
+    status_mb("VmHWM:")
+}
+
+/// A memory figure of `/proc/self/status` (`VmHWM:`, `VmRSS:`), MB.
+fn status_mb(field: &str) -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb / 1024.0)
 }
@@ -287,13 +303,21 @@ pub fn run(dir: &Path, n: u64, with_duckdb: bool) -> Result<BenchReport, AuditEr
     let out = ing.finish()?;
     let ingest_s = t.elapsed().as_secs_f64();
     let mut engine = Engine::new(bench_config());
+    let ingest_peak = peak_rss_mb();
+    let detect_start = status_mb("VmRSS:");
+    // Writing 5 to clear_refs resets the kernel's peak (VmHWM) to the current RSS.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let t = Instant::now();
     let alerts = engine.run(&mut store)?;
     let detect_s = t.elapsed().as_secs_f64();
+    let detect_peak = if reset { peak_rss_mb() } else { None };
+    let detect_state_kb = engine.save().len() as f64 / 1024.0;
     // After detection, so detection meets the store as ingestion left it.
+    let reset = std::fs::write("/proc/self/clear_refs", "5").is_ok();
     let t = Instant::now();
     let read = store.scan_after(0, &mut |_| Ok(()))?;
     let read_s = t.elapsed().as_secs_f64();
+    let read_peak = if reset { peak_rss_mb() } else { None };
     let stats = store.event_stats()?;
     let (duckdb_rate, duckdb_status) = if with_duckdb {
         duckdb("python3", &file)
@@ -305,7 +329,14 @@ pub fn run(dir: &Path, n: u64, with_duckdb: bool) -> Result<BenchReport, AuditEr
         ingest_events_per_s: out.read as f64 / ingest_s.max(1e-9),
         detect_events_per_s: engine.processed as f64 / detect_s.max(1e-9),
         read_events_per_s: read as f64 / read_s.max(1e-9),
-        peak_rss_mb: peak_rss_mb(),
+        peak_rss_mb: [ingest_peak, detect_peak, peak_rss_mb()]
+            .into_iter()
+            .flatten()
+            .reduce(f64::max),
+        detect_start_rss_mb: detect_start,
+        detect_peak_rss_mb: detect_peak,
+        read_peak_rss_mb: read_peak,
+        detect_state_kb,
         bytes_per_event: stats.bytes as f64 / (stats.events.max(1) as f64),
         duckdb_detect_events_per_s: duckdb_rate,
         duckdb_status,
