@@ -154,17 +154,21 @@ pub(crate) fn day_of(t: i64) -> i64 {
     t.div_euclid(DAY)
 }
 
-/// Serialises a detection's state, mapping errors to `Null` (never fails for these types).
+/// Serialises a detection's state as one JSON string (errors map to `Null`; they never happen
+/// for these types). A string, not a tree of values: a `Value` tree of per-actor baselines is
+/// about twenty-five times the size of their JSON, and it was the engine's peak memory.
 pub(crate) fn to_state<T: serde::Serialize>(v: &T) -> Value {
-    serde_json::to_value(v).unwrap_or(Value::Null)
+    serde_json::to_string(v).map_or(Value::Null, Value::String)
 }
 
-/// Restores a detection's state (`Null` keeps the default).
+/// Restores a detection's state: a JSON string as [`to_state`] writes it, or the JSON object
+/// earlier versions saved (`Null` keeps the default).
 pub(crate) fn from_state<T: serde::de::DeserializeOwned + Default>(v: Value) -> Result<T, String> {
-    if v.is_null() {
-        return Ok(T::default());
+    match v {
+        Value::Null => Ok(T::default()),
+        Value::String(s) => serde_json::from_str(&s).map_err(|e| e.to_string()),
+        v => serde_json::from_value(v).map_err(|e| e.to_string()),
     }
-    serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
 /// Every detection, in catalogue order.
@@ -326,4 +330,31 @@ impl Engine {
 /// The attribute of a stored row (for callers outside the engine).
 pub fn attr(row: &EventRow, key: &str) -> Option<String> {
     attr_of(row, key)
+}
+
+#[cfg(test)]
+mod state_tests {
+    use super::{from_state, to_state};
+    use serde_json::{Value, json};
+    use std::collections::BTreeMap;
+
+    #[test]
+    fn state_is_saved_as_one_string_and_older_objects_still_load() {
+        let mut m = BTreeMap::new();
+        m.insert("alice@contoso.example".to_string(), vec![1_i64, 2, 3]);
+        let saved = to_state(&m);
+        assert!(matches!(saved, Value::String(_)), "{saved}");
+        assert_eq!(
+            from_state::<BTreeMap<String, Vec<i64>>>(saved),
+            Ok(m.clone())
+        );
+        // What earlier versions wrote: the state as a JSON object.
+        let old = json!({"alice@contoso.example": [1, 2, 3]});
+        assert_eq!(from_state::<BTreeMap<String, Vec<i64>>>(old), Ok(m));
+        assert_eq!(
+            from_state::<BTreeMap<String, Vec<i64>>>(Value::Null),
+            Ok(BTreeMap::new())
+        );
+        assert!(from_state::<BTreeMap<String, Vec<i64>>>(json!("{not json")).is_err());
+    }
 }
