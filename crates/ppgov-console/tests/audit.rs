@@ -14,7 +14,7 @@ use ppgov_audit::management::{self, ManagementOptions};
 use ppgov_core::ScanReport;
 use ppgov_engine::ScanOptions;
 use ppgov_serve::Clock;
-use ppgov_store::{EventFilter, EventRow, JobFilter, JobQueue, JobState, Store};
+use ppgov_store::{EventFilter, EventRow, Store};
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -25,32 +25,6 @@ fn href(html: &str, id: &str) -> String {
         .into_iter()
         .next()
         .unwrap_or_else(|| panic!("#{id} has no href"))
-}
-
-/// Waits until the start's crawl and audit jobs have ended (the crawl done); a guard against a
-/// hang, not a timing check.
-async fn settled(run: &Running) {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(600);
-    loop {
-        let ended = |kind: &str| {
-            let mut q = Store::open(&run.store).unwrap();
-            let jobs = q
-                .list_jobs(&JobFilter {
-                    kind: Some(kind.into()),
-                    ..JobFilter::default()
-                })
-                .unwrap();
-            !jobs.is_empty()
-                && jobs
-                    .iter()
-                    .all(|j| !matches!(j.state, JobState::Queued | JobState::Running))
-        };
-        if ended("crawl") && ended("audit") {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "the start's jobs end");
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
 }
 
 /// Reads the emulator's audit stream into the tenant's event store, as the audit job does
@@ -101,7 +75,7 @@ async fn the_auditor_searches_exports_and_downloads_the_evidence_others_are_refu
     let emu = emulator().await;
     let dir = tempfile::tempdir().unwrap();
     let run = start(&emu, dir.path(), "session_minutes = 60").await;
-    settled(&run).await;
+    ran(&run.server, &["crawl", "audit"]).await;
     ingest(&run).await;
     let t = run.tenant.clone();
 

@@ -292,15 +292,24 @@ impl Running {
 
 /// Waits for the first start's crawl to end; a guard against a hang, not a timing check.
 pub async fn crawled(server: &Server) {
+    ran(server, &["crawl"]).await;
+}
+
+/// Waits until a run of each of `kinds` has ended (the server's job events, from its start; a
+/// guard against a hang, not a timing check); a crawl must have ended done.
+pub async fn ran(server: &Server, kinds: &[&str]) {
     let mut rx = server.events();
-    loop {
+    let mut want: Vec<&str> = kinds.to_vec();
+    while !want.is_empty() {
         let e: JobEvent = tokio::time::timeout(std::time::Duration::from_secs(600), rx.recv())
             .await
-            .expect("the crawl ended")
+            .unwrap_or_else(|_| panic!("runs of {want:?} ended"))
             .unwrap();
-        if e.key.kind == "crawl" {
-            assert_eq!(e.end, RunEnd::Done, "{}", e.summary);
-            return;
+        if let Some(i) = want.iter().position(|k| *k == e.key.kind) {
+            if e.key.kind == "crawl" {
+                assert_eq!(e.end, RunEnd::Done, "{}", e.summary);
+            }
+            want.remove(i);
         }
     }
 }
