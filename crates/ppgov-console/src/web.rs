@@ -136,6 +136,21 @@ pub(crate) fn signed(
     }
 }
 
+/// The signed-in person, when they hold `p` for `tenant` ([`signed`], then [`require`]): the
+/// first check of every tenant route.
+pub(crate) fn signed_for(
+    c: &Console,
+    headers: &HeaderMap,
+    tenant: &str,
+    path: &str,
+    page: bool,
+    p: Permission,
+) -> Result<Signed, Refusal> {
+    let s = signed(c, headers, path, page)?;
+    require(c, &s, tenant, p)?;
+    Ok(s)
+}
+
 /// Refuses (403) unless the session holds `p` in `tenant`; 404 when the tenant is not served.
 pub(crate) fn require(c: &Console, s: &Signed, tenant: &str, p: Permission) -> Result<(), Refusal> {
     if c.serve.tenant(tenant).is_none() {

@@ -212,13 +212,17 @@ pub(crate) async fn page(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/audit"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/audit"),
+        true,
+        Permission::SearchAudit,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::SearchAudit) {
-        return r.into_response();
-    }
     let mut q = AuditQuery::parse(raw.as_deref());
     // A first visit (no query at all) shows the last day rather than the whole store.
     if raw.as_deref().is_none_or(str::is_empty) {
@@ -283,13 +287,17 @@ pub(crate) async fn export(
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/audit"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/audit"),
+        true,
+        Permission::SearchAudit,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::SearchAudit) {
-        return r.into_response();
-    }
     let q = AuditQuery::parse(raw.as_deref());
     let (format, kind, ext) = match q.format.to_ascii_lowercase().as_str() {
         "ndjson" => (ExportFormat::Ndjson, "application/x-ndjson", "ndjson"),

@@ -82,13 +82,17 @@ pub(crate) async fn page(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/evidence"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/evidence"),
+        true,
+        Permission::DownloadEvidence,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::DownloadEvidence) {
-        return r.into_response();
-    }
     let Some(t) = c.serve.tenant(&tenant).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };
@@ -140,13 +144,17 @@ pub(crate) async fn download(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/evidence"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/evidence"),
+        true,
+        Permission::DownloadEvidence,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::DownloadEvidence) {
-        return r.into_response();
-    }
     let Some(t) = c.serve.tenant(&tenant).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -74,13 +74,17 @@ pub(crate) async fn page(
     headers: HeaderMap,
     Query(filter): Query<Filter>,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/findings"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/findings"),
+        true,
+        Permission::ReadPosture,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::ReadPosture) {
-        return r.into_response();
-    }
     let Some(t) = c.serve.tenant(&tenant).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };

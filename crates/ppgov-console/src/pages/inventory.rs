@@ -330,13 +330,17 @@ pub(crate) async fn page(
     headers: HeaderMap,
     Query(query): Query<InventoryQuery>,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/inventory"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/inventory"),
+        true,
+        Permission::ReadPosture,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::ReadPosture) {
-        return r.into_response();
-    }
     let search = match check(&query) {
         Ok(x) => x,
         Err(e) => return problem(&c, Some(&s), StatusCode::BAD_REQUEST, "Bad search", &e),

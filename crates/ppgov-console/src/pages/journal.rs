@@ -140,13 +140,17 @@ pub(crate) async fn page(
     Path(tenant): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/journal"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/journal"),
+        true,
+        Permission::ReadJournal,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::ReadJournal) {
-        return r.into_response();
-    }
     let read = with_store(&c, &tenant, |store| {
         let chain = store.verify_journal().map_err(|e| e.to_string())?;
         let entries = store.journal(None).map_err(|e| e.to_string())?;

@@ -191,25 +191,11 @@ fn store_down(c: &Console, s: &Signed, e: &str) -> Response {
     )
 }
 
-/// Signed in (a page or a post) and holding `p` in the tenant.
-fn guard(
-    c: &Console,
-    headers: &HeaderMap,
-    tenant: &str,
-    path: &str,
-    page: bool,
-    p: Permission,
-) -> Result<Signed, web::Refusal> {
-    let s = web::signed(c, headers, path, page)?;
-    web::require(c, &s, tenant, p)?;
-    Ok(s)
-}
-
 /// `GET /t/{tenant}/plans`: the submitted plans, newest first, and (for admins) the form to
 /// submit one.
 pub(crate) async fn list(State(c): St, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
     let path = format!("/t/{tenant}/plans");
-    let s = match guard(&c, &headers, &tenant, &path, true, Permission::ReadJournal) {
+    let s = match web::signed_for(&c, &headers, &tenant, &path, true, Permission::ReadJournal) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -297,7 +283,7 @@ pub(crate) async fn submit(
     body: Bytes,
 ) -> Response {
     let path = format!("/t/{tenant}/plans");
-    let s = match guard(&c, &headers, &tenant, &path, false, Permission::ManagePlans) {
+    let s = match web::signed_for(&c, &headers, &tenant, &path, false, Permission::ManagePlans) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -390,7 +376,7 @@ pub(crate) async fn show(
     Query(q): Query<ShowQuery>,
 ) -> Response {
     let path = format!("/t/{tenant}/plans/{digest}");
-    let s = match guard(&c, &headers, &tenant, &path, true, Permission::ReadJournal) {
+    let s = match web::signed_for(&c, &headers, &tenant, &path, true, Permission::ReadJournal) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -505,7 +491,7 @@ async fn begin(
     body: &[u8],
 ) -> Result<(Signed, Submitted, Vec<JournalEntry>), Response> {
     let path = format!("/t/{tenant}/plans/{digest}");
-    let s = guard(c, headers, tenant, &path, false, Permission::ManagePlans)
+    let s = web::signed_for(c, headers, tenant, &path, false, Permission::ManagePlans)
         .map_err(IntoResponse::into_response)?;
     let form = web::parse_form(body);
     web::check_form(c, &s, headers, &form).map_err(IntoResponse::into_response)?;

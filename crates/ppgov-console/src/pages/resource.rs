@@ -412,13 +412,17 @@ async fn show(
         _ => ("apps", "App", "app.html"),
     };
     let path = format!("/t/{tenant}/{segment}/{id}");
-    let s = match web::signed(&c, &headers, &path, true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &path,
+        true,
+        Permission::SeeOwnResources,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::SeeOwnResources) {
-        return r.into_response();
-    }
     let Some(t) = c.serve.tenant(&tenant).cloned() else {
         return StatusCode::NOT_FOUND.into_response();
     };

@@ -101,19 +101,6 @@ fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
         .unwrap_or("")
 }
 
-fn guard(
-    c: &Console,
-    headers: &HeaderMap,
-    tenant: &str,
-    path: &str,
-    page: bool,
-    p: Permission,
-) -> Result<Signed, web::Refusal> {
-    let s = web::signed(c, headers, path, page)?;
-    web::require(c, &s, tenant, p)?;
-    Ok(s)
-}
-
 /// A refusal of what was sent, with what to do.
 fn bad(c: &Console, s: &Signed, status: StatusCode, msg: &str) -> Response {
     problem(c, Some(s), status, "The suppression was not recorded", msg)
@@ -144,7 +131,7 @@ pub(crate) async fn suppress(
     body: Bytes,
 ) -> Response {
     let path = format!("/t/{tenant}/findings");
-    let s = match guard(
+    let s = match web::signed_for(
         &c,
         &headers,
         &tenant,
@@ -271,7 +258,7 @@ pub(crate) async fn list(
     Query(q): Query<ListQuery>,
 ) -> Response {
     let path = format!("/t/{tenant}/suppressions");
-    let s = match guard(&c, &headers, &tenant, &path, true, Permission::ReadPosture) {
+    let s = match web::signed_for(&c, &headers, &tenant, &path, true, Permission::ReadPosture) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
@@ -322,7 +309,7 @@ pub(crate) async fn revoke(
     body: Bytes,
 ) -> Response {
     let path = format!("/t/{tenant}/suppressions");
-    let s = match guard(
+    let s = match web::signed_for(
         &c,
         &headers,
         &tenant,

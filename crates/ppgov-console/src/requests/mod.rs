@@ -128,13 +128,17 @@ pub(crate) async fn list(
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/requests"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/requests"),
+        true,
+        Permission::SeeRequests,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::SeeRequests) {
-        return r.into_response();
-    }
     let tid = tenant.clone();
     let read = with_store(&c, &tenant, move |store, _| {
         let list = store.requests(&tid).map_err(|e| e.to_string())?;
@@ -238,13 +242,17 @@ pub(crate) async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/requests"), false) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/requests"),
+        false,
+        Permission::RequestConnector,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::RequestConnector) {
-        return r.into_response();
-    }
     let form = web::parse_form(&body);
     if let Err(r) = web::check_form(&c, &s, &headers, &form) {
         return r.into_response();
@@ -321,13 +329,17 @@ pub(crate) async fn show(
     Path((tenant, id)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> Response {
-    let s = match web::signed(&c, &headers, &format!("/t/{tenant}/requests/{id}"), true) {
+    let s = match web::signed_for(
+        &c,
+        &headers,
+        &tenant,
+        &format!("/t/{tenant}/requests/{id}"),
+        true,
+        Permission::SeeRequests,
+    ) {
         Ok(s) => s,
         Err(r) => return r.into_response(),
     };
-    if let Err(r) = web::require(&c, &s, &tenant, Permission::SeeRequests) {
-        return r.into_response();
-    }
     let tid = tenant.clone();
     let read = with_store(&c, &tenant, move |store, _| {
         let Some(r) = store.request(&tid, id).map_err(|e| e.to_string())? else {
