@@ -133,8 +133,9 @@ impl Drop for Shared {
 }
 
 /// Runs `f` on the queue. The queue is locked (a poisoned lock is cleared: every change is one
-/// statement or transaction, so a panic leaves nothing half-done); on the multi-thread runtime the
-/// call runs in `block_in_place`, as a PostgreSQL queue's client blocks on a runtime of its own.
+/// statement or transaction, so a panic leaves nothing half-done); the call leaves the async
+/// worker (`ppgov_store_pg::off_runtime`), as a PostgreSQL queue's client blocks on a runtime of
+/// its own.
 pub(crate) fn with_queue<T>(
     queue: &Queue,
     f: impl FnOnce(&mut (dyn JobQueue + Send)) -> Result<T, ppgov_store::StoreError>,
@@ -146,10 +147,7 @@ pub(crate) fn with_queue<T>(
             None => Err("the job queue is closed (the server is stopping)".to_string()),
         }
     };
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(run),
-        _ => run(),
-    }
+    ppgov_store_pg::off_runtime(run)
 }
 
 /// A running `ppgov serve`.

@@ -143,7 +143,7 @@ impl Drop for PgEventStore {
 /// in `block_in_place`, so async code (ingestion, `ppgov serve`'s jobs) can use the store
 /// directly. Off any runtime, or on a blocking thread, it just runs. (Tokio's current-thread
 /// runtime cannot host the client at all; ppgov's binary runs the multi-thread one.)
-pub(crate) fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
+pub fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),

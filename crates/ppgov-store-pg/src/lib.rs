@@ -27,7 +27,7 @@ use std::collections::HashMap;
 use postgres::{Client, NoTls, Statement};
 use ppgov_store::StoreError;
 
-pub use events::PgEventStore;
+pub use events::{PgEventStore, off_runtime};
 pub use migrations::LATEST as SCHEMA_VERSION;
 
 /// How long [`PgStore::connect`] waits for the server when the url sets no `connect_timeout`.
