@@ -48,6 +48,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ),
     ("flow.html", include_str!("../../templates/flow.html")),
     ("app.html", include_str!("../../templates/app.html")),
+    (
+        "resource_parts.html",
+        include_str!("../../templates/resource_parts.html"),
+    ),
     ("mine.html", include_str!("../../templates/mine.html")),
     (
         "suppressions.html",
@@ -217,4 +221,31 @@ pub(crate) async fn blocking<T: Send + 'static>(
 /// A serialisable value as a template value.
 pub(crate) fn ser<T: serde::Serialize>(v: T) -> Value {
     Value::from(minijinja::value::Serde(v))
+}
+
+#[cfg(test)]
+mod template_tests {
+    use super::Pages;
+    use minijinja::context;
+
+    #[test]
+    fn app_and_flow_pages_share_their_parts_and_name_their_kind() {
+        let pages = Pages::new().unwrap_or_else(|e| panic!("{e}"));
+        for (name, kind) in [("app.html", "app"), ("flow.html", "flow")] {
+            let html = pages
+                .render(
+                    name,
+                    context! { scan_snapshot => "s1", findings => Vec::<()>::new() },
+                )
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                html.contains(&format!("found nothing on this {kind}.")),
+                "{name}: {html}"
+            );
+            assert!(
+                html.contains("<h2>Owners</h2>") && html.contains("id=\"dlp-status\""),
+                "{name}"
+            );
+        }
+    }
 }
