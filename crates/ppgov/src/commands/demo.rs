@@ -160,7 +160,14 @@ async fn console(emu: &Emulator, args: &DemoArgs) -> anyhow::Result<Outcome> {
     let text = console_config(emu, &out.join("ppgov.db"))?;
     ppgov_store::write_private_file(&path, text.as_bytes())
         .with_context(|| format!("cannot write {}", path.display()))?;
-    let configs = super::context::tenants(Some(path.clone()))?;
+    // The file alone: no PPGOV_* variable or flag of the user's shell (a real store URL, a real
+    // tenant) reaches the demo.
+    let configs = ppgov_config::tenants(&ppgov_config::ConfigSources {
+        file: Some(path.clone()),
+        env: Default::default(),
+        flags: ppgov_config::Flags::default(),
+    })
+    .map_err(|errs| anyhow::anyhow!("the demo's configuration is invalid (a bug):\n{errs}"))?;
     let domain = ready.username.split('@').nth(1).unwrap_or("").to_string();
     println!();
     println!(
