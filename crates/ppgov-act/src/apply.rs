@@ -7,7 +7,7 @@ use crate::ActError;
 use crate::actions::{self, Ctx, Observed, same};
 use crate::plan::{Plan, Step};
 use futures::StreamExt;
-use ppgov_store::{JournalEntry, JournalPhase, NewJournalEntry, Store};
+use ppgov_store::{JournalEntry, JournalPhase, NewJournalEntry, Records};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -139,7 +139,7 @@ impl ApplyReport {
 
 pub(crate) struct Shared {
     ctx: Ctx,
-    pub(crate) store: Mutex<Store>,
+    pub(crate) store: Mutex<Box<dyn Records>>,
     pub(crate) plan: Plan,
     apply_id: String,
     pub(crate) opts: ApplyOptions,
@@ -211,7 +211,10 @@ impl Shared {
 }
 
 /// The phase each step of a plan last reached in the journal.
-pub fn last_phases(store: &Store, digest: &str) -> Result<HashMap<u32, JournalPhase>, ActError> {
+pub fn last_phases(
+    store: &dyn Records,
+    digest: &str,
+) -> Result<HashMap<u32, JournalPhase>, ActError> {
     let mut out = HashMap::new();
     for e in store.journal_for_plan(digest)? {
         if e.entry.action == crate::APPROVE_ACTION {
@@ -225,11 +228,11 @@ pub fn last_phases(store: &Store, digest: &str) -> Result<HashMap<u32, JournalPh
 /// Applies an admitted plan (see [`crate::plan::admit`]); the store receives the journal.
 pub async fn apply(
     ctx: Ctx,
-    store: Store,
+    store: Box<dyn Records>,
     plan: Plan,
     opts: ApplyOptions,
-) -> Result<(ApplyReport, Store), ActError> {
-    let last_phase = last_phases(&store, &plan.digest)?;
+) -> Result<(ApplyReport, Box<dyn Records>), ActError> {
+    let last_phase = last_phases(store.as_ref(), &plan.digest)?;
     let shared = Arc::new(Shared {
         ctx,
         store: Mutex::new(store),

@@ -3,14 +3,14 @@
 
 use crate::ActError;
 use crate::plan::{Approval, Identity, Plan};
-use ppgov_store::{JournalPhase, NewJournalEntry, Store};
+use ppgov_store::{JournalPhase, NewJournalEntry, Records};
 
 /// The journal's action name for approvals.
 pub const APPROVE_ACTION: &str = "approve";
 
 /// Records `approver`'s approval of `plan`; refuses the plan's own author.
 pub fn approve(
-    store: &mut Store,
+    store: &mut dyn Records,
     plan: &mut Plan,
     approver: &Identity,
 ) -> Result<Approval, ActError> {
@@ -50,7 +50,7 @@ pub fn approve(
 }
 
 /// The identities that approved this digest, as the journal records them.
-pub fn recorded_approvals(store: &Store, plan: &Plan) -> Result<Vec<Identity>, ActError> {
+pub fn recorded_approvals(store: &dyn Records, plan: &Plan) -> Result<Vec<Identity>, ActError> {
     Ok(store
         .journal_for_plan(&plan.digest)?
         .into_iter()

@@ -4,7 +4,7 @@
 use crate::{ActError, Admission, ApplyOptions, ApplyReport, Ctx, Plan, admit, recorded_approvals};
 use chrono::{DateTime, Utc};
 use ppgov_config::Config;
-use ppgov_store::Store;
+use ppgov_store::Records;
 
 /// What one run of the due steps did.
 #[derive(Debug, Default)]
@@ -23,14 +23,17 @@ impl DueRun {
 /// The due actions of `config`'s tenant at `now`, each parsed and admitted. A due plan ends an
 /// elevation ppgov made, or carries out a step whose plan was admitted (and approved) when its
 /// notice went out: its age counts from when it fell due, and it needs no new approval.
-pub fn admitted(config: &Config, now: DateTime<Utc>) -> Result<Vec<(i64, Plan)>, ActError> {
-    let store = open(config)?;
+pub fn admitted(
+    config: &Config,
+    store: &dyn Records,
+    now: DateTime<Utc>,
+) -> Result<Vec<(i64, Plan)>, ActError> {
     let due = store.due_actions(&config.tenant.id, Some(now))?;
     let mut plans = Vec::new();
     for d in &due {
         let plan = Plan::parse(&d.plan)
             .map_err(|e| ActError::CorruptPlan(format!("due action {}: {e}", d.id)))?;
-        let recorded = recorded_approvals(&store, &plan)?;
+        let recorded = recorded_approvals(store, &plan)?;
         admit(
             &plan,
             &Admission {
@@ -46,26 +49,24 @@ pub fn admitted(config: &Config, now: DateTime<Utc>) -> Result<Vec<(i64, Plan)>,
     Ok(plans)
 }
 
-/// Applies every action due at `now` (see [`admitted`]); one that succeeds is marked done, one
-/// that fails stays due.
+/// Applies every action due at `now` (see [`admitted`]) with the tenant's records `store`; one
+/// that succeeds is marked done, one that fails stays due.
 pub async fn run(
     config: &Config,
     clients: &ppgov_client::Clients,
     opts: ApplyOptions,
     now: DateTime<Utc>,
+    mut store: Box<dyn Records>,
 ) -> Result<DueRun, ActError> {
     let mut out = DueRun::default();
-    for (id, plan) in admitted(config, now)? {
-        let (report, mut store) =
-            crate::apply(Ctx::new(clients.clone()), open(config)?, plan, opts.clone()).await?;
+    for (id, plan) in admitted(config, store.as_ref(), now)? {
+        let (report, mut back) =
+            crate::apply(Ctx::new(clients.clone()), store, plan, opts.clone()).await?;
         if !report.failed() {
-            store.finish_due_action(id, &report.apply_id)?;
+            back.finish_due_action(id, &report.apply_id)?;
         }
+        store = back;
         out.applied.push((id, report));
     }
     Ok(out)
-}
-
-fn open(config: &Config) -> Result<Store, ActError> {
-    Ok(Store::open(&config.store.path)?)
 }

@@ -5,7 +5,7 @@ use crate::ActError;
 use crate::actions::{Ctx, act_011, act_012};
 use crate::plan::{Identity, Plan, Step, Target, Undo};
 use ppgov_config::AuthMethod;
-use ppgov_store::{JournalPhase, NewJournalEntry, Store};
+use ppgov_store::{JournalPhase, NewJournalEntry, Records};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -112,7 +112,7 @@ pub struct Elevation {
 /// Elevates `who` in `env`, journals it, and with `until` records the removal due then.
 pub async fn elevate(
     ctx: &Ctx,
-    store: &mut Store,
+    store: &mut dyn Records,
     tenant_id: &str,
     who: &Identity,
     env: &str,

@@ -16,7 +16,7 @@ use crate::planner::{Planned, plan_step};
 use futures::TryStreamExt;
 use ppgov_config::Config;
 use ppgov_core::connector_key;
-use ppgov_store::Store;
+use ppgov_store::Records;
 use serde_json::Value;
 
 /// The data classifications a request names, as seed 002 lists them.
@@ -141,12 +141,12 @@ pub async fn allow_connector(
 pub async fn apply_approved(
     ctx: Ctx,
     config: &Config,
-    store: Store,
+    store: Box<dyn Records>,
     plan: Plan,
     opts: ApplyOptions,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<(ApplyReport, Store), ActError> {
-    let recorded = crate::recorded_approvals(&store, &plan)?;
+) -> Result<(ApplyReport, Box<dyn Records>), ActError> {
+    let recorded = crate::recorded_approvals(store.as_ref(), &plan)?;
     crate::admit(
         &plan,
         &Admission {

@@ -79,10 +79,14 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
         );
 
         let store = Store::open_in_memory().unwrap();
-        let (report, store) =
-            ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan.clone(), opts())
-                .await
-                .unwrap();
+        let (report, store) = ppgov_act::apply(
+            Ctx::new(clients(&emu, false)),
+            Box::new(store),
+            plan.clone(),
+            opts(),
+        )
+        .await
+        .unwrap();
         assert!(
             report
                 .steps
@@ -116,10 +120,14 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
             .unwrap();
         assert!(again.steps.is_empty(), "{:?}", again.steps);
         let counted = emu.write_counts();
-        let (report2, store) =
-            ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, opts())
-                .await
-                .unwrap();
+        let (report2, store) = ppgov_act::apply(
+            Ctx::new(clients(&emu, false)),
+            Box::new(store),
+            plan,
+            opts(),
+        )
+        .await
+        .unwrap();
         assert!(
             report2
                 .steps
@@ -207,7 +215,7 @@ async fn a_target_changed_after_planning_is_skipped_and_reported() {
     let before = writes(&emu, &env);
     let (report, store) = ppgov_act::apply(
         Ctx::new(clients(&emu, false)),
-        Store::open_in_memory().unwrap(),
+        Box::new(Store::open_in_memory().unwrap()),
         plan,
         opts(),
     )
@@ -289,7 +297,7 @@ async fn revert_restores_the_before_state_from_the_journal() {
     let plan = Plan::new(&tenant, author(), "single", steps).unwrap();
     let (report, store) = ppgov_act::apply(
         Ctx::new(clients(&emu, false)),
-        Store::open_in_memory().unwrap(),
+        Box::new(Store::open_in_memory().unwrap()),
         plan,
         opts(),
     )
@@ -309,9 +317,14 @@ async fn revert_restores_the_before_state_from_the_journal() {
     let undo = planner::revert_steps(&store.journal(Some(&report.apply_id)).unwrap());
     assert_eq!(undo.steps.len(), 2, "{:?}", undo.notes);
     let revert = Plan::new(&tenant, author(), "revert", undo.steps).unwrap();
-    let (r2, _store) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, revert, opts())
-        .await
-        .unwrap();
+    let (r2, _store) = ppgov_act::apply(
+        Ctx::new(clients(&emu, false)),
+        Box::new(store),
+        revert,
+        opts(),
+    )
+    .await
+    .unwrap();
     assert!(
         r2.steps.iter().all(|s| s.outcome == StepOutcome::Applied),
         "{}",
@@ -403,10 +416,14 @@ async fn a_rerun_after_a_crash_never_repeats_a_write() {
     assert_eq!(writes(&emu, "/organizations("), 1);
     assert_eq!(writes(&emu, "updatetenantsettings"), 0);
 
-    let (report, store) =
-        ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan.clone(), opts())
-            .await
-            .unwrap();
+    let (report, store) = ppgov_act::apply(
+        Ctx::new(clients(&emu, false)),
+        Box::new(store),
+        plan.clone(),
+        opts(),
+    )
+    .await
+    .unwrap();
     let by = |i: u32| report.steps.iter().find(|s| s.index == i).unwrap();
     assert_eq!(by(org.index).outcome, StepOutcome::Applied);
     assert!(
@@ -429,9 +446,14 @@ async fn a_rerun_after_a_crash_never_repeats_a_write() {
     );
     // Everything is done now: a third run writes nothing at all.
     let counted = emu.write_counts();
-    let (r3, _) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, opts())
-        .await
-        .unwrap();
+    let (r3, _) = ppgov_act::apply(
+        Ctx::new(clients(&emu, false)),
+        Box::new(store),
+        plan,
+        opts(),
+    )
+    .await
+    .unwrap();
     assert!(
         r3.steps
             .iter()
@@ -460,7 +482,7 @@ async fn max_changes_caps_the_blast_radius() {
     };
     let (report, _) = ppgov_act::apply(
         Ctx::new(clients(&emu, false)),
-        Store::open_in_memory().unwrap(),
+        Box::new(Store::open_in_memory().unwrap()),
         plan,
         o,
     )
@@ -579,7 +601,7 @@ async fn roles_remove_over_a_hundred_environments_removes_exactly_the_listed_use
     };
     let (report, store) = ppgov_act::apply(
         Ctx::new(clients(&emu, false)),
-        Store::open_in_memory().unwrap(),
+        Box::new(Store::open_in_memory().unwrap()),
         plan.clone(),
         o.clone(),
     )
@@ -631,7 +653,7 @@ async fn roles_remove_over_a_hundred_environments_removes_exactly_the_listed_use
     .planned;
     assert!(again.steps.is_empty());
     let counted = emu.write_counts();
-    let (r2, _) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, o)
+    let (r2, _) = ppgov_act::apply(Ctx::new(clients(&emu, false)), Box::new(store), plan, o)
         .await
         .unwrap();
     assert!(
@@ -697,9 +719,10 @@ async fn elevation_works_delegated_is_journaled_and_schedules_its_removal() {
     let due = store.due_actions(&tenant, Some(until)).unwrap();
     assert_eq!(due.len(), 1);
     let plan = Plan::parse(&due[0].plan).unwrap();
-    let (report, _) = ppgov_act::apply(Ctx::new(clients(&emu, true)), store, plan, opts())
-        .await
-        .unwrap();
+    let (report, _) =
+        ppgov_act::apply(Ctx::new(clients(&emu, true)), Box::new(store), plan, opts())
+            .await
+            .unwrap();
     assert!(
         report
             .steps

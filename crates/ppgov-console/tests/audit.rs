@@ -14,7 +14,7 @@ use ppgov_audit::management::{self, ManagementOptions};
 use ppgov_core::ScanReport;
 use ppgov_engine::ScanOptions;
 use ppgov_serve::Clock;
-use ppgov_store::{EventFilter, EventRow, Store};
+use ppgov_store::{EventFilter, EventRow, Records, Store};
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
 use std::io::Read;

@@ -249,14 +249,28 @@ fn tenant_store(
     Ok((t, store))
 }
 
+/// The tenant a read names, with its governance records.
+fn tenant_records(
+    s: &Shared,
+    headers: &HeaderMap,
+    q: &TenantQuery,
+) -> Result<(Arc<crate::tenant::Tenant>, Box<dyn ppgov_store::Records>), Problem> {
+    authorised(s, headers)?;
+    let t = pick(s, q)?.clone();
+    let records = t
+        .records()
+        .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e))?;
+    Ok((t, records))
+}
+
 async fn scans(State(s): St, headers: HeaderMap, Query(q): Query<TenantQuery>) -> Answer {
-    let (t, store) = tenant_store(&s, &headers, &q)?;
+    let (t, store) = tenant_records(&s, &headers, &q)?;
     let list = store.list_scans(t.id()).map_err(unavailable)?;
     Ok(Json(json!({ "scans": list })).into_response())
 }
 
 async fn findings(State(s): St, headers: HeaderMap, Query(q): Query<TenantQuery>) -> Answer {
-    let (t, store) = tenant_store(&s, &headers, &q)?;
+    let (t, store) = tenant_records(&s, &headers, &q)?;
     let report = store
         .previous_scan(t.id(), None)
         .map_err(unavailable)?
@@ -332,7 +346,7 @@ async fn inventory(State(s): St, headers: HeaderMap, Query(q): Query<InventoryQu
 
 /// The remediation journal with its chain verified.
 async fn journal(State(s): St, headers: HeaderMap, Query(q): Query<TenantQuery>) -> Answer {
-    let (_, store) = tenant_store(&s, &headers, &q)?;
+    let (_, store) = tenant_records(&s, &headers, &q)?;
     let entries = store.journal(None).map_err(unavailable)?;
     let chain = store.verify_journal().map_err(unavailable)?;
     Ok(Json(json!({ "chain": chain, "entries": entries })).into_response())

@@ -137,10 +137,12 @@ fn scan(
 ) -> Result<String, String> {
     let id = tenant.id();
     let snap = store.load_snapshot(snapshot).map_err(|e| e.to_string())?;
-    let posture = crate::judging_posture(&tenant.config, store).map_err(|e| e.to_string())?;
+    let mut records = tenant.records()?;
+    let posture =
+        crate::judging_posture(&tenant.config, records.as_ref()).map_err(|e| e.to_string())?;
     let report = ppgov_engine::scan(&snap, &posture, &ScanOptions::default());
-    let previous = store.previous_scan(id, None).map_err(|e| e.to_string())?;
-    store
+    let previous = records.previous_scan(id, None).map_err(|e| e.to_string())?;
+    records
         .save_scan(snapshot, &report)
         .map_err(|e| format!("cannot save the scan: {e}"))?;
     for severity in ["critical", "high", "medium", "low", "info"] {
@@ -240,7 +242,8 @@ async fn audit(tenant: &Tenant, now: DateTime<Utc>, metrics: &Metrics) -> Result
 }
 
 async fn due(tenant: &Tenant, now: DateTime<Utc>) -> Result<String, String> {
-    if ppgov_act::due::admitted(&tenant.config, now)
+    let records = tenant.records()?;
+    if ppgov_act::due::admitted(&tenant.config, records.as_ref(), now)
         .map_err(|e| e.to_string())?
         .is_empty()
     {
@@ -256,7 +259,7 @@ async fn due(tenant: &Tenant, now: DateTime<Utc>) -> Result<String, String> {
         concurrency: tenant.config.remediation.concurrency,
         ..Default::default()
     };
-    let run = ppgov_act::due::run(&tenant.config, &conn.clients, opts, now)
+    let run = ppgov_act::due::run(&tenant.config, &conn.clients, opts, now, records)
         .await
         .map_err(|e| e.to_string())?;
     let steps: usize = run.applied.iter().map(|(_, r)| r.steps.len()).sum();
@@ -283,14 +286,15 @@ async fn digest(tenant: &Tenant) -> Result<String, String> {
     };
     let snapshot = store.load_snapshot(&info.id).map_err(|e| e.to_string())?;
     // The scan the crawl job saved; judged again only when none was saved.
-    let report = match store
+    let records = tenant.records()?;
+    let report = match records
         .previous_scan(tenant.id(), None)
         .map_err(|e| e.to_string())?
     {
         Some(r) if r.snapshot_id == info.id.0 => r,
         _ => {
-            let posture =
-                crate::judging_posture(&tenant.config, &store).map_err(|e| e.to_string())?;
+            let posture = crate::judging_posture(&tenant.config, records.as_ref())
+                .map_err(|e| e.to_string())?;
             ppgov_engine::scan(&snapshot, &posture, &ScanOptions::default())
         }
     };

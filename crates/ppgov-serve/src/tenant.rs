@@ -5,7 +5,7 @@ use ppgov_audit::detect::DetectionConfig;
 use ppgov_client::{Connection, TransportConfig};
 use ppgov_config::Config;
 use ppgov_notify::Notifier;
-use ppgov_store::{EventStore, Store};
+use ppgov_store::{EventStore, Records, Store};
 
 /// A tenant as `ppgov serve` runs it. Set-up problems (a certificate that cannot be read, a sink
 /// that cannot be built) are kept and reported by each job that needs the part, so one tenant's
@@ -80,6 +80,26 @@ impl Tenant {
     pub fn events(&self) -> Result<Box<dyn EventStore + Send>, String> {
         open_events(&self.config)
     }
+
+    /// Opens its governance records (journal, due actions, scans, suppressions, connector
+    /// requests): in PostgreSQL with `[store] url`, else in the embedded store.
+    pub fn records(&self) -> Result<Box<dyn Records>, String> {
+        open_records(&self.config)
+    }
+}
+
+/// The governance records of `config`'s tenant, as [`Tenant::records`] opens them (the CLI and
+/// the console open the same ones): the PostgreSQL database of `[store] url` when set, shared by
+/// every instance, else the embedded store. The refresh marks an apply makes go to the embedded
+/// store either way, where the crawler reads them.
+pub fn open_records(config: &Config) -> Result<Box<dyn Records>, String> {
+    let Some(url) = &config.store.url else {
+        return Ok(Box::new(open_store(config)?));
+    };
+    let pg = ppgov_store_pg::PgRecords::connect(url, &config.tenant.id).map_err(|e| {
+        format!("cannot open the governance records in the PostgreSQL database of [store] url: {e}")
+    })?;
+    Ok(Box::new(pg.with_marks_in(open_store(config)?)))
 }
 
 /// The audit event store of `config`'s tenant, as [`Tenant::events`] opens it (the CLI's
@@ -95,13 +115,13 @@ pub fn open_events(config: &Config) -> Result<Box<dyn EventStore + Send>, String
 }
 
 /// The posture `config`'s tenant is judged with: its `[posture]` and the suppressions recorded in
-/// the console (live rows of `store`). Every scan of a tenant's snapshot judges with it: `ppgov
+/// the console (live rows of `records`). Every scan of a tenant's snapshot judges with it: `ppgov
 /// serve`'s scan and digest jobs, `ppgov scan` and `ppgov evidence`, the console's evidence.
 pub fn judging_posture(
     config: &Config,
-    store: &Store,
+    records: &dyn Records,
 ) -> Result<ppgov_config::PostureConfig, ppgov_store::StoreError> {
-    let stored = store.live_suppressions(&config.tenant.id)?;
+    let stored = records.live_suppressions(&config.tenant.id)?;
     Ok(ppgov_engine::with_stored_suppressions(
         &config.posture,
         stored.iter().map(ppgov_store::StoredSuppression::entry),

@@ -153,6 +153,15 @@ async fn three_instances_run_every_tick_of_every_tenant_exactly_once() {
                 tick
             );
         }
+        // Each tenant's scans (the crawl job scans what it crawled): in PostgreSQL, one per
+        // tick, shared by every instance; none in the embedded store.
+        for c in &configs {
+            use ppgov_store::Records;
+            let pg = ppgov_store_pg::PgRecords::connect(&db.url(), &c.tenant.id).unwrap();
+            assert_eq!(pg.list_scans(&c.tenant.id).unwrap().len() as u64, tick);
+            let local = Store::open(&c.store.path).unwrap();
+            assert!(local.list_scans(&c.tenant.id).unwrap().is_empty());
+        }
         // Each emulator: the first (full) crawl read every flow's definition once; a second crawl
         // of a tick would have read them again.
         for (emu, c) in emus.iter().zip(&configs) {

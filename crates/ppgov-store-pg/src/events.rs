@@ -107,25 +107,41 @@ impl PgEventStore {
 
     /// The client for a read through `&self`.
     pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
-        let held = self.client.try_borrow_mut().map_err(|_| {
-            StoreError::PgRefused(
-                "the postgresql event store is already in a call on this thread; call it after \
-                 that call returns"
-                    .into(),
-            )
-        })?;
-        RefMut::filter_map(held, Option::as_mut).map_err(|_| closed())
+        held(&self.client, "event store")
     }
 }
 
-/// The client for a write through `&mut self` (a function of the field, so the tenant can be
-/// borrowed beside it).
-fn live(client: &mut RefCell<Option<Client>>) -> Result<&mut Client, StoreError> {
-    client.get_mut().as_mut().ok_or_else(closed)
+/// The client in `cell` for a read through `&self` of the store named `store`: refused, never a
+/// panic, while another call of the same store holds it. What [`PgEventStore`] and
+/// [`crate::PgRecords`] share.
+pub(crate) fn held<'a>(
+    cell: &'a RefCell<Option<Client>>,
+    store: &str,
+) -> Result<RefMut<'a, Client>, StoreError> {
+    let held = cell.try_borrow_mut().map_err(|_| {
+        StoreError::PgRefused(format!(
+            "the postgresql {store} is already in a call on this thread; call it after that \
+             call returns"
+        ))
+    })?;
+    RefMut::filter_map(held, Option::as_mut).map_err(|_| closed(store))
 }
 
-fn closed() -> StoreError {
-    StoreError::PgRefused("the postgresql event store is closed".into())
+/// The client in `cell` for a write through `&mut self` (a function of the field, so the tenant
+/// can be borrowed beside it).
+pub(crate) fn live_in<'a>(
+    cell: &'a mut RefCell<Option<Client>>,
+    store: &str,
+) -> Result<&'a mut Client, StoreError> {
+    cell.get_mut().as_mut().ok_or_else(|| closed(store))
+}
+
+fn live(client: &mut RefCell<Option<Client>>) -> Result<&mut Client, StoreError> {
+    live_in(client, "event store")
+}
+
+fn closed(store: &str) -> StoreError {
+    StoreError::PgRefused(format!("the postgresql {store} is closed"))
 }
 
 /// The client closes its connection by blocking on its runtime: off the async runtime's worker,
@@ -148,6 +164,37 @@ pub fn off_runtime<T>(f: impl FnOnce() -> T) -> T {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
     }
+}
+
+/// Records refresh marks of `tenant` in PostgreSQL's `refresh_marks`, in one transaction; returns
+/// how many. Where [`PgEventStore`] and [`crate::PgRecords`] put their marks when they were given
+/// no embedded store for them (`with_marks_in`).
+pub(crate) fn insert_marks(
+    client: &mut Client,
+    tenant: &str,
+    resources: &[ResourceRef],
+    reason: &str,
+) -> Result<usize, StoreError> {
+    let failed = pg("marking resources for refresh");
+    let mut tx = client.transaction().map_err(&failed)?;
+    let now = now_text();
+    for r in resources {
+        tx.execute(
+            "INSERT INTO refresh_marks (tenant_id, kind, id, environment_id, reason, marked_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &tenant,
+                &r.kind.as_str(),
+                &r.id,
+                &r.environment_id,
+                &reason,
+                &now,
+            ],
+        )
+        .map_err(&failed)?;
+    }
+    tx.commit().map_err(&failed)?;
+    Ok(resources.len())
 }
 
 /// Starts a write transaction holding the tenant's chain lock.
@@ -477,29 +524,7 @@ impl EventStore for PgEventStore {
         if let Some(store) = self.marks.as_mut() {
             return EventStore::mark_for_refresh(store, resources, reason);
         }
-        off_runtime(|| {
-            let tenant = self.tenant.as_str();
-            let failed = pg("marking resources for refresh");
-            let mut tx = live(&mut self.client)?.transaction().map_err(&failed)?;
-            let now = now_text();
-            for r in resources {
-                tx.execute(
-                    "INSERT INTO refresh_marks (tenant_id, kind, id, environment_id, reason, marked_at)
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                    &[
-                        &tenant,
-                        &r.kind.as_str(),
-                        &r.id,
-                        &r.environment_id,
-                        &reason,
-                        &now,
-                    ],
-                )
-                .map_err(&failed)?;
-            }
-            tx.commit().map_err(&failed)?;
-            Ok(resources.len())
-        })
+        off_runtime(|| insert_marks(live(&mut self.client)?, &self.tenant, resources, reason))
     }
 
     fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {

@@ -1,5 +1,5 @@
-//! PostgreSQL store for `ppgov serve`: the job queue shared by several server instances, and
-//! the audit event store, both with row-level security per tenant.
+//! PostgreSQL store for `ppgov serve`: the job queue shared by several server instances, the
+//! audit event store and the governance records, all with row-level security per tenant.
 //!
 //! One [`PgStore`] owns one connection, synchronous like the SQLite store (the server calls it
 //! from `spawn_blocking`). [`PgStore::connect`] brings the schema up to date itself and, when
@@ -14,11 +14,20 @@
 //! [`PgEventStore`] implements [`ppgov_store::EventStore`] for one tenant with the SQLite
 //! store's semantics (the chain logic is `ppgov_store::event_chain`, shared by both): events in
 //! month partitions shared by every tenant, sequence numbers and the hash chain per tenant.
+//!
+//! [`PgRecords`] implements [`ppgov_store::Records`] for one tenant with the SQLite store's
+//! semantics (checked by the same `contract_records`): the remediation journal (chained by
+//! `ppgov_store::journal_chain`, numbered and headed per tenant, appends serialised per tenant
+//! on an advisory lock), actions due later, scan history, suppressions and connector requests.
+//! It reads nothing of another tenant and refuses to write for one.
 
 mod events;
 mod events_read;
 mod jobs;
 mod migrations;
+mod records;
+mod records_console;
+mod records_journal;
 #[cfg(feature = "testing")]
 pub mod testing;
 
@@ -29,6 +38,7 @@ use ppgov_store::StoreError;
 
 pub use events::{PgEventStore, off_runtime};
 pub use migrations::LATEST as SCHEMA_VERSION;
+pub use records::PgRecords;
 
 /// How long [`PgStore::connect`] waits for the server when the url sets no `connect_timeout`.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

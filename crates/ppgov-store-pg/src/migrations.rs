@@ -17,7 +17,9 @@ pub(crate) const LOCK_SPACE: i32 = 0x7070_6776;
 const MIGRATION_LOCK: i32 = 1;
 
 /// The row-level security condition shared by every tenant table: an unscoped session (no or
-/// empty `app.tenant`) sees all rows, a scoped one only its tenant's.
+/// empty `app.tenant`) sees all rows, a scoped one only its tenant's. A policy given only
+/// `USING` checks new rows with it too, so a scoped session cannot insert or update a row into
+/// another tenant either.
 macro_rules! tenant_policy {
     () => {
         "(current_setting('app.tenant', true) IS NULL
@@ -304,6 +306,123 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE refresh_marks ENABLE ROW LEVEL SECURITY;
     ALTER TABLE refresh_marks FORCE ROW LEVEL SECURITY;
     CREATE POLICY refresh_marks_tenant ON refresh_marks USING "#,
+        tenant_policy!(),
+        r#";
+    "#
+    ),
+    // 4: the governance records (ppgov_store::Records) per tenant: the SQLite store's journal,
+    // due_actions, scans, suppressions and connector_requests columns plus the tenant. The
+    // journal's fields are stored as the text they were hashed from, numbered per tenant, with
+    // each tenant's head in journal_head; times are the same RFC 3339 text (due_at in byte
+    // order, as SQLite compares it) or ms as in SQLite.
+    concat!(
+        r#"
+    CREATE TABLE journal (
+        tenant_id   TEXT NOT NULL,
+        seq         BIGINT NOT NULL,
+        at          TEXT NOT NULL,
+        actor       TEXT NOT NULL,
+        apply_id    TEXT NOT NULL,
+        plan_id     TEXT NOT NULL,
+        plan_digest TEXT NOT NULL,
+        step        BIGINT NOT NULL,
+        action      TEXT NOT NULL,
+        target      TEXT NOT NULL,
+        phase       TEXT NOT NULL,
+        request_id  TEXT,
+        before      TEXT,
+        after       TEXT,
+        result      TEXT NOT NULL,
+        prev_hash   TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        PRIMARY KEY (tenant_id, seq)
+    );
+    CREATE INDEX journal_by_plan ON journal (tenant_id, plan_digest, seq);
+    CREATE INDEX journal_by_apply ON journal (tenant_id, apply_id, seq);
+    CREATE TABLE journal_head (
+        tenant_id TEXT PRIMARY KEY,
+        seq       BIGINT NOT NULL,
+        hash      TEXT NOT NULL
+    );
+    CREATE TABLE due_actions (
+        id         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant_id  TEXT NOT NULL,
+        due_at     TEXT COLLATE "C" NOT NULL,
+        reason     TEXT NOT NULL,
+        plan       TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        done_at    TEXT,
+        apply_id   TEXT
+    );
+    CREATE INDEX due_actions_by_tenant ON due_actions (tenant_id, due_at);
+    CREATE TABLE scans (
+        id          BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant_id   TEXT NOT NULL,
+        snapshot_id TEXT NOT NULL,
+        created_at  TEXT NOT NULL,
+        report      TEXT NOT NULL
+    );
+    CREATE INDEX scans_by_tenant ON scans (tenant_id, id);
+    CREATE TABLE suppressions (
+        id            BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant_id     TEXT NOT NULL,
+        rule_id       TEXT NOT NULL,
+        resource_id   TEXT NOT NULL,
+        justification TEXT NOT NULL,
+        expires       TEXT NOT NULL,
+        created_by    TEXT NOT NULL,
+        created_ms    BIGINT NOT NULL,
+        revoked_by    TEXT,
+        revoked_ms    BIGINT,
+        revoke_reason TEXT
+    );
+    CREATE INDEX suppressions_by_tenant ON suppressions (tenant_id, id);
+    CREATE TABLE connector_requests (
+        id             BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        tenant_id      TEXT NOT NULL,
+        environment_id TEXT NOT NULL,
+        connector      TEXT NOT NULL,
+        justification  TEXT NOT NULL,
+        classification TEXT NOT NULL,
+        requester      TEXT NOT NULL,
+        requester_name TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        created_ms     BIGINT NOT NULL,
+        updated_ms     BIGINT NOT NULL,
+        evaluation     TEXT,
+        decision       TEXT,
+        plan           TEXT,
+        history        TEXT NOT NULL
+    );
+    CREATE INDEX connector_requests_by_tenant ON connector_requests (tenant_id, id);
+    ALTER TABLE journal ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE journal FORCE ROW LEVEL SECURITY;
+    CREATE POLICY journal_tenant ON journal USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE journal_head ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE journal_head FORCE ROW LEVEL SECURITY;
+    CREATE POLICY journal_head_tenant ON journal_head USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE due_actions ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE due_actions FORCE ROW LEVEL SECURITY;
+    CREATE POLICY due_actions_tenant ON due_actions USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE scans ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE scans FORCE ROW LEVEL SECURITY;
+    CREATE POLICY scans_tenant ON scans USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE suppressions ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE suppressions FORCE ROW LEVEL SECURITY;
+    CREATE POLICY suppressions_tenant ON suppressions USING "#,
+        tenant_policy!(),
+        r#";
+    ALTER TABLE connector_requests ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE connector_requests FORCE ROW LEVEL SECURITY;
+    CREATE POLICY connector_requests_tenant ON connector_requests USING "#,
         tenant_policy!(),
         r#";
     "#

@@ -5,7 +5,7 @@
 //! by [`APP_ROLE`] (no superuser, no BYPASSRLS, so row-level security applies to it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::{PgEventStore, PgStore};
+use crate::{PgEventStore, PgRecords, PgStore};
 use postgres::{Client, NoTls};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -149,6 +149,11 @@ impl TestDb {
     /// The event store of `tenant` on this database.
     pub fn events(&self, tenant: &str) -> PgEventStore {
         PgEventStore::connect(&self.url(), tenant).unwrap()
+    }
+
+    /// The governance records of `tenant` on this database.
+    pub fn records(&self, tenant: &str) -> PgRecords {
+        PgRecords::connect(&self.url(), tenant).unwrap()
     }
 
     /// A plain connection as the application role, scoped to `tenant` the way the store does.

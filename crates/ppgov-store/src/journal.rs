@@ -126,29 +126,69 @@ pub struct ChainReport {
     pub breaks: Vec<ChainBreak>,
 }
 
-/// A stored row as text, exactly as hashed.
-struct Row {
-    seq: i64,
-    at: String,
-    tenant_id: String,
-    actor: String,
-    apply_id: String,
-    plan_id: String,
-    plan_digest: String,
-    step: i64,
-    action: String,
-    target: String,
-    phase: String,
-    request_id: Option<String>,
-    before: Option<String>,
-    after: Option<String>,
-    result: String,
-    prev_hash: String,
-    hash: String,
+/// A stored row as text, exactly as hashed: what every backend stores, so they hash and verify
+/// alike (exported as `ppgov_store::journal_chain`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub struct Row {
+    pub seq: i64,
+    pub at: String,
+    pub tenant_id: String,
+    pub actor: String,
+    pub apply_id: String,
+    pub plan_id: String,
+    pub plan_digest: String,
+    pub step: i64,
+    pub action: String,
+    pub target: String,
+    pub phase: String,
+    pub request_id: Option<String>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub result: String,
+    pub prev_hash: String,
+    pub hash: String,
 }
 
 impl Row {
-    fn compute_hash(&self) -> String {
+    /// The row an append writes after the chain's head `(last seq, its hash)` (`None`: the
+    /// journal is empty), written now, with its hash.
+    pub fn next(e: &NewJournalEntry, head: Option<(i64, String)>) -> Result<Row, StoreError> {
+        let encode = |what: &str, v: &Option<serde_json::Value>| {
+            v.as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|source| StoreError::Encode {
+                    what: what.to_string(),
+                    source,
+                })
+        };
+        let (last, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
+        let mut row = Row {
+            seq: last + 1,
+            at: to_text(Utc::now()),
+            tenant_id: e.tenant_id.clone(),
+            actor: e.actor.clone(),
+            apply_id: e.apply_id.clone(),
+            plan_id: e.plan_id.clone(),
+            plan_digest: e.plan_digest.clone(),
+            step: i64::from(e.step),
+            action: e.action.clone(),
+            target: e.target.clone(),
+            phase: e.phase.as_str().to_string(),
+            request_id: e.request_id.clone(),
+            before: encode("journal before-state", &e.before)?,
+            after: encode("journal after-state", &e.after)?,
+            result: e.result.clone(),
+            prev_hash,
+            hash: String::new(),
+        };
+        row.hash = row.compute_hash();
+        Ok(row)
+    }
+
+    /// The SHA-256 of the previous hash and every field, each length-prefixed.
+    pub fn compute_hash(&self) -> String {
         use sha2::Digest;
         let mut h = sha2::Sha256::new();
         let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "\u{0}null".into());
@@ -199,7 +239,8 @@ impl Row {
         })
     }
 
-    fn into_entry(self) -> Result<JournalEntry, StoreError> {
+    /// The entry this row holds.
+    pub fn into_entry(self) -> Result<JournalEntry, StoreError> {
         let json = |column: &'static str, s: Option<String>| -> Result<_, StoreError> {
             s.map(|t| {
                 serde_json::from_str(&t).map_err(|_| StoreError::BadValue { column, value: t })
@@ -233,6 +274,60 @@ impl Row {
     }
 }
 
+/// Checks a chain read in storage order: every hash recomputed, every link, a gapless sequence,
+/// and the head `(seq, hash)` kept apart (so a truncated tail shows).
+pub fn verify_rows(rows: &[Row], head: Option<(i64, String)>) -> ChainReport {
+    let mut breaks = Vec::new();
+    let mut prev = GENESIS.to_string();
+    let mut expected_seq = 1;
+    for row in rows {
+        if row.seq != expected_seq {
+            breaks.push(ChainBreak {
+                seq: row.seq,
+                problem: format!(
+                    "entry {} found where entry {expected_seq} was expected (deleted, inserted or reordered entries)",
+                    row.seq
+                ),
+            });
+        }
+        if row.prev_hash != prev {
+            breaks.push(ChainBreak {
+                seq: row.seq,
+                problem: "does not link to the entry before it (an entry before it was removed, inserted or moved)".into(),
+            });
+        }
+        if row.compute_hash() != row.hash {
+            breaks.push(ChainBreak {
+                seq: row.seq,
+                problem: "its content does not match its hash (the entry was modified)".into(),
+            });
+        }
+        prev = row.hash.clone();
+        expected_seq = row.seq + 1;
+    }
+    let last = rows.last().map(|r| (r.seq, r.hash.clone()));
+    match (head, last) {
+        (None, None) => {}
+        (Some((hs, hh)), Some((ls, lh))) if hs == ls && hh == lh => {}
+        (Some((hs, _)), _) => breaks.push(ChainBreak {
+            seq: hs,
+            problem: format!(
+                "the journal head records entry {hs} as the last, but the journal ends at entry {} (entries at the end were deleted or added)",
+                rows.last().map_or(0, |r| r.seq)
+            ),
+        }),
+        (None, Some((ls, _))) => breaks.push(ChainBreak {
+            seq: ls,
+            problem: "the journal has entries but no head (the head was deleted)".into(),
+        }),
+    }
+    ChainReport {
+        entries: rows.len() as i64,
+        head: prev,
+        breaks,
+    }
+}
+
 const SELECT: &str = "SELECT seq, at, tenant_id, actor, apply_id, plan_id, plan_digest, step, action, target, phase, request_id, before, after, result, prev_hash, hash FROM journal";
 
 use ppgov_core::hex;
@@ -261,44 +356,13 @@ pub struct DueAction {
 impl Store {
     /// Appends an entry to the journal in one transaction (entry and head together) and returns it.
     pub fn append_journal(&mut self, e: &NewJournalEntry) -> Result<JournalEntry, StoreError> {
-        let encode = |what: &str, v: &Option<serde_json::Value>| {
-            v.as_ref()
-                .map(serde_json::to_string)
-                .transpose()
-                .map_err(|source| StoreError::Encode {
-                    what: what.to_string(),
-                    source,
-                })
-        };
-        let before = encode("journal before-state", &e.before)?;
-        let after = encode("journal after-state", &e.after)?;
         let tx = self.conn.transaction()?;
         let head: Option<(i64, String)> = tx
             .query_row("SELECT seq, hash FROM journal_head WHERE id = 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        let (last, prev_hash) = head.unwrap_or((0, GENESIS.to_string()));
-        let mut row = Row {
-            seq: last + 1,
-            at: to_text(Utc::now()),
-            tenant_id: e.tenant_id.clone(),
-            actor: e.actor.clone(),
-            apply_id: e.apply_id.clone(),
-            plan_id: e.plan_id.clone(),
-            plan_digest: e.plan_digest.clone(),
-            step: i64::from(e.step),
-            action: e.action.clone(),
-            target: e.target.clone(),
-            phase: e.phase.as_str().to_string(),
-            request_id: e.request_id.clone(),
-            before,
-            after,
-            result: e.result.clone(),
-            prev_hash,
-            hash: String::new(),
-        };
-        row.hash = row.compute_hash();
+        let row = Row::next(e, head)?;
         tx.execute(
             "INSERT INTO journal (seq, at, tenant_id, actor, apply_id, plan_id, plan_digest, step, action, target, phase, request_id, before, after, result, prev_hash, hash)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
@@ -353,61 +417,13 @@ impl Store {
         let rows = stmt
             .query_map([], Row::from_sql)?
             .collect::<Result<Vec<_>, _>>()?;
-        let mut breaks = Vec::new();
-        let mut prev = GENESIS.to_string();
-        let mut expected_seq = 1;
-        for row in &rows {
-            if row.seq != expected_seq {
-                breaks.push(ChainBreak {
-                    seq: row.seq,
-                    problem: format!(
-                        "entry {} found where entry {expected_seq} was expected (deleted, inserted or reordered entries)",
-                        row.seq
-                    ),
-                });
-            }
-            if row.prev_hash != prev {
-                breaks.push(ChainBreak {
-                    seq: row.seq,
-                    problem: "does not link to the entry before it (an entry before it was removed, inserted or moved)".into(),
-                });
-            }
-            if row.compute_hash() != row.hash {
-                breaks.push(ChainBreak {
-                    seq: row.seq,
-                    problem: "its content does not match its hash (the entry was modified)".into(),
-                });
-            }
-            prev = row.hash.clone();
-            expected_seq = row.seq + 1;
-        }
         let head: Option<(i64, String)> = self
             .conn
             .query_row("SELECT seq, hash FROM journal_head WHERE id = 1", [], |r| {
                 Ok((r.get(0)?, r.get(1)?))
             })
             .optional()?;
-        let last = rows.last().map(|r| (r.seq, r.hash.clone()));
-        match (head, last) {
-            (None, None) => {}
-            (Some((hs, hh)), Some((ls, lh))) if hs == ls && hh == lh => {}
-            (Some((hs, _)), _) => breaks.push(ChainBreak {
-                seq: hs,
-                problem: format!(
-                    "the journal head records entry {hs} as the last, but the journal ends at entry {} (entries at the end were deleted or added)",
-                    rows.last().map_or(0, |r| r.seq)
-                ),
-            }),
-            (None, Some((ls, _))) => breaks.push(ChainBreak {
-                seq: ls,
-                problem: "the journal has entries but no head (the head was deleted)".into(),
-            }),
-        }
-        Ok(ChainReport {
-            entries: rows.len() as i64,
-            head: prev,
-            breaks,
-        })
+        Ok(verify_rows(&rows, head))
     }
 
     /// Records an action due at `due_at` and returns its id.

@@ -20,6 +20,8 @@ mod checkpoints;
 pub mod contract;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract_events;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract_records;
 mod error;
 mod events;
 mod file;
@@ -32,6 +34,7 @@ mod kinds;
 mod marks;
 mod migrations;
 mod private;
+mod records;
 mod requests;
 mod resources;
 mod scans;
@@ -57,12 +60,22 @@ pub use jobs::{
     JobFilter, JobKey, JobOutcome, JobQueue, JobRow, JobState, decode_payload, decode_state,
     encode_payload,
 };
+/// The journal's chain logic, shared by its backends (see `journal.rs`).
+pub mod journal_chain {
+    pub use crate::journal::{Row, verify_rows};
+}
 pub use journal::{
     ChainBreak, ChainReport, DueAction, GENESIS, JournalEntry, JournalPhase, NewJournalEntry,
 };
 pub use kinds::{StoreKind, StoredResource};
+/// Times as every text column holds them (RFC 3339, UTC, microseconds, `Z`: text order is time
+/// order), shared by the backends (see `time.rs`).
+pub mod stored_time {
+    pub use crate::time::{from_text, to_text};
+}
 pub use marks::RefreshMark;
 pub use private::{create_private_dir, create_private_file, restrict_file, write_private_file};
+pub use records::Records;
 pub use requests::{ConnectorRequest, NewRequest, RequestEvent, RequestState, RequestUpdate};
 pub use resources::ResourceRow;
 pub use scans::{ScanId, ScanInfo};
@@ -70,5 +83,5 @@ pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};
 pub use store::Store;
 pub use suppressions::{
     MAX_JUSTIFICATION_CHARS, MAX_SUPPRESSION_DAYS, NewSuppression, StoredSuppression,
-    SuppressionError, SuppressionStatus, check_expiry,
+    SuppressionError, SuppressionStatus, check_expiry, checked_revocation, revocable,
 };

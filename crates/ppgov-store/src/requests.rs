@@ -212,6 +212,21 @@ fn build(row: Row) -> Result<ConnectorRequest, StoreError> {
     })
 }
 
+impl NewRequest {
+    /// The first event of its history: submitted by the requester at `at_ms`.
+    pub fn submitted(&self, at_ms: i64) -> RequestEvent {
+        RequestEvent {
+            at_ms,
+            actor: self.requester.clone(),
+            action: "submitted".into(),
+            detail: format!(
+                "{} for environment {} ({} data): {}",
+                self.connector, self.environment_id, self.classification, self.justification
+            ),
+        }
+    }
+}
+
 fn encode(v: &impl Serialize) -> Result<String, StoreError> {
     serde_json::to_string(v).map_err(|source| StoreError::Encode {
         what: "connector request".into(),
@@ -222,15 +237,7 @@ fn encode(v: &impl Serialize) -> Result<String, StoreError> {
 impl Store {
     /// Records a new request (state `submitted`); returns its id.
     pub fn create_request(&mut self, r: &NewRequest, at_ms: i64) -> Result<i64, StoreError> {
-        let history = encode(&[RequestEvent {
-            at_ms,
-            actor: r.requester.clone(),
-            action: "submitted".into(),
-            detail: format!(
-                "{} for environment {} ({} data): {}",
-                r.connector, r.environment_id, r.classification, r.justification
-            ),
-        }])?;
+        let history = encode(&[r.submitted(at_ms)])?;
         self.conn.execute(
             "INSERT INTO connector_requests (tenant_id, environment_id, connector, justification,
                  classification, requester, requester_name, state, created_ms, updated_ms, history)

@@ -173,6 +173,57 @@ pub fn check_expiry(expires: NaiveDate, today: NaiveDate) -> Result<(), Suppress
     Ok(())
 }
 
+impl NewSuppression {
+    /// The suppression as recorded at `now` (fields trimmed), after checking it: rule, resource,
+    /// justification and who are required and bounded, one resource (not `*`), and the expiry
+    /// today or later and at most [`MAX_SUPPRESSION_DAYS`] ahead. Every backend records only
+    /// what this returns.
+    pub fn checked(&self, now: DateTime<Utc>) -> Result<NewSuppression, SuppressionError> {
+        let tenant_id = required("the tenant", &self.tenant_id, MAX_ID_CHARS)?;
+        let rule_id = required("the rule id", &self.rule_id, MAX_ID_CHARS)?;
+        let resource_id = required("the resource id", &self.resource_id, MAX_ID_CHARS)?;
+        if resource_id == "*" {
+            return Err(SuppressionError::Invalid(
+                "a console suppression names one resource; `*` belongs in ppgov.toml [posture]"
+                    .into(),
+            ));
+        }
+        let justification = required(
+            "a justification",
+            &self.justification,
+            MAX_JUSTIFICATION_CHARS,
+        )?;
+        let created_by = required("who records it", &self.created_by, MAX_ID_CHARS)?;
+        check_expiry(self.expires, now.date_naive())?;
+        Ok(NewSuppression {
+            tenant_id,
+            rule_id,
+            resource_id,
+            justification,
+            expires: self.expires,
+            created_by,
+        })
+    }
+}
+
+/// Who revokes and why, trimmed, after checking both are given and bounded.
+pub fn checked_revocation(by: &str, reason: &str) -> Result<(String, String), SuppressionError> {
+    Ok((
+        required("who revokes it", by, MAX_ID_CHARS)?,
+        required("a reason", reason, MAX_JUSTIFICATION_CHARS)?,
+    ))
+}
+
+/// Whether a suppression whose stored `revoked_by` is `current` (`None`: no such row) can be
+/// revoked.
+pub fn revocable(id: i64, current: Option<Option<String>>) -> Result<(), SuppressionError> {
+    match current {
+        None => Err(SuppressionError::NotFound(id)),
+        Some(Some(by)) => Err(SuppressionError::AlreadyRevoked { id, by }),
+        Some(None) => Ok(()),
+    }
+}
+
 fn ms(at: DateTime<Utc>) -> i64 {
     at.timestamp_millis()
 }
@@ -248,34 +299,23 @@ impl Store {
         s: &NewSuppression,
         now: DateTime<Utc>,
     ) -> Result<StoredSuppression, SuppressionError> {
-        let tenant = required("the tenant", &s.tenant_id, MAX_ID_CHARS)?;
-        let rule = required("the rule id", &s.rule_id, MAX_ID_CHARS)?;
-        let resource = required("the resource id", &s.resource_id, MAX_ID_CHARS)?;
-        if resource == "*" {
-            return Err(SuppressionError::Invalid(
-                "a console suppression names one resource; `*` belongs in ppgov.toml [posture]"
-                    .into(),
-            ));
-        }
-        let justification = required("a justification", &s.justification, MAX_JUSTIFICATION_CHARS)?;
-        let by = required("who records it", &s.created_by, MAX_ID_CHARS)?;
-        check_expiry(s.expires, now.date_naive())?;
+        let s = s.checked(now)?;
         self.conn.execute(
             "INSERT INTO suppressions (tenant_id, rule_id, resource_id, justification, expires,
                  created_by, created_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
-                tenant,
-                rule,
-                resource,
-                justification,
+                s.tenant_id,
+                s.rule_id,
+                s.resource_id,
+                s.justification,
                 s.expires.format("%Y-%m-%d").to_string(),
-                by,
+                s.created_by,
                 ms(now)
             ],
         )?;
         let id = self.conn.last_insert_rowid();
-        self.suppression(&tenant, id)?
+        self.suppression(&s.tenant_id, id)?
             .ok_or(SuppressionError::NotFound(id))
     }
 
@@ -309,15 +349,6 @@ impl Store {
         Ok(out)
     }
 
-    /// The tenant's suppressions a scan honours: every one not revoked, oldest first (the
-    /// engine judges expiry on the scan's day, so an expired one marks its finding as such).
-    pub fn live_suppressions(&self, tenant_id: &str) -> Result<Vec<StoredSuppression>, StoreError> {
-        let mut all = self.suppressions(tenant_id)?;
-        all.retain(StoredSuppression::is_live);
-        all.reverse();
-        Ok(all)
-    }
-
     /// Revokes a suppression at `now`, keeping the row with who, when and why.
     pub fn revoke_suppression(
         &mut self,
@@ -327,8 +358,7 @@ impl Store {
         reason: &str,
         now: DateTime<Utc>,
     ) -> Result<StoredSuppression, SuppressionError> {
-        let by = required("who revokes it", by, MAX_ID_CHARS)?;
-        let reason = required("a reason", reason, MAX_JUSTIFICATION_CHARS)?;
+        let (by, reason) = checked_revocation(by, reason)?;
         let tx = self.conn.transaction()?;
         let current: Option<Option<String>> = tx
             .query_row(
@@ -337,11 +367,7 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        match current {
-            None => return Err(SuppressionError::NotFound(id)),
-            Some(Some(by)) => return Err(SuppressionError::AlreadyRevoked { id, by }),
-            Some(None) => {}
-        }
+        revocable(id, current)?;
         tx.execute(
             "UPDATE suppressions SET revoked_by = ?3, revoked_ms = ?4, revoke_reason = ?5
              WHERE tenant_id = ?1 AND id = ?2 AND revoked_ms IS NULL",
@@ -356,6 +382,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Records;
     use chrono::TimeZone;
 
     fn now() -> DateTime<Utc> {

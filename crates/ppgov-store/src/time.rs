@@ -4,12 +4,12 @@ use crate::StoreError;
 use chrono::{DateTime, SecondsFormat, Utc};
 
 /// Formats a time the way every column stores it.
-pub(crate) fn to_text(t: DateTime<Utc>) -> String {
+pub fn to_text(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// Parses a stored time.
-pub(crate) fn from_text(column: &'static str, s: &str) -> Result<DateTime<Utc>, StoreError> {
+pub fn from_text(column: &'static str, s: &str) -> Result<DateTime<Utc>, StoreError> {
     DateTime::parse_from_rfc3339(s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|_| StoreError::BadValue {

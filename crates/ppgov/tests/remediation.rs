@@ -223,6 +223,29 @@ async fn a_plan_is_refused_before_any_call_when_corrupt_foreign_old_unapproved_o
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
+    killed_and_rerun(None).await;
+}
+
+/// The same with `[store] url`: the journal the rerun resumes from is in PostgreSQL (so an
+/// apply killed on one machine is resumed from another), and nothing is journaled locally.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_postgresql_store_a_killed_apply_resumes_from_the_journal_there() {
+    let db = tokio::task::block_in_place(ppgov_store_pg::testing::TestDb::new);
+    let (dir, tenant) = killed_and_rerun(Some(&db.url())).await;
+    let local = ppgov_store::Store::open(dir.path().join("store.db")).unwrap();
+    assert!(local.journal(None).unwrap().is_empty(), "nothing in SQLite");
+    let pg = tokio::task::block_in_place(|| {
+        use ppgov_store::Records;
+        let pg = ppgov_store_pg::PgRecords::connect(&db.url(), &tenant).unwrap();
+        (pg.journal(None).unwrap(), pg.verify_journal().unwrap())
+    });
+    assert!(!pg.0.is_empty());
+    assert!(pg.1.breaks.is_empty(), "{:?}", pg.1.breaks);
+}
+
+/// Applies a plan stopping every started flow, kills the apply after five writes, reruns it
+/// twice; returns the directory holding the embedded store (`store.db`) and the tenant.
+async fn killed_and_rerun(store_url: Option<&str>) -> (tempfile::TempDir, String) {
     let emu = emulator(ServeOptions {
         seed: 3,
         size: Size::Small,
@@ -230,7 +253,9 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
     })
     .await;
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(dir.path(), "ppgov.toml", &emu, &app_auth(&emu), "");
+    // Written under the file's `[store]` table, beside its path.
+    let extra = store_url.map_or(String::new(), |u| format!("url = \"{u}\"\n"));
+    let cfg = config(dir.path(), "ppgov.toml", &emu, &app_auth(&emu), &extra);
     // Stop every started flow of the tenant: one step each.
     let mut steps = vec![];
     let envs: Vec<(usize, String)> = emu
@@ -337,4 +362,6 @@ async fn an_apply_killed_mid_way_and_rerun_writes_each_target_once() {
         text(&o)
     );
     assert_eq!(emu.write_counts(), before);
+    let tenant = emu.ready().tenant_id.clone();
+    (dir, tenant)
 }

@@ -14,7 +14,7 @@ use minijinja::context;
 use ppgov_core::Snapshot;
 use ppgov_engine::ScanOptions;
 use ppgov_report::EvidenceItem;
-use ppgov_store::Store;
+use ppgov_store::Records;
 use std::sync::Arc;
 
 /// The files of the package, in words (the names `ppgov_report::standard_evidence` writes,
@@ -67,11 +67,11 @@ const FILES: &[(&str, &str)] = &[
 /// `ppgov scan`'s evaluation without custom policies, with the `[posture]` suppressions and
 /// those recorded in the console; the collection status included.
 pub(crate) fn items(
-    store: &Store,
+    records: &dyn Records,
     config: &ppgov_config::Config,
     snapshot: &Snapshot,
 ) -> Result<Vec<EvidenceItem>, String> {
-    let posture = ppgov_serve::judging_posture(config, store).map_err(|e| e.to_string())?;
+    let posture = ppgov_serve::judging_posture(config, records).map_err(|e| e.to_string())?;
     let report = ppgov_engine::scan(snapshot, &posture, &ScanOptions::default());
     ppgov_report::standard_evidence(snapshot, &report).map_err(|e| e.to_string())
 }
@@ -167,7 +167,7 @@ pub(crate) async fn download(
             return Ok(Built::NoSnapshot);
         };
         let snapshot = store.load_snapshot(&info.id).map_err(|e| e.to_string())?;
-        let items = items(&store, &t.config, &snapshot)?;
+        let items = items(t.records()?.as_ref(), &t.config, &snapshot)?;
         let zip = ppgov_report::evidence_package(&items)
             .map_err(|e| format!("cannot build the evidence package: {e}"))?;
         Ok(Built::Zip(zip))

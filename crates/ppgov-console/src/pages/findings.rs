@@ -91,14 +91,15 @@ pub(crate) async fn page(
     let today = super::suppress::today(&c);
     let owner = given(&filter.owner).map(String::from);
     let scan = blocking(move || {
-        let store = t.store()?;
-        let scan = store
+        let records = t.records()?;
+        let scan = records
             .previous_scan(t.id(), None)
             .map_err(|e| e.to_string())?;
         // The owner filter matches on the latest complete snapshot (read only when asked).
         let owned = match owner {
             Some(person) => {
                 let who = super::resource::Me::named(&person);
+                let store = t.store()?;
                 let latest = store
                     .latest_snapshot(t.id(), true)
                     .map_err(|e| e.to_string())?;
@@ -112,7 +113,7 @@ pub(crate) async fn page(
             }
             None => None,
         };
-        let stored = store.suppressions(t.id()).map_err(|e| e.to_string())?;
+        let stored = records.suppressions(t.id()).map_err(|e| e.to_string())?;
         Ok((scan, owned, stored))
     })
     .await;

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
-use ppgov_store::{ChainBreak, ChainReport, JournalEntry, Store};
+use ppgov_store::{ChainBreak, ChainReport, JournalEntry, Records};
 use std::sync::Arc;
 
 /// The most entries one page shows.
@@ -21,11 +21,11 @@ pub(crate) fn time_text(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }
 
-/// Runs `f` on the tenant's store off the async threads.
+/// Runs `f` on the tenant's governance records off the async threads.
 pub(crate) async fn with_store<T: Send + 'static>(
     c: &Console,
     tenant: &str,
-    f: impl FnOnce(&mut Store) -> Result<T, String> + Send + 'static,
+    f: impl FnOnce(&mut dyn Records) -> Result<T, String> + Send + 'static,
 ) -> Result<T, String> {
     let t = c
         .serve
@@ -33,8 +33,8 @@ pub(crate) async fn with_store<T: Send + 'static>(
         .cloned()
         .ok_or_else(|| format!("tenant `{tenant}` is not served here"))?;
     blocking(move || {
-        let mut store = t.store()?;
-        f(&mut store)
+        let mut records = t.records()?;
+        f(records.as_mut())
     })
     .await
 }

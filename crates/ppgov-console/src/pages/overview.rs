@@ -31,15 +31,16 @@ pub(crate) struct Overview {
 }
 
 pub(crate) fn read(tenant: &ppgov_serve::Tenant) -> Result<Overview, String> {
-    let store = tenant.store()?;
     let id = tenant.id();
-    let crawl = store
+    let crawl = tenant
+        .store()?
         .latest_snapshot(id, false)
         .map_err(|e| e.to_string())?;
-    let scans = store.list_scans(id).map_err(|e| e.to_string())?;
+    let records = tenant.records()?;
+    let scans = records.list_scans(id).map_err(|e| e.to_string())?;
     let mut reports = Vec::new();
     for s in scans.iter().take(TREND_SCANS) {
-        if let Some(r) = store
+        if let Some(r) = records
             .previous_scan(id, Some(ScanId(s.id.0 + 1)))
             .map_err(|e| e.to_string())?
         {

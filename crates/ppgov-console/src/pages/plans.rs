@@ -6,7 +6,7 @@
 //! Submitted plans are kept in the remediation journal, not in a table of their own: a `submit`
 //! entry (step 0, the plan's JSON as its after-state) under the plan's digest. The plan, who
 //! submitted it and when are then hash-chained with its approvals and its apply, and found by
-//! digest like them (`Store::journal_for_plan`). Apply ignores the entry (no step 0), revert
+//! digest like them (`Records::journal_for_plan`). Apply ignores the entry (no step 0), revert
 //! too (no before-state).
 
 use super::journal::{changes, time_text, with_store};
@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{DateTime, Utc};
 use minijinja::{Value, context};
 use ppgov_act::{Admission, ApplyOptions, Ctx, Identity, Plan, Undo};
-use ppgov_store::{JournalEntry, JournalPhase, NewJournalEntry, Store};
+use ppgov_store::{JournalEntry, JournalPhase, NewJournalEntry, Records};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -94,7 +94,7 @@ fn submitted_of(e: &JournalEntry, tenant: &str) -> Option<Result<Submitted, Stri
 
 /// The plan submitted under `digest` and every journal entry of that digest.
 fn load(
-    store: &Store,
+    store: &dyn Records,
     tenant: &str,
     digest: &str,
 ) -> Result<Option<(Submitted, Vec<JournalEntry>)>, String> {
@@ -633,7 +633,7 @@ pub(crate) async fn apply(
             );
         }
     };
-    let store = match t.store() {
+    let store = match t.records() {
         Ok(st) => st,
         Err(e) => return store_down(&c, &s, &e),
     };

@@ -45,7 +45,8 @@ pub(crate) fn latest(t: &ppgov_serve::Tenant) -> Result<Latest, String> {
         Some(info) => Some(store.load_snapshot(&info.id).map_err(|e| e.to_string())?),
         None => None,
     };
-    let scan = store
+    let scan = t
+        .records()?
         .previous_scan(t.id(), None)
         .map_err(|e| e.to_string())?;
     Ok(Latest { snapshot, scan })

@@ -186,7 +186,7 @@ pub(crate) async fn suppress(
     let by = s.session.who.username.clone();
     let at = now(&c);
     let done = blocking(move || {
-        let mut store = t.store()?;
+        let mut store = t.records()?;
         let Some(scan) = store
             .previous_scan(t.id(), None)
             .map_err(|e| e.to_string())?
@@ -266,7 +266,7 @@ pub(crate) async fn list(
         return StatusCode::NOT_FOUND.into_response();
     };
     let read = blocking(move || {
-        let store = t.store()?;
+        let store = t.records()?;
         store.suppressions(t.id()).map_err(|e| e.to_string())
     })
     .await;
@@ -350,7 +350,7 @@ pub(crate) async fn revoke(
     let by = s.session.who.username.clone();
     let at = now(&c);
     let done = blocking(move || {
-        let mut store = t.store()?;
+        let mut store = t.records()?;
         match store.revoke_suppression(t.id(), id, &by, &reason, at) {
             Ok(_) => Ok(Ok(())),
             Err(SuppressionError::Store(e)) => Err(e.to_string()),

@@ -80,11 +80,13 @@ pub(crate) fn view(c: &Console, r: &ConnectorRequest) -> Value {
     }
 }
 
-/// Reads a tenant's store off the async threads.
+/// Runs `f` on a tenant's governance records off the async threads.
 async fn with_store<T: Send + 'static>(
     c: &Console,
     tenant: &str,
-    f: impl FnOnce(&mut ppgov_store::Store, &ppgov_serve::Tenant) -> Result<T, String> + Send + 'static,
+    f: impl FnOnce(&mut dyn ppgov_store::Records, &ppgov_serve::Tenant) -> Result<T, String>
+    + Send
+    + 'static,
 ) -> Result<T, String> {
     let t = c
         .serve
@@ -92,8 +94,8 @@ async fn with_store<T: Send + 'static>(
         .cloned()
         .ok_or_else(|| format!("tenant `{tenant}` is not served here"))?;
     blocking(move || {
-        let mut store = t.store()?;
-        f(&mut store, &t)
+        let mut records = t.records()?;
+        f(records.as_mut(), &t)
     })
     .await
 }
@@ -140,9 +142,9 @@ pub(crate) async fn list(
         Err(r) => return r.into_response(),
     };
     let tid = tenant.clone();
-    let read = with_store(&c, &tenant, move |store, _| {
+    let read = with_store(&c, &tenant, move |store, t| {
         let list = store.requests(&tid).map_err(|e| e.to_string())?;
-        Ok((list, environments(store, &tid)?))
+        Ok((list, environments(&t.store()?, &tid)?))
     })
     .await;
     let (list, envs) = match read {
@@ -258,7 +260,7 @@ pub(crate) async fn create(
         return r.into_response();
     }
     let tid = tenant.clone();
-    let envs = match with_store(&c, &tenant, move |store, _| environments(store, &tid)).await {
+    let envs = match with_store(&c, &tenant, move |_, t| environments(&t.store()?, &tid)).await {
         Ok(e) => e,
         Err(e) => {
             return crate::pages::problem(
@@ -341,18 +343,21 @@ pub(crate) async fn show(
         Err(r) => return r.into_response(),
     };
     let tid = tenant.clone();
-    let read = with_store(&c, &tenant, move |store, _| {
+    let read = with_store(&c, &tenant, move |store, t| {
         let Some(r) = store.request(&tid, id).map_err(|e| e.to_string())? else {
             return Ok(None);
         };
         // What the change would do, on the latest complete snapshot.
         let group = ppgov_act::request::group_for(&r.classification);
-        let impact = match store
+        let snapshots = t.store()?;
+        let impact = match snapshots
             .latest_snapshot(&tid, true)
             .map_err(|e| e.to_string())?
         {
             Some(info) => {
-                let snap = store.load_snapshot(&info.id).map_err(|e| e.to_string())?;
+                let snap = snapshots
+                    .load_snapshot(&info.id)
+                    .map_err(|e| e.to_string())?;
                 Some(impact::of(&snap, &r.environment_id, &r.connector, group))
             }
             None => None,

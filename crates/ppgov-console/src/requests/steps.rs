@@ -552,7 +552,7 @@ pub(crate) async fn apply(
             );
         }
     };
-    let store = match t.store() {
+    let store = match t.records() {
         Ok(st) => st,
         Err(e) => {
             return crate::pages::problem(

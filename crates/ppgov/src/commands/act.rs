@@ -72,7 +72,10 @@ pub async fn plan(file: Option<PathBuf>, args: PlanArgs) -> anyhow::Result<Outco
     let (planned, source) = if args.from_scan {
         let store = super::context::store(&s.config)?;
         let snapshot = super::context::latest(&store, &tenant)?;
-        let report = super::scan::evaluate(&snapshot, &s.config.posture, None)?;
+        // Judged as `ppgov scan` judges it: a finding suppressed in the console is not planned.
+        let records = super::context::records(&s.config)?;
+        let posture = ppgov_serve::judging_posture(&s.config, records.as_ref())?;
+        let report = super::scan::evaluate(&snapshot, &posture, None)?;
         let p = planner::from_findings(&ctx, cfg, &tenant, &report.findings, &args.rules).await?;
         let src = if args.rules.is_empty() {
             format!("--from-scan (snapshot {})", snapshot.id)
@@ -154,8 +157,8 @@ async fn approve(file: Option<PathBuf>, path: &std::path::Path) -> anyhow::Resul
         .into());
     }
     let me = s.me().await?;
-    let mut store = super::context::store(&s.config)?;
-    let a = ppgov_act::approve(&mut store, &mut plan, &me)?;
+    let mut store = super::context::records(&s.config)?;
+    let a = ppgov_act::approve(store.as_mut(), &mut plan, &me)?;
     plan.write(path)?;
     println!(
         "approved plan {} (digest {}) as {}",
@@ -192,7 +195,7 @@ async fn run_apply(
     plan: Plan,
     opts: ApplyOptions,
 ) -> anyhow::Result<ppgov_act::ApplyReport> {
-    let store = super::context::store(&s.config)?;
+    let store = super::context::records(&s.config)?;
     let (report, _store) = ppgov_act::apply(s.ctx(), store, plan, opts).await?;
     Ok(report)
 }
@@ -202,8 +205,8 @@ fn admit_in_store(
     plan: &Plan,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<()> {
-    let store = super::context::store(config)?;
-    let recorded = ppgov_act::recorded_approvals(&store, plan)?;
+    let store = super::context::records(config)?;
+    let recorded = ppgov_act::recorded_approvals(store.as_ref(), plan)?;
     ppgov_act::admit(
         plan,
         &Admission {
@@ -237,7 +240,8 @@ pub async fn apply(file: Option<PathBuf>, args: ApplyArgs) -> anyhow::Result<Out
     if args.due {
         let now = chrono::Utc::now();
         // Every due plan is admitted before any network call.
-        if ppgov_act::due::admitted(&config, now)?.is_empty() {
+        let records = super::context::records(&config)?;
+        if ppgov_act::due::admitted(&config, records.as_ref(), now)?.is_empty() {
             println!("nothing due");
             return Ok(Outcome::Clean);
         }
@@ -246,7 +250,7 @@ pub async fn apply(file: Option<PathBuf>, args: ApplyArgs) -> anyhow::Result<Out
             config,
         };
         opts.actor = s.me().await?.to_actor();
-        let run = ppgov_act::due::run(&s.config, &s.conn.clients, opts, now).await?;
+        let run = ppgov_act::due::run(&s.config, &s.conn.clients, opts, now, records).await?;
         for (_, report) in &run.applied {
             print_report(report, args.json)?;
         }
@@ -306,7 +310,7 @@ fn notifier_for(
 
 pub fn journal(file: Option<PathBuf>, cmd: JournalCommand) -> anyhow::Result<Outcome> {
     let config = super::context::config(file)?;
-    let store = super::context::store(&config)?;
+    let store = super::context::records(&config)?;
     match cmd {
         JournalCommand::Show { apply, json } => {
             let entries = store.journal(apply.as_deref())?;
@@ -351,7 +355,7 @@ pub fn journal(file: Option<PathBuf>, cmd: JournalCommand) -> anyhow::Result<Out
 
 pub async fn revert(file: Option<PathBuf>, args: RevertArgs) -> anyhow::Result<Outcome> {
     let s = session(file)?;
-    let store = super::context::store(&s.config)?;
+    let store = super::context::records(&s.config)?;
     let entries = store.journal(Some(&args.apply_id))?;
     if entries.is_empty() {
         bail!(
@@ -505,10 +509,10 @@ pub async fn elevate(file: Option<PathBuf>, args: ElevateArgs) -> anyhow::Result
         config,
     };
     let me = s.me().await?;
-    let mut store = super::context::store(&s.config)?;
+    let mut store = super::context::records(&s.config)?;
     let e = ppgov_act::elevate::elevate(
         &s.ctx(),
-        &mut store,
+        store.as_mut(),
         &s.config.tenant.id,
         &me,
         &args.environment,

@@ -73,21 +73,25 @@ pub fn posture(file: Option<PathBuf>) -> anyhow::Result<PostureConfig> {
     })
 }
 
+/// A snapshot, the posture to judge it with, and the tenant's records when it came from the store.
+pub type Judged = (Snapshot, PostureConfig, Option<Box<dyn ppgov_store::Records>>);
+
 /// The snapshot and posture a read-only command judges: a snapshot file with the posture of the
-/// discovered configuration, else the latest complete snapshot in the configured store.
+/// discovered configuration, else the latest complete snapshot in the configured store, judged
+/// with the tenant's recorded suppressions too (and those records, where the scan is saved).
 pub fn judged(
     file: Option<PathBuf>,
     snapshot_file: Option<&Path>,
-) -> anyhow::Result<(Snapshot, PostureConfig, Option<Store>)> {
+) -> anyhow::Result<Judged> {
     match snapshot_file {
         Some(path) => Ok((snapshot(None, Some(path))?, posture(file)?, None)),
         None => {
             let config = config(file)?;
-            let store = store(&config)?;
-            let latest = latest(&store, &config.tenant.id)?;
+            let latest = latest(&store(&config)?, &config.tenant.id)?;
             // The suppressions recorded in the console count as the `[posture]` ones do.
-            let posture = ppgov_serve::judging_posture(&config, &store)?;
-            Ok((latest, posture, Some(store)))
+            let records = records(&config)?;
+            let posture = ppgov_serve::judging_posture(&config, records.as_ref())?;
+            Ok((latest, posture, Some(records)))
         }
     }
 }
@@ -97,6 +101,12 @@ pub use ppgov_client::Connection;
 /// Signs in lazily (first request) and builds the clients.
 pub fn connect(config: &Config, transport: TransportConfig) -> anyhow::Result<Connection> {
     Ok(ppgov_client::connect(config, transport)?)
+}
+
+/// Opens the governance records (journal, due actions, scans, suppressions, connector
+/// requests): PostgreSQL with `[store] url`, else the configured embedded store.
+pub fn records(config: &Config) -> anyhow::Result<Box<dyn ppgov_store::Records>> {
+    ppgov_serve::open_records(config).map_err(|e| anyhow::anyhow!(e))
 }
 
 /// Opens the configured store.

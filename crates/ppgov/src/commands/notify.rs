@@ -95,7 +95,10 @@ async fn from_scan(file: Option<PathBuf>, sel: &Selection) -> anyhow::Result<Pre
     let config = super::context::config(file)?;
     let store = super::context::store(&config)?;
     let snapshot = super::context::latest(&store, &config.tenant.id)?;
-    let report = super::scan::evaluate(&snapshot, &config.posture, None)?;
+    // Judged as `ppgov scan` judges it: nobody is told about a finding suppressed in the console.
+    let records = super::context::records(&config)?;
+    let posture = ppgov_serve::judging_posture(&config, records.as_ref())?;
+    let report = super::scan::evaluate(&snapshot, &posture, None)?;
     let conn = if sel.managers {
         Some(super::context::connect(&config, Default::default())?)
     } else {
