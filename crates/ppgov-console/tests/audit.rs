@@ -113,6 +113,13 @@ async fn the_auditor_searches_exports_and_downloads_the_evidence_others_are_refu
     let newest = &want[want.len() - 1];
     assert!(table.contains(&newest.operation), "{table}");
     assert_eq!(page.body.contains("id=\"total\""), want.len() > 500);
+    // The count is the store's, of every match, not of the rows shown.
+    assert!(
+        page.body
+            .contains(&format!("Download all {} as", want.len())),
+        "{}",
+        page.body
+    );
 
     // The downloads: `write_events` of the same result, in the store's order.
     let url = run.url(&text(&href(&page.body, "export-ndjson")));

@@ -414,6 +414,10 @@ impl EventStore for PgEventStore {
         off_runtime(|| self.search_events(filter))
     }
 
+    fn count(&self, filter: &EventFilter) -> Result<u64, StoreError> {
+        off_runtime(|| self.count_events(filter))
+    }
+
     fn scan_after(
         &self,
         after_seq: i64,

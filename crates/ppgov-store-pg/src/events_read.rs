@@ -21,14 +21,31 @@ const LIGHT_COLS: &str = "seq, id, time_ms, record_type, operation, workload, ac
                           environment_id, resource_kind, resource_id, client_ip, risk, attrs, \
                           ''::text";
 
-const SEARCH: &str = "WHERE tenant_id = $1
+/// The filter of a search or count (parameters 1 to 9 as `filter_params` binds them).
+const FILTER: &str = "WHERE tenant_id = $1
        AND ($2::bigint IS NULL OR time_ms >= $2) AND ($3::bigint IS NULL OR time_ms < $3)
        AND ($4::text IS NULL OR actor = lower($4))
        AND ($5::text IS NULL OR lower(operation) = lower($5))
        AND ($6::text IS NULL OR lower(environment_id) = lower($6))
        AND ($7::text IS NULL OR lower(resource_id) = lower($7))
-       AND ($8::text IS NULL OR risk = lower($8)) AND ($9::bigint IS NULL OR seq > $9)
-     ORDER BY time_ms, id LIMIT $10";
+       AND ($8::text IS NULL OR risk = lower($8)) AND ($9::bigint IS NULL OR seq > $9)";
+
+fn filter_params<'a>(
+    tenant: &'a String,
+    f: &'a EventFilter,
+) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    vec![
+        tenant,
+        &f.since_ms,
+        &f.until_ms,
+        &f.actor,
+        &f.operation,
+        &f.environment_id,
+        &f.resource_id,
+        &f.risk,
+        &f.after_seq,
+    ]
+}
 
 fn event_of(r: &Row) -> Result<EventRow, postgres::Error> {
     Ok(EventRow {
@@ -62,26 +79,35 @@ pub(crate) fn alert_ids(key: &str, json: &str) -> Result<Vec<String>, StoreError
 impl PgEventStore {
     pub(crate) fn search_events(&self, f: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
         let limit = f.limit.map(|l| i64::try_from(l).unwrap_or(i64::MAX));
+        let order = if f.newest_first {
+            "time_ms DESC, id DESC"
+        } else {
+            "time_ms, id"
+        };
         let failed = pg("searching audit events");
+        let mut params = filter_params(&self.tenant, f);
+        params.push(&limit);
         let rows = self
             .client()?
             .query(
-                &format!("SELECT {COLS} FROM audit_events {SEARCH}"),
-                &[
-                    &self.tenant,
-                    &f.since_ms,
-                    &f.until_ms,
-                    &f.actor,
-                    &f.operation,
-                    &f.environment_id,
-                    &f.resource_id,
-                    &f.risk,
-                    &f.after_seq,
-                    &limit,
-                ],
+                &format!("SELECT {COLS} FROM audit_events {FILTER} ORDER BY {order} LIMIT $10"),
+                &params,
             )
             .map_err(&failed)?;
         rows.iter().map(|r| event_of(r).map_err(&failed)).collect()
+    }
+
+    pub(crate) fn count_events(&self, f: &EventFilter) -> Result<u64, StoreError> {
+        let failed = pg("counting audit events");
+        let n: i64 = self
+            .client()?
+            .query_one(
+                &format!("SELECT count(*) FROM audit_events {FILTER}"),
+                &filter_params(&self.tenant, f),
+            )
+            .and_then(|r| r.try_get(0))
+            .map_err(&failed)?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     pub(crate) fn scan_events(

@@ -72,6 +72,10 @@ pub const EVENT_CHECKS: &[(&str, EventCheck)] = &[
         search_filters_by_every_field_and_limits,
     ),
     (
+        "search_newest_first_and_count_agree_with_the_filter",
+        search_newest_first_and_count_agree_with_the_filter,
+    ),
+    (
         "scan_after_visits_later_events_in_time_order_without_raw",
         scan_after_visits_later_events_in_time_order_without_raw,
     ),
@@ -276,6 +280,84 @@ pub fn search_filters_by_every_field_and_limits(s: &mut dyn EventStore) {
             ..d()
         }),
         ""
+    );
+}
+
+pub fn search_newest_first_and_count_agree_with_the_filter(s: &mut dyn EventStore) {
+    let e2 = EventRow {
+        actor: "bob@contoso.com".into(),
+        ..ev("e2", JAN + 1000)
+    };
+    // Three months, so the newest-first order crosses partitions too.
+    s.append(&mut [ev("e1", JAN), e2, ev("e3", FEB), ev("e4", MAR)])
+        .unwrap();
+    let d = EventFilter::default;
+    let newest = |f: EventFilter| {
+        ids(&s
+            .search(&EventFilter {
+                newest_first: true,
+                ..f
+            })
+            .unwrap())
+        .join(",")
+    };
+    assert_eq!(newest(d()), "e4,e3,e2,e1");
+    // With a limit: the newest that match, not the oldest.
+    assert_eq!(
+        newest(EventFilter {
+            limit: Some(2),
+            ..d()
+        }),
+        "e4,e3"
+    );
+    assert_eq!(
+        newest(EventFilter {
+            actor: Some("alice@contoso.com".into()),
+            limit: Some(2),
+            ..d()
+        }),
+        "e4,e3"
+    );
+    assert_eq!(
+        newest(EventFilter {
+            until_ms: Some(FEB),
+            ..d()
+        }),
+        "e2,e1"
+    );
+    // Counted by the store, the limit aside.
+    assert_eq!(s.count(&d()).unwrap(), 4);
+    assert_eq!(
+        s.count(&EventFilter {
+            limit: Some(1),
+            ..d()
+        })
+        .unwrap(),
+        4
+    );
+    assert_eq!(
+        s.count(&EventFilter {
+            actor: Some("BOB@contoso.com".into()),
+            ..d()
+        })
+        .unwrap(),
+        1
+    );
+    assert_eq!(
+        s.count(&EventFilter {
+            since_ms: Some(FEB),
+            ..d()
+        })
+        .unwrap(),
+        2
+    );
+    assert_eq!(
+        s.count(&EventFilter {
+            since_ms: Some(MAR + 1),
+            ..d()
+        })
+        .unwrap(),
+        0
     );
 }
 

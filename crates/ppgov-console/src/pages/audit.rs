@@ -112,6 +112,7 @@ impl AuditQuery {
             risk,
             after_seq: None,
             limit: None,
+            newest_first: false,
         })
     }
 }
@@ -191,8 +192,15 @@ fn row(e: &EventRow) -> Value {
     }
 }
 
-/// Searches the tenant's event store off the async threads.
-async fn search(c: &Console, tenant: &str, filter: EventFilter) -> Result<Vec<EventRow>, String> {
+/// Searches the tenant's event store off the async threads: every matching event (oldest
+/// first), or with `newest`, how many match and the newest [`SHOWN`] of them (read newest first
+/// by the store, so a broad filter on a large store reads no more than it shows).
+async fn search(
+    c: &Console,
+    tenant: &str,
+    filter: EventFilter,
+    newest: bool,
+) -> Result<(u64, Vec<EventRow>), String> {
     let t = c
         .serve
         .tenant(tenant)
@@ -200,7 +208,19 @@ async fn search(c: &Console, tenant: &str, filter: EventFilter) -> Result<Vec<Ev
         .ok_or_else(|| format!("tenant `{tenant}` is not served here"))?;
     blocking(move || {
         let store = t.events()?;
-        store.search(&filter).map_err(|e| e.to_string())
+        if !newest {
+            let all = store.search(&filter).map_err(|e| e.to_string())?;
+            return Ok((all.len() as u64, all));
+        }
+        let total = store.count(&filter).map_err(|e| e.to_string())?;
+        let shown = store
+            .search(&EventFilter {
+                newest_first: true,
+                limit: Some(SHOWN),
+                ..filter
+            })
+            .map_err(|e| e.to_string())?;
+        Ok((total, shown))
     })
     .await
 }
@@ -245,7 +265,7 @@ pub(crate) async fn page(
             return render(&c, StatusCode::BAD_REQUEST, "audit.html", ctx);
         }
     };
-    let events = match search(&c, &tenant, filter.clone()).await {
+    let (total, events) = match search(&c, &tenant, filter.clone(), true).await {
         Ok(e) => e,
         Err(e) => {
             return problem(
@@ -257,14 +277,13 @@ pub(crate) async fn page(
             );
         }
     };
-    let total = events.len();
-    let rows: Vec<Value> = events.iter().rev().take(SHOWN).map(row).collect();
+    let rows: Vec<Value> = events.iter().map(row).collect();
     let ctx = context! {
         searched => true,
         events => rows,
         total => total,
-        shown => total.min(SHOWN),
-        cut => total > SHOWN,
+        shown => events.len(),
+        cut => total > events.len() as u64,
         ndjson => export_query(&filter, "ndjson"),
         csv => export_query(&filter, "csv"),
         ..base
@@ -325,8 +344,8 @@ pub(crate) async fn export(
             );
         }
     };
-    let events = match search(&c, &tenant, filter).await {
-        Ok(e) => e,
+    let events = match search(&c, &tenant, filter, false).await {
+        Ok((_, e)) => e,
         Err(e) => {
             return problem(
                 &c,

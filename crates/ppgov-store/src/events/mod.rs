@@ -93,6 +93,9 @@ pub struct EventFilter {
     pub after_seq: Option<i64>,
     /// At most this many events.
     pub limit: Option<usize>,
+    /// Newest first (time, then id, descending) instead of oldest first: with `limit`, the
+    /// newest events that match.
+    pub newest_first: bool,
 }
 
 /// One problem `audit verify` found.
@@ -169,8 +172,11 @@ pub struct EventStats {
 pub trait EventStore {
     /// Appends a batch (one transaction, one chain link); already stored `Id`s are skipped.
     fn append(&mut self, events: &mut [EventRow]) -> Result<AppendOutcome, StoreError>;
-    /// Events matching `filter`, ordered by time then id.
+    /// Events matching `filter`, ordered by time then id (descending with `newest_first`).
     fn search(&self, filter: &EventFilter) -> Result<Vec<EventRow>, StoreError>;
+    /// How many events match `filter` (its `limit` and order aside), counted by the store
+    /// without reading them.
+    fn count(&self, filter: &EventFilter) -> Result<u64, StoreError>;
     /// Calls `f` for every event with a sequence number above `after_seq`, month by month, in
     /// time order within a month, without its raw JSON (`raw` is empty); returns how many were
     /// visited.

@@ -88,6 +88,50 @@ impl Store {
     }
 }
 
+/// The filter of a search or count over one month's table (parameters `search_params` binds).
+const SEARCH: &str = "WHERE (?1 IS NULL OR time_ms >= ?1) AND (?2 IS NULL OR time_ms < ?2)
+       AND (?3 IS NULL OR actor = lower(?3)) AND (?4 IS NULL OR lower(operation) = lower(?4))
+       AND (?5 IS NULL OR lower(environment_id) = lower(?5))
+       AND (?6 IS NULL OR lower(resource_id) = lower(?6))
+       AND (?7 IS NULL OR risk = lower(?7)) AND (?8 IS NULL OR seq > ?8)";
+
+fn search_params(f: &EventFilter) -> [&dyn rusqlite::ToSql; 8] {
+    [
+        &f.since_ms,
+        &f.until_ms,
+        &f.actor,
+        &f.operation,
+        &f.environment_id,
+        &f.resource_id,
+        &f.risk,
+        &f.after_seq,
+    ]
+}
+
+impl Store {
+    /// The month tables a filter's time range can touch, in the order its search reads them.
+    fn searched_months(&self, f: &EventFilter) -> Result<Vec<String>, StoreError> {
+        let mut out = Vec::new();
+        for month in self.live_months()? {
+            if let Some(s) = f.since_ms
+                && month_end_ms(&month).is_some_and(|e| e <= s)
+            {
+                continue;
+            }
+            if let Some(u) = f.until_ms
+                && month_of(u) < month
+            {
+                continue;
+            }
+            out.push(table(&month)?);
+        }
+        if f.newest_first {
+            out.reverse();
+        }
+        Ok(out)
+    }
+}
+
 impl EventStore for Store {
     fn mark_for_refresh(
         &mut self,
@@ -211,40 +255,16 @@ impl EventStore for Store {
     fn search(&self, f: &EventFilter) -> Result<Vec<EventRow>, StoreError> {
         let mut out = Vec::new();
         let limit = f.limit.unwrap_or(usize::MAX);
-        for month in self.live_months()? {
-            if let Some(s) = f.since_ms
-                && month_end_ms(&month).is_some_and(|e| e <= s)
-            {
-                continue;
-            }
-            if let Some(u) = f.until_ms
-                && month_of(u) < month
-            {
-                continue;
-            }
-            let t = table(&month)?;
-            let mut st = self.conn.prepare_cached(&format!(
-                "SELECT {COLS} FROM {t}
-                 WHERE (?1 IS NULL OR time_ms >= ?1) AND (?2 IS NULL OR time_ms < ?2)
-                   AND (?3 IS NULL OR actor = lower(?3)) AND (?4 IS NULL OR lower(operation) = lower(?4))
-                   AND (?5 IS NULL OR lower(environment_id) = lower(?5))
-                   AND (?6 IS NULL OR lower(resource_id) = lower(?6))
-                   AND (?7 IS NULL OR risk = lower(?7)) AND (?8 IS NULL OR seq > ?8)
-                 ORDER BY time_ms, id"
-            ))?;
-            let rows = st.query_map(
-                params![
-                    f.since_ms,
-                    f.until_ms,
-                    f.actor,
-                    f.operation,
-                    f.environment_id,
-                    f.resource_id,
-                    f.risk,
-                    f.after_seq
-                ],
-                row_of,
-            )?;
+        let order = if f.newest_first {
+            "time_ms DESC, id DESC"
+        } else {
+            "time_ms, id"
+        };
+        for t in self.searched_months(f)? {
+            let mut st = self
+                .conn
+                .prepare_cached(&format!("SELECT {COLS} FROM {t} {SEARCH} ORDER BY {order}"))?;
+            let rows = st.query_map(search_params(f), row_of)?;
             for r in rows {
                 if out.len() >= limit {
                     return Ok(out);
@@ -253,6 +273,17 @@ impl EventStore for Store {
             }
         }
         Ok(out)
+    }
+
+    fn count(&self, f: &EventFilter) -> Result<u64, StoreError> {
+        let mut n: i64 = 0;
+        for t in self.searched_months(f)? {
+            let mut st = self
+                .conn
+                .prepare_cached(&format!("SELECT count(*) FROM {t} {SEARCH}"))?;
+            n += st.query_row(search_params(f), |r| r.get::<_, i64>(0))?;
+        }
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     fn scan_after(

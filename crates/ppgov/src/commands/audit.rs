@@ -342,6 +342,7 @@ fn filter(f: &FilterArgs) -> anyhow::Result<EventFilter> {
         risk: f.risk.clone(),
         after_seq: None,
         limit: f.limit,
+        newest_first: false,
     })
 }
 
