@@ -70,6 +70,12 @@ pub(crate) fn pending(step: &Step) -> bool {
     step.grace.as_ref().is_some_and(|g| g.noticed_at.is_none())
 }
 
+/// Whether applying `plan` tells people first (PPG-ACT-009 steps not yet noticed): its apply
+/// then needs a notifier in [`crate::ApplyOptions`], or those steps fail.
+pub fn tells_first(plan: &crate::Plan) -> bool {
+    plan.steps.iter().any(pending)
+}
+
 /// Notices every pending step of `idx` together (one digest per recipient) and schedules each
 /// step whose recipients were all reached.
 pub(crate) async fn notice_all(shared: &Shared, idx: &[usize]) -> Vec<(usize, StepResult)> {

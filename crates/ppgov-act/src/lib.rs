@@ -35,5 +35,6 @@ pub use actions::Ctx;
 pub use apply::{ApplyOptions, ApplyReport, StepOutcome, StepResult, apply};
 pub use approve::{APPROVE_ACTION, approve, recorded_approvals};
 pub use error::ActError;
+pub use grace::tells_first;
 pub use identity::whoami;
 pub use plan::{Admission, Approval, Grace, Identity, Plan, Step, Target, Undo, admit};

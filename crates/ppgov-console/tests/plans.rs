@@ -3,15 +3,21 @@
 //! refused with what is wrong, and nothing is stored), cannot approve it (four eyes), a second
 //! admin approves, apply changes the emulator with exactly the plan's writes, a rerun writes
 //! nothing, viewers and makers can do nothing, forged forms are refused, and the journal page
-//! shows the applied steps with the chain intact.
+//! shows the applied steps with the chain intact. A plan that tells makers first is noticed
+//! through the tenant's sink and changes nothing yet.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+
+#[allow(dead_code)]
+#[path = "../../ppgov-notify/tests/it/receiver.rs"]
+mod receiver;
 
 use common::*;
 use ppgov_act::{Identity, Plan};
 use ppgov_core::DlpGroup;
 use ppgov_emulator::scenario::wellknown as wk;
+use ppgov_serve::Clock;
 use ppgov_store::Store;
 use reqwest::StatusCode;
 
@@ -329,5 +335,136 @@ async fn a_plan_is_submitted_approved_by_another_admin_and_applied_once() {
     );
     let chain = Store::open(&run.store).unwrap().verify_journal().unwrap();
     assert!(chain.breaks.is_empty(), "{:?}", chain.breaks);
+    run.server.shutdown().await;
+}
+
+const APPROVED: &str = "6d0b1f38-5a53-4c55-9d51-0a6a7e0c2001";
+
+/// A cleanup plan (PPG-ACT-009, notice first) applied from the console tells the makers through
+/// the tenant's `[notify]` sink and changes nothing in the tenant yet: each step becomes an
+/// action due when its grace period ends, as `ppgov apply` does it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_that_tells_makers_first_is_noticed_from_the_console_and_changes_nothing_yet() {
+    let emu = emulator().await;
+    make_admin(&emu, "console.reviewer");
+    // Approve the first maker of the default environment: the others' resources are findings.
+    let first = {
+        let t = emu.tenant();
+        let env = t
+            .environments
+            .iter()
+            .find(|e| e.name.starts_with("Default-"))
+            .unwrap();
+        let content = t.env_content(env.index);
+        content.flows[0].doc["properties"]["creator"]["objectId"]
+            .as_str()
+            .unwrap()
+            .to_ascii_lowercase()
+    };
+    emu.state()
+        .tenant_mut()
+        .directory
+        .groups
+        .push(ppgov_emulator::tenant::Group {
+            id: APPROVED.into(),
+            display_name: "Approved makers".into(),
+            security_enabled: true,
+            members: vec![first],
+        });
+    let hook = receiver::HttpReceiver::start(|_, _| receiver::Response::ok());
+    let url = hook.url("/makers");
+    let dir = tempfile::tempdir().unwrap();
+    let sections = format!(
+        "\n[posture]\napproved_makers_group = \"{APPROVED}\"\n\n[remediation]\ndefault_env_cleanup = \"quarantine\"\ngrace_period_hours = 48\n\n[notify]\n\n[[notify.webhooks]]\nname = \"makers\"\nkind = \"generic\"\nurl_env = \"MAKERS_HOOK\"\n"
+    );
+    let run = start_with(&emu, dir.path(), &sections, &[("MAKERS_HOOK", &url)]).await;
+    crawled(&run.server).await;
+    let t = run.tenant.clone();
+
+    let store = Store::open(&run.store).unwrap();
+    let info = store.latest_snapshot(&t, true).unwrap().unwrap();
+    let snap = store.load_snapshot(&info.id).unwrap();
+    drop(store);
+    let report = ppgov_engine::scan(
+        &snap,
+        &run.config.posture,
+        &ppgov_engine::ScanOptions::default(),
+    );
+    let conn =
+        ppgov_client::connect(&run.config, ppgov_client::TransportConfig::default()).unwrap();
+    let ctx = ppgov_act::Ctx::new(conn.clients.clone());
+    let planned = ppgov_act::planner::from_findings(
+        &ctx,
+        &run.config.remediation,
+        &t,
+        &report.findings,
+        &["PPG-DEF-006".to_string()],
+    )
+    .await
+    .unwrap();
+    assert!(!planned.steps.is_empty(), "{:?}", planned.notes);
+    assert!(planned.steps.iter().all(|s| s.action == "PPG-ACT-009"));
+    let author = Identity {
+        kind: "user".into(),
+        name: emu.ready().username.clone(),
+        tenant: t.clone(),
+    };
+    let plan = Plan::new(&t, author, "cleanup from the console", planned.steps).unwrap();
+    assert!(ppgov_act::tells_first(&plan));
+    let steps = plan.steps.len();
+
+    let (mut admin, _) = run
+        .sign_in(&emu.ready().username, &emu.ready().password)
+        .await;
+    let r = submit(&run, &mut admin, &plan.to_json().unwrap()).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    let page_path = r.location.unwrap();
+    let mut second = run.signed_in("console.reviewer").await;
+    let p = second.get(&run.url(&page_path)).await;
+    let token = csrf_after(&p.body, "id=\"approve-form\"");
+    let r = second
+        .post(
+            &run.url(&format!("{page_path}/approve")),
+            &[("csrf", &token)],
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+
+    let before = writes(&emu);
+    let p = admin.get(&run.url(&page_path)).await;
+    let token = csrf_after(&p.body, "id=\"apply-form\"");
+    let r = admin
+        .post(&run.url(&format!("{page_path}/apply")), &[("csrf", &token)])
+        .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+    assert_eq!(writes(&emu), before, "nothing changes before the grace period");
+    // Every maker told, at the webhook; every step due in 48 hours.
+    let told: std::collections::BTreeSet<String> = hook
+        .requests()
+        .iter()
+        .map(|r| r.json()["recipient"].as_str().unwrap_or_default().to_string())
+        .collect();
+    let recipients: std::collections::BTreeSet<String> = plan
+        .steps
+        .iter()
+        .flat_map(|s| s.grace.as_ref().unwrap().recipients.clone())
+        .collect();
+    assert_eq!(told, recipients);
+    let due = Store::open(&run.store)
+        .unwrap()
+        .due_actions(&t, None)
+        .unwrap();
+    assert_eq!(due.len(), steps, "one due action per step");
+    let now = chrono::DateTime::from_timestamp_millis(run.clock.now_ms()).unwrap();
+    assert!(due.iter().all(|d| d.due_at > now + chrono::Duration::hours(47)));
+    let journal = Store::open(&run.store).unwrap().journal(None).unwrap();
+    assert_eq!(
+        journal
+            .iter()
+            .filter(|e| e.entry.action == "PPG-ACT-009"
+                && e.entry.phase == ppgov_store::JournalPhase::Done)
+            .count(),
+        steps
+    );
     run.server.shutdown().await;
 }

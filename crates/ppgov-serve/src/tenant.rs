@@ -6,6 +6,7 @@ use ppgov_client::{Connection, TransportConfig};
 use ppgov_config::Config;
 use ppgov_notify::Notifier;
 use ppgov_store::{EventStore, Records, Store};
+use std::sync::Arc;
 
 /// A tenant as `ppgov serve` runs it. Set-up problems (a certificate that cannot be read, a sink
 /// that cannot be built) are kept and reported by each job that needs the part, so one tenant's
@@ -15,7 +16,7 @@ pub struct Tenant {
     pub config: Config,
     connection: Result<Connection, String>,
     detections: Result<DetectionConfig, String>,
-    notifier: Result<Option<Notifier>, String>,
+    notifier: Result<Option<Arc<Notifier>>, String>,
     /// Held by crawls (incremental and full), which write the same snapshots.
     pub(crate) crawl_lock: tokio::sync::Mutex<()>,
 }
@@ -31,7 +32,7 @@ impl Tenant {
         let has_sink = config.notify.smtp.is_some() || !config.notify.webhooks.is_empty();
         let notifier = if has_sink {
             ppgov_notify::notifier_from_config(&config.notify, env)
-                .map(Some)
+                .map(|n| Some(Arc::new(n)))
                 .map_err(|e| format!("[notify]: {e}; hint: `ppgov notify test --to ADDRESS`"))
         } else {
             Ok(None)
@@ -64,8 +65,23 @@ impl Tenant {
     pub fn notifier(&self) -> Result<Option<&Notifier>, String> {
         self.notifier
             .as_ref()
-            .map(Option::as_ref)
+            .map(Option::as_deref)
             .map_err(Clone::clone)
+    }
+
+    /// The notifier an apply that tells people first is given (`ApplyOptions::notifier`):
+    /// refused, saying what to configure, when `[notify]` has no sink or its set-up failed.
+    pub fn apply_notifier(&self) -> Result<Arc<Notifier>, String> {
+        match &self.notifier {
+            Ok(Some(n)) => Ok(n.clone()),
+            Ok(None) => Err(
+                "the plan tells makers before it acts (PPG-ACT-009), and no notification sink is configured; add [notify.smtp] or [[notify.webhooks]] to ppgov.toml"
+                    .into(),
+            ),
+            Err(e) => Err(format!(
+                "the plan tells makers before it acts, but the notification sinks cannot be set up: {e}"
+            )),
+        }
     }
 
     /// Opens its store (each job opens its own connection to the file).

@@ -637,9 +637,27 @@ pub(crate) async fn apply(
         Ok(st) => st,
         Err(e) => return store_down(&c, &s, &e),
     };
+    // Steps that tell makers first need the tenant's sinks: refused before any call without.
+    let notifier = if ppgov_act::tells_first(&sub.plan) {
+        match t.apply_notifier() {
+            Ok(n) => Some(n),
+            Err(e) => {
+                return refused(
+                    &c,
+                    &s,
+                    StatusCode::CONFLICT,
+                    "Not applied",
+                    &format!("{e}; nothing was changed"),
+                );
+            }
+        }
+    } else {
+        None
+    };
     let opts = ApplyOptions {
         concurrency: t.config.remediation.concurrency.max(1),
         actor: me(&s, &tenant).to_actor(),
+        notifier,
         ..ApplyOptions::default()
     };
     let applied = ppgov_act::request::apply_approved(

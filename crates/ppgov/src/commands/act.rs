@@ -287,11 +287,7 @@ fn notifier_for(
     config: &Config,
     plan: &Plan,
 ) -> anyhow::Result<Option<std::sync::Arc<ppgov_notify::Notifier>>> {
-    let needs = plan
-        .steps
-        .iter()
-        .any(|s| s.grace.as_ref().is_some_and(|g| g.noticed_at.is_none()));
-    if !needs {
+    if !ppgov_act::tells_first(plan) {
         return Ok(None);
     }
     let n = ppgov_notify::notifier_from_config(&config.notify, &|k| std::env::var(k).ok())
