@@ -15,6 +15,7 @@ mod pages;
 mod requests;
 pub mod roles;
 pub mod session;
+mod snapshots;
 mod web;
 
 pub use error::ConsoleError;
@@ -47,6 +48,8 @@ pub(crate) struct Console {
     pub(crate) config: ConsoleConfig,
     pub(crate) provider: oidc::Provider,
     pub(crate) sessions: session::Sessions,
+    /// The latest complete snapshot of recently viewed tenants.
+    pub(crate) snapshots: snapshots::Snapshots,
     pub(crate) pages: pages::Pages,
     /// The address browsers use, without a trailing slash.
     pub(crate) public: String,
@@ -76,6 +79,7 @@ pub fn routes(setup: ConsoleSetup) -> Result<ppgov_serve::ExtraRoutes, ConsoleEr
             config: setup.config,
             provider,
             sessions: session::Sessions::default(),
+            snapshots: snapshots::Snapshots::default(),
             pages,
             public,
             secure,

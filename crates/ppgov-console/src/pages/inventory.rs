@@ -350,8 +350,9 @@ pub(crate) async fn page(
     };
     let (kind, q) = (search.kind, search.q.clone());
     let tid = tenant.clone();
+    let kept = c.clone();
     let found = blocking(move || {
-        let Latest { snapshot, .. } = latest(&t)?;
+        let Latest { snapshot, .. } = latest(&kept, &t)?;
         Ok(snapshot.map(|snap| (snap.id.clone(), rows(&snap, &tid, kind, &q))))
     })
     .await;

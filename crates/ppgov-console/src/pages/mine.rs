@@ -125,8 +125,9 @@ pub(crate) async fn page(
     };
     let me = Me::of(&s);
     let tid = tenant.clone();
+    let kept = c.clone();
     let read = blocking(move || {
-        let l = latest(&t)?;
+        let l = latest(&kept, &t)?;
         Ok(l.snapshot.map(|snap| {
             let (apps, flows) = owned(&snap, l.scan.as_ref(), &me, &tid);
             (snap.id.clone(), apps, flows)

@@ -31,20 +31,14 @@ const EVENT_SHOWN: usize = 25;
 
 /// The latest complete snapshot and the latest scan, as the inventory pages read them.
 pub(crate) struct Latest {
-    pub snapshot: Option<Snapshot>,
+    pub snapshot: Option<Arc<Snapshot>>,
     pub scan: Option<ScanReport>,
 }
 
-/// Reads the latest complete snapshot and the latest scan (blocking).
-pub(crate) fn latest(t: &ppgov_serve::Tenant) -> Result<Latest, String> {
-    let store = t.store()?;
-    let snapshot = match store
-        .latest_snapshot(t.id(), true)
-        .map_err(|e| e.to_string())?
-    {
-        Some(info) => Some(store.load_snapshot(&info.id).map_err(|e| e.to_string())?),
-        None => None,
-    };
+/// Reads the latest complete snapshot (kept by the console once read) and the latest scan
+/// (blocking).
+pub(crate) fn latest(c: &Console, t: &ppgov_serve::Tenant) -> Result<Latest, String> {
+    let snapshot = c.snapshots.latest(t)?;
     let scan = t
         .records()?
         .previous_scan(t.id(), None)
@@ -436,8 +430,9 @@ async fn show(
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty());
     let who = Who { everything, me };
+    let kept = c.clone();
     let read = blocking(move || {
-        let l = latest(&t)?;
+        let l = latest(&kept, &t)?;
         let Some(snap) = &l.snapshot else {
             return Ok(Read::Refuse(
                 StatusCode::NOT_FOUND,
