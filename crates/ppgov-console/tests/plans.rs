@@ -437,12 +437,21 @@ async fn a_plan_that_tells_makers_first_is_noticed_from_the_console_and_changes_
         .post(&run.url(&format!("{page_path}/apply")), &[("csrf", &token)])
         .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
-    assert_eq!(writes(&emu), before, "nothing changes before the grace period");
+    assert_eq!(
+        writes(&emu),
+        before,
+        "nothing changes before the grace period"
+    );
     // Every maker told, at the webhook; every step due in 48 hours.
     let told: std::collections::BTreeSet<String> = hook
         .requests()
         .iter()
-        .map(|r| r.json()["recipient"].as_str().unwrap_or_default().to_string())
+        .map(|r| {
+            r.json()["recipient"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
         .collect();
     let recipients: std::collections::BTreeSet<String> = plan
         .steps
@@ -456,7 +465,10 @@ async fn a_plan_that_tells_makers_first_is_noticed_from_the_console_and_changes_
         .unwrap();
     assert_eq!(due.len(), steps, "one due action per step");
     let now = chrono::DateTime::from_timestamp_millis(run.clock.now_ms()).unwrap();
-    assert!(due.iter().all(|d| d.due_at > now + chrono::Duration::hours(47)));
+    assert!(
+        due.iter()
+            .all(|d| d.due_at > now + chrono::Duration::hours(47))
+    );
     let journal = Store::open(&run.store).unwrap().journal(None).unwrap();
     assert_eq!(
         journal
