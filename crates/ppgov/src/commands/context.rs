@@ -74,15 +74,16 @@ pub fn posture(file: Option<PathBuf>) -> anyhow::Result<PostureConfig> {
 }
 
 /// A snapshot, the posture to judge it with, and the tenant's records when it came from the store.
-pub type Judged = (Snapshot, PostureConfig, Option<Box<dyn ppgov_store::Records>>);
+pub type Judged = (
+    Snapshot,
+    PostureConfig,
+    Option<Box<dyn ppgov_store::Records>>,
+);
 
 /// The snapshot and posture a read-only command judges: a snapshot file with the posture of the
 /// discovered configuration, else the latest complete snapshot in the configured store, judged
 /// with the tenant's recorded suppressions too (and those records, where the scan is saved).
-pub fn judged(
-    file: Option<PathBuf>,
-    snapshot_file: Option<&Path>,
-) -> anyhow::Result<Judged> {
+pub fn judged(file: Option<PathBuf>, snapshot_file: Option<&Path>) -> anyhow::Result<Judged> {
     match snapshot_file {
         Some(path) => Ok((snapshot(None, Some(path))?, posture(file)?, None)),
         None => {
