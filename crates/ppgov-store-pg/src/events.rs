@@ -24,7 +24,7 @@ use ppgov_store::{
 };
 
 use crate::migrations::LOCK_SPACE;
-use crate::{open, pg};
+use crate::pg;
 
 /// Serialises the chain writes of one tenant: the second key is a hash of the tenant's id with
 /// bit 30 set, so it never meets this store's fixed keys in `LOCK_SPACE` (1 migrations, 2
@@ -61,6 +61,8 @@ pub struct PgEventStore {
     /// `None` only while the store is dropped (see its `Drop`).
     pub(crate) client: RefCell<Option<Client>>,
     pub(crate) tenant: String,
+    /// The url connected to: the dropped store's connection goes back to the pool under it.
+    url: String,
     /// Where refresh marks go instead of PostgreSQL: the store the crawler reads them from.
     marks: Option<ppgov_store::Store>,
 }
@@ -78,10 +80,11 @@ impl PgEventStore {
     /// scopes the session to `tenant` through `app.tenant`; the role must be subject to
     /// row-level security.
     pub fn connect(url: &str, tenant: &str) -> Result<PgEventStore, StoreError> {
-        let client = off_runtime(|| open(url, Some(tenant)))?;
+        let client = off_runtime(|| crate::pool::checkout(url, Some(tenant)))?;
         Ok(PgEventStore {
             client: RefCell::new(Some(client)),
             tenant: tenant.to_owned(),
+            url: url.to_owned(),
             marks: None,
         })
     }
@@ -144,12 +147,14 @@ fn closed(store: &str) -> StoreError {
     StoreError::PgRefused(format!("the postgresql {store} is closed"))
 }
 
-/// The client closes its connection by blocking on its runtime: off the async runtime's worker,
-/// as every call is, so an event store may be dropped in async code.
+/// The connection goes back to the pool (`pool.rs`) for the next store of this url and tenant;
+/// closing one blocks on the client's runtime, so this runs off the async runtime's worker, as
+/// every call does, and an event store may be dropped in async code.
 impl Drop for PgEventStore {
     fn drop(&mut self) {
         if let Some(client) = self.client.get_mut().take() {
-            off_runtime(|| drop(client));
+            let (url, tenant) = (&self.url, &self.tenant);
+            off_runtime(|| crate::pool::give_back(url, Some(tenant), client));
         }
     }
 }

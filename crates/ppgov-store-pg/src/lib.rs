@@ -25,6 +25,7 @@ mod events;
 mod events_read;
 mod jobs;
 mod migrations;
+mod pool;
 mod records;
 mod records_console;
 mod records_journal;

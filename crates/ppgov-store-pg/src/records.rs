@@ -26,7 +26,7 @@ use ppgov_store::{
 };
 
 use crate::events::{held, insert_marks, live_in, off_runtime};
-use crate::{open, pg};
+use crate::pg;
 
 /// The store's name in its messages.
 const STORE: &str = "records store";
@@ -41,6 +41,8 @@ pub struct PgRecords {
     /// `None` only while the store is dropped (see its `Drop`).
     pub(crate) client: RefCell<Option<Client>>,
     pub(crate) tenant: String,
+    /// The url connected to: the dropped store's connection goes back to the pool under it.
+    url: String,
     /// Where refresh marks go instead of PostgreSQL: the store the crawler reads them from.
     marks: Option<ppgov_store::Store>,
 }
@@ -58,10 +60,11 @@ impl PgRecords {
     /// scopes the session to `tenant` through `app.tenant`; the role must be subject to
     /// row-level security.
     pub fn connect(url: &str, tenant: &str) -> Result<PgRecords, StoreError> {
-        let client = off_runtime(|| open(url, Some(tenant)))?;
+        let client = off_runtime(|| crate::pool::checkout(url, Some(tenant)))?;
         Ok(PgRecords {
             client: RefCell::new(Some(client)),
             tenant: tenant.to_owned(),
+            url: url.to_owned(),
             marks: None,
         })
     }
@@ -108,12 +111,14 @@ impl PgRecords {
     }
 }
 
-/// The client closes its connection by blocking on its runtime: off the async runtime's worker,
-/// as every call is, so a records store may be dropped in async code.
+/// The connection goes back to the pool (`pool.rs`) for the next store of this url and tenant;
+/// closing one blocks on the client's runtime, so this runs off the async runtime's worker, as
+/// every call does, and a records store may be dropped in async code.
 impl Drop for PgRecords {
     fn drop(&mut self) {
         if let Some(client) = self.client.get_mut().take() {
-            off_runtime(|| drop(client));
+            let (url, tenant) = (&self.url, &self.tenant);
+            off_runtime(|| crate::pool::give_back(url, Some(tenant), client));
         }
     }
 }

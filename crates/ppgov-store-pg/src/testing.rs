@@ -168,6 +168,20 @@ impl TestDb {
     pub fn admin(&self) -> Client {
         Client::connect(&self.admin_url(), NoTls).unwrap()
     }
+
+    /// Connections to this database kept idle for reuse (see `pool.rs`).
+    pub fn idle(&self) -> usize {
+        crate::pool::idle_for(&self.url())
+    }
+}
+
+/// The server process behind a records store's connection (`pg_backend_pid()`).
+pub fn backend_pid(r: &PgRecords) -> i32 {
+    r.client()
+        .unwrap()
+        .query_one("SELECT pg_backend_pid()", &[])
+        .unwrap()
+        .get(0)
 }
 
 impl Default for TestDb {

@@ -556,3 +556,42 @@ fn refresh_marks_go_to_the_given_store_else_to_postgresql() {
         .get(0);
     assert_eq!(in_pg, 1, "the second mark went to the embedded store only");
 }
+
+#[test]
+fn a_dropped_stores_connection_serves_the_next_store_of_its_tenant_and_a_dead_one_is_not_reused() {
+    use ppgov_store_pg::testing::backend_pid;
+    let db = TestDb::new();
+    let a = db.records(TENANT);
+    let first = backend_pid(&a);
+    drop(a);
+    assert_eq!(db.idle(), 1, "kept for the next store");
+    let b = db.records(TENANT);
+    assert_eq!(backend_pid(&b), first, "the same connection, reused");
+    assert_eq!(db.idle(), 0);
+    drop(b);
+    // Another tenant's store never gets it: its session is scoped to the first tenant.
+    let other = db.records("t2");
+    let second = backend_pid(&other);
+    assert_ne!(second, first);
+    drop(other);
+    assert_eq!(db.idle(), 2);
+    // A connection the server ended while it was idle is closed, not handed out.
+    let mut admin = db.admin();
+    admin
+        .query_one("SELECT pg_terminate_backend($1)", &[&second])
+        .unwrap();
+    // Gone once the server lists it no more (each check a round trip, no timer).
+    while admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+            &[&second],
+        )
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+    {}
+    let again = db.records("t2");
+    assert_ne!(backend_pid(&again), second);
+    assert!(again.list_scans("t2").unwrap().is_empty(), "and it works");
+    assert_eq!(db.idle(), 1, "the first tenant's is still kept");
+}
