@@ -12,7 +12,7 @@
 //! and drops a partition only once no tenant has a row left in it (when the table is busy at
 //! that moment, the next prune drops it).
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefMut;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use postgres::{Client, Transaction};
@@ -25,6 +25,7 @@ use ppgov_store::{
 
 use crate::migrations::LOCK_SPACE;
 use crate::pg;
+use crate::tenant_conn::TenantConn;
 
 /// Serialises the chain writes of one tenant: the second key is a hash of the tenant's id with
 /// bit 30 set, so it never meets this store's fixed keys in `LOCK_SPACE` (1 migrations, 2
@@ -58,19 +59,13 @@ const SET_STATE: &str = "INSERT INTO audit_state (tenant_id, key, value) VALUES 
 /// before each callback, so a callback may read the store; a call made while another holds the
 /// client is refused with an error, never a panic.
 pub struct PgEventStore {
-    /// `None` only while the store is dropped (see its `Drop`).
-    pub(crate) client: RefCell<Option<Client>>,
-    pub(crate) tenant: String,
-    /// The url connected to: the dropped store's connection goes back to the pool under it.
-    url: String,
-    /// Where refresh marks go instead of PostgreSQL: the store the crawler reads them from.
-    marks: Option<ppgov_store::Store>,
+    pub(crate) conn: TenantConn,
 }
 
 impl std::fmt::Debug for PgEventStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgEventStore")
-            .field("tenant", &self.tenant)
+            .field("tenant", &self.conn.tenant)
             .finish_non_exhaustive()
     }
 }
@@ -80,82 +75,31 @@ impl PgEventStore {
     /// scopes the session to `tenant` through `app.tenant`; the role must be subject to
     /// row-level security.
     pub fn connect(url: &str, tenant: &str) -> Result<PgEventStore, StoreError> {
-        let client = off_runtime(|| crate::pool::checkout(url, Some(tenant)))?;
         Ok(PgEventStore {
-            client: RefCell::new(Some(client)),
-            tenant: tenant.to_owned(),
-            url: url.to_owned(),
-            marks: None,
+            conn: TenantConn::connect(url, tenant, "event store")?,
         })
     }
 
     /// Puts the refresh marks that audit events make into `store` instead of PostgreSQL: the
     /// tenant's embedded store, where the crawler that honours them keeps its snapshots.
     pub fn with_marks_in(mut self, store: ppgov_store::Store) -> PgEventStore {
-        self.marks = Some(store);
+        self.conn.marks = Some(store);
         self
     }
 
     /// The tenant this store holds the events of.
     pub fn tenant(&self) -> &str {
-        &self.tenant
+        &self.conn.tenant
     }
 
     /// True once the client has seen the connection close; every call then fails.
     pub fn is_closed(&self) -> bool {
-        self.client
-            .try_borrow()
-            .is_ok_and(|c| c.as_ref().is_none_or(Client::is_closed))
+        self.conn.is_closed()
     }
 
     /// The client for a read through `&self`.
     pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
-        held(&self.client, "event store")
-    }
-}
-
-/// The client in `cell` for a read through `&self` of the store named `store`: refused, never a
-/// panic, while another call of the same store holds it. What [`PgEventStore`] and
-/// [`crate::PgRecords`] share.
-pub(crate) fn held<'a>(
-    cell: &'a RefCell<Option<Client>>,
-    store: &str,
-) -> Result<RefMut<'a, Client>, StoreError> {
-    let held = cell.try_borrow_mut().map_err(|_| {
-        StoreError::PgRefused(format!(
-            "the postgresql {store} is already in a call on this thread; call it after that \
-             call returns"
-        ))
-    })?;
-    RefMut::filter_map(held, Option::as_mut).map_err(|_| closed(store))
-}
-
-/// The client in `cell` for a write through `&mut self` (a function of the field, so the tenant
-/// can be borrowed beside it).
-pub(crate) fn live_in<'a>(
-    cell: &'a mut RefCell<Option<Client>>,
-    store: &str,
-) -> Result<&'a mut Client, StoreError> {
-    cell.get_mut().as_mut().ok_or_else(|| closed(store))
-}
-
-fn live(client: &mut RefCell<Option<Client>>) -> Result<&mut Client, StoreError> {
-    live_in(client, "event store")
-}
-
-fn closed(store: &str) -> StoreError {
-    StoreError::PgRefused(format!("the postgresql {store} is closed"))
-}
-
-/// The connection goes back to the pool (`pool.rs`) for the next store of this url and tenant;
-/// closing one blocks on the client's runtime, so this runs off the async runtime's worker, as
-/// every call does, and an event store may be dropped in async code.
-impl Drop for PgEventStore {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.get_mut().take() {
-            let (url, tenant) = (&self.url, &self.tenant);
-            off_runtime(|| crate::pool::give_back(url, Some(tenant), client));
-        }
+        self.conn.client()
     }
 }
 
@@ -274,8 +218,8 @@ fn bad_month(month: &str) -> StoreError {
 impl EventStore for PgEventStore {
     fn append(&mut self, events: &mut [EventRow]) -> Result<AppendOutcome, StoreError> {
         off_runtime(|| {
-            let tenant = self.tenant.as_str();
-            let mut tx = locked(live(&mut self.client)?, tenant)?;
+            let (client, tenant) = self.conn.live()?;
+            let mut tx = locked(client, tenant)?;
             let (prev_seq, prev_hash) = head(&mut tx, tenant)?;
             let next_failed = pg("reading the next audit sequence number");
             let mut next: i64 = tx
@@ -437,8 +381,8 @@ impl EventStore for PgEventStore {
 
     fn prune_before(&mut self, before_ms: i64) -> Result<PruneOutcome, StoreError> {
         off_runtime(|| {
-            let tenant = self.tenant.as_str();
-            let mut tx = locked(live(&mut self.client)?, tenant)?;
+            let (client, tenant) = self.conn.live()?;
+            let mut tx = locked(client, tenant)?;
             // Prunes of several tenants run one at a time, before any row lock: two prunes each
             // holding row locks on a month's partition could never drop it.
             tx.execute("SELECT pg_advisory_xact_lock($1, 3)", &[&LOCK_SPACE])
@@ -530,16 +474,19 @@ impl EventStore for PgEventStore {
         resources: &[ResourceRef],
         reason: &str,
     ) -> Result<usize, StoreError> {
-        if let Some(store) = self.marks.as_mut() {
+        if let Some(store) = self.conn.marks.as_mut() {
             return EventStore::mark_for_refresh(store, resources, reason);
         }
-        off_runtime(|| insert_marks(live(&mut self.client)?, &self.tenant, resources, reason))
+        off_runtime(|| {
+            let (client, tenant) = self.conn.live()?;
+            insert_marks(client, tenant, resources, reason)
+        })
     }
 
     fn set_state(&mut self, key: &str, value: &str) -> Result<(), StoreError> {
         off_runtime(|| {
-            let tenant = self.tenant.as_str();
-            live(&mut self.client)?
+            let (client, tenant) = self.conn.live()?;
+            client
                 .execute(SET_STATE, &[&tenant, &key, &value])
                 .map_err(pg("setting an audit state value"))?;
             Ok(())
@@ -552,8 +499,8 @@ impl EventStore for PgEventStore {
         state: &[(&str, &str)],
     ) -> Result<(), StoreError> {
         off_runtime(|| {
-            let tenant = self.tenant.as_str();
-            let mut tx = locked(live(&mut self.client)?, tenant)?;
+            let (client, tenant) = self.conn.live()?;
+            let mut tx = locked(client, tenant)?;
             let failed = pg("saving audit alerts");
             let at = now_text();
             for a in alerts {

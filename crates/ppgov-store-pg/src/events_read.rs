@@ -85,7 +85,7 @@ impl PgEventStore {
             "time_ms, id"
         };
         let failed = pg("searching audit events");
-        let mut params = filter_params(&self.tenant, f);
+        let mut params = filter_params(&self.conn.tenant, f);
         params.push(&limit);
         let rows = self
             .client()?
@@ -103,7 +103,7 @@ impl PgEventStore {
             .client()?
             .query_one(
                 &format!("SELECT count(*) FROM audit_events {FILTER}"),
-                &filter_params(&self.tenant, f),
+                &filter_params(&self.conn.tenant, f),
             )
             .and_then(|r| r.try_get(0))
             .map_err(&failed)?;
@@ -129,7 +129,10 @@ impl PgEventStore {
             // event seen, in (time, id) order.
             let rows = self
                 .client()?
-                .query(&sql, &[&self.tenant, &after_seq, &from.0, &from.1, &CHUNK])
+                .query(
+                    &sql,
+                    &[&self.conn.tenant, &after_seq, &from.0, &from.1, &CHUNK],
+                )
                 .map_err(&failed)?;
             let full = rows.len() as i64 == CHUNK;
             for r in &rows {
@@ -153,7 +156,7 @@ impl PgEventStore {
             .read_only(true)
             .start()
             .map_err(pg("starting the audit verification"))?;
-        let tenant = self.tenant.as_str();
+        let tenant = self.conn.tenant.as_str();
         let months = months(&mut tx, tenant)?;
         let mut v = ChainVerifier::new(months.clone());
         let part_failed = pg("looking up an audit month partition");
@@ -239,7 +242,7 @@ impl PgEventStore {
         self.client()?
             .query_opt(
                 "SELECT value FROM audit_state WHERE tenant_id = $1 AND key = $2",
-                &[&self.tenant, &key],
+                &[&self.conn.tenant, &key],
             )
             .map_err(&failed)?
             .map(|r| r.try_get(0))
@@ -262,7 +265,7 @@ impl PgEventStore {
                    AND ($2::bigint IS NULL OR last_seen >= $2)
                    AND ($3::text IS NULL OR detection_id = $3)
                  ORDER BY last_seen DESC, key",
-                &[&self.tenant, &since_ms, &detection],
+                &[&self.conn.tenant, &since_ms, &detection],
             )
             .map_err(&failed)?;
         let mut out = Vec::with_capacity(rows.len());
@@ -293,7 +296,7 @@ impl PgEventStore {
             .query_one(
                 "SELECT count(*), COALESCE(sum(pg_column_size(e.*)), 0)::bigint
                  FROM audit_events e WHERE tenant_id = $1",
-                &[&self.tenant],
+                &[&self.conn.tenant],
             )
             .map_err(&failed)?;
         let events: i64 = r.try_get(0).map_err(&failed)?;

@@ -29,6 +29,7 @@ mod pool;
 mod records;
 mod records_console;
 mod records_journal;
+mod tenant_conn;
 #[cfg(feature = "testing")]
 pub mod testing;
 

@@ -13,7 +13,7 @@
 //! where the SQLite store, one file per tenant, would write or find nothing. `finish_due_action`
 //! names no tenant: it finishes the store's tenant's action of that id, if there is one.
 
-use std::cell::{RefCell, RefMut};
+use std::cell::RefMut;
 
 use chrono::{DateTime, Utc};
 use postgres::Client;
@@ -25,11 +25,9 @@ use ppgov_store::{
     SnapshotId, StoreError, StoredSuppression, SuppressionError,
 };
 
-use crate::events::{held, insert_marks, live_in, off_runtime};
+use crate::events::{insert_marks, off_runtime};
 use crate::pg;
-
-/// The store's name in its messages.
-const STORE: &str = "records store";
+use crate::tenant_conn::TenantConn;
 
 /// The governance records of one tenant on PostgreSQL: journal, actions due later, scan history,
 /// suppressions and connector requests.
@@ -38,19 +36,13 @@ const STORE: &str = "records store";
 /// `RefCell`, as in [`crate::PgEventStore`]: the store is `Send`, not `Sync`, and a call made
 /// while another holds the client is refused with an error, never a panic.
 pub struct PgRecords {
-    /// `None` only while the store is dropped (see its `Drop`).
-    pub(crate) client: RefCell<Option<Client>>,
-    pub(crate) tenant: String,
-    /// The url connected to: the dropped store's connection goes back to the pool under it.
-    url: String,
-    /// Where refresh marks go instead of PostgreSQL: the store the crawler reads them from.
-    marks: Option<ppgov_store::Store>,
+    pub(crate) conn: TenantConn,
 }
 
 impl std::fmt::Debug for PgRecords {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgRecords")
-            .field("tenant", &self.tenant)
+            .field("tenant", &self.conn.tenant)
             .finish_non_exhaustive()
     }
 }
@@ -60,37 +52,31 @@ impl PgRecords {
     /// scopes the session to `tenant` through `app.tenant`; the role must be subject to
     /// row-level security.
     pub fn connect(url: &str, tenant: &str) -> Result<PgRecords, StoreError> {
-        let client = off_runtime(|| crate::pool::checkout(url, Some(tenant)))?;
         Ok(PgRecords {
-            client: RefCell::new(Some(client)),
-            tenant: tenant.to_owned(),
-            url: url.to_owned(),
-            marks: None,
+            conn: TenantConn::connect(url, tenant, "records store")?,
         })
     }
 
     /// Puts the refresh marks that applies make into `store` instead of PostgreSQL: the tenant's
     /// embedded store, where the crawler that honours them keeps its snapshots.
     pub fn with_marks_in(mut self, store: ppgov_store::Store) -> PgRecords {
-        self.marks = Some(store);
+        self.conn.marks = Some(store);
         self
     }
 
     /// The tenant this store holds the records of.
     pub fn tenant(&self) -> &str {
-        &self.tenant
+        &self.conn.tenant
     }
 
     /// True once the client has seen the connection close; every call then fails.
     pub fn is_closed(&self) -> bool {
-        self.client
-            .try_borrow()
-            .is_ok_and(|c| c.as_ref().is_none_or(Client::is_closed))
+        self.conn.is_closed()
     }
 
     /// The client for a read through `&self`.
     pub(crate) fn client(&self) -> Result<RefMut<'_, Client>, StoreError> {
-        held(&self.client, STORE)
+        self.conn.client()
     }
 
     /// The client and the tenant for a write through `&mut self`, once the tenant the write
@@ -100,26 +86,14 @@ impl PgRecords {
         tenant_id: &str,
         what: &str,
     ) -> Result<(&mut Client, &str), StoreError> {
-        if tenant_id != self.tenant {
+        if tenant_id != self.conn.tenant {
             return Err(StoreError::PgRefused(format!(
                 "this postgresql records store is scoped to tenant `{}` and writes no {what} of \
                  tenant `{tenant_id}`; connect one scoped to that tenant",
-                self.tenant
+                self.conn.tenant
             )));
         }
-        Ok((live_in(&mut self.client, STORE)?, &self.tenant))
-    }
-}
-
-/// The connection goes back to the pool (`pool.rs`) for the next store of this url and tenant;
-/// closing one blocks on the client's runtime, so this runs off the async runtime's worker, as
-/// every call does, and a records store may be dropped in async code.
-impl Drop for PgRecords {
-    fn drop(&mut self) {
-        if let Some(client) = self.client.get_mut().take() {
-            let (url, tenant) = (&self.url, &self.tenant);
-            off_runtime(|| crate::pool::give_back(url, Some(tenant), client));
-        }
+        self.conn.live()
     }
 }
 
@@ -202,8 +176,8 @@ impl PgRecords {
     }
 
     fn finish_due(&mut self, id: i64, apply_id: &str) -> Result<(), StoreError> {
-        let tenant = self.tenant.as_str();
-        live_in(&mut self.client, STORE)?
+        let (client, tenant) = self.conn.live()?;
+        client
             .execute(
                 "UPDATE due_actions SET done_at = $1, apply_id = $2 WHERE tenant_id = $3 AND id = $4",
                 &[&to_text(Utc::now()), &apply_id, &tenant, &id],
@@ -397,16 +371,12 @@ impl Records for PgRecords {
         resources: &[ResourceRef],
         reason: &str,
     ) -> Result<usize, StoreError> {
-        if let Some(store) = self.marks.as_mut() {
+        if let Some(store) = self.conn.marks.as_mut() {
             return store.mark_for_refresh(resources, reason);
         }
         off_runtime(|| {
-            insert_marks(
-                live_in(&mut self.client, STORE)?,
-                &self.tenant,
-                resources,
-                reason,
-            )
+            let (client, tenant) = self.conn.live()?;
+            insert_marks(client, tenant, resources, reason)
         })
     }
 }

@@ -116,7 +116,7 @@ impl PgRecords {
                 &format!(
                     "SELECT {COLS} FROM journal WHERE tenant_id = $1 AND {filter} ORDER BY seq"
                 ),
-                &[&self.tenant, &arg],
+                &[&self.conn.tenant, &arg],
             )
             .map_err(&failed)?;
         rows.iter()
@@ -145,7 +145,7 @@ impl PgRecords {
             .read_only(true)
             .start()
             .map_err(pg("starting the journal verification"))?;
-        let tenant = self.tenant.as_str();
+        let tenant = self.conn.tenant.as_str();
         // SQLite reads in rowid (insertion) order, so a renumbered row shows out of sequence
         // there; PostgreSQL keeps no insertion order to read, so the rows come in seq order (the
         // key) and a moved, renumbered or reordered entry is found by its hash (which covers
