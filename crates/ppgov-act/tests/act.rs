@@ -122,7 +122,7 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
         let counted = emu.write_counts();
         let (report2, store) = ppgov_act::apply(
             Ctx::new(clients(&emu, false)),
-            Box::new(store),
+            store,
             plan,
             opts(),
         )
@@ -319,7 +319,7 @@ async fn revert_restores_the_before_state_from_the_journal() {
     let revert = Plan::new(&tenant, author(), "revert", undo.steps).unwrap();
     let (r2, _store) = ppgov_act::apply(
         Ctx::new(clients(&emu, false)),
-        Box::new(store),
+        store,
         revert,
         opts(),
     )
@@ -448,7 +448,7 @@ async fn a_rerun_after_a_crash_never_repeats_a_write() {
     let counted = emu.write_counts();
     let (r3, _) = ppgov_act::apply(
         Ctx::new(clients(&emu, false)),
-        Box::new(store),
+        store,
         plan,
         opts(),
     )
@@ -653,7 +653,7 @@ async fn roles_remove_over_a_hundred_environments_removes_exactly_the_listed_use
     .planned;
     assert!(again.steps.is_empty());
     let counted = emu.write_counts();
-    let (r2, _) = ppgov_act::apply(Ctx::new(clients(&emu, false)), Box::new(store), plan, o)
+    let (r2, _) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, o)
         .await
         .unwrap();
     assert!(

@@ -78,7 +78,7 @@ async fn a_declared_state_is_applied_then_plans_nothing_in_any_spelling() {
         "each step names its desired-state line"
     );
     let plan = Plan::new(&tenant, author(), "--desired", planned.steps).unwrap();
-    let store = Store::open_in_memory().unwrap();
+    let store = Box::new(Store::open_in_memory().unwrap());
     let (report, store) = apply_all(&emu, store, plan, StepOutcome::Applied).await;
 
     // The same state, written differently, plans nothing.

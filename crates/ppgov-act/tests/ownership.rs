@@ -76,7 +76,7 @@ async fn orphaned_flows_and_apps_are_taken_over_and_revert_hands_them_back() {
     assert!(planned.steps.iter().all(|s| s.action == "PPG-ACT-008"));
 
     let plan = Plan::new(&tenant, author(), "from-scan", planned.steps).unwrap();
-    let store = Store::open_in_memory().unwrap();
+    let store = Box::new(Store::open_in_memory().unwrap());
     let (report, store) = apply_all(&emu, store, plan.clone(), StepOutcome::Applied).await;
     assert_eq!(writes(&emu, "/modifypermissions"), flows.len() as u64);
     assert_eq!(writes(&emu, "/modifyappowner"), apps.len() as u64);
@@ -155,7 +155,7 @@ async fn a_group_takes_over_single_owner_flows_but_not_orphans_or_apps() {
     let plan = Plan::new(&tenant, author(), "from-scan", steps).unwrap();
     apply_all(
         &emu,
-        Store::open_in_memory().unwrap(),
+        Box::new(Store::open_in_memory().unwrap()),
         plan,
         StepOutcome::Applied,
     )
@@ -192,7 +192,7 @@ async fn orphaned_connections_are_removed_once_and_never_reverted() {
     let plan = Plan::new(&tenant, author(), "from-scan", planned.steps).unwrap();
     let (report, store) = apply_all(
         &emu,
-        Store::open_in_memory().unwrap(),
+        Box::new(Store::open_in_memory().unwrap()),
         plan.clone(),
         StepOutcome::Applied,
     )
@@ -226,7 +226,7 @@ async fn inactive_flows_are_turned_off_from_a_scan_and_revert_turns_them_on() {
     assert_eq!(targets, inactive, "{:?}", planned.notes);
     assert!(planned.steps.iter().all(|s| s.action == "PPG-ACT-007"));
     let plan = Plan::new(&tenant, author(), "from-scan", planned.steps).unwrap();
-    let store = Store::open_in_memory().unwrap();
+    let store = Box::new(Store::open_in_memory().unwrap());
     let (report, store) = apply_all(&emu, store, plan.clone(), StepOutcome::Applied).await;
     assert_eq!(writes(&emu, "/stop"), inactive.len() as u64);
     let after = scan(&emu).await;

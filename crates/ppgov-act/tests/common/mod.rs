@@ -121,13 +121,13 @@ pub fn writes(emu: &Emulator, needle: &str) -> u64 {
 /// Applies `plan` as the admin service principal and asserts every step ended as `want`.
 pub async fn apply_all(
     emu: &Emulator,
-    store: impl ppgov_store::Records + 'static,
+    store: Box<dyn ppgov_store::Records>,
     plan: ppgov_act::Plan,
     want: ppgov_act::StepOutcome,
 ) -> (ppgov_act::ApplyReport, Box<dyn ppgov_store::Records>) {
     let (report, store) = ppgov_act::apply(
         ppgov_act::Ctx::new(clients(emu, false)),
-        Box::new(store),
+        store,
         plan,
         opts(),
     )
