@@ -50,6 +50,24 @@ fn check(name: &str, status: Status, detail: impl Into<String>, fix: Option<Stri
     }
 }
 
+/// The store check: `opened` is what opening the tenant's stores as every command does said
+/// (where they are, or why they cannot be used).
+pub fn store_check(opened: Result<String, String>) -> Check {
+    match opened {
+        Ok(detail) => check("store", Status::Ok, detail, None),
+        Err(e) => check(
+            "store",
+            Status::Fail,
+            e,
+            Some(
+                "check [store] in ppgov.toml: the path must be a writable folder, and with `url` \
+                 the PostgreSQL server must be reachable and the role NOSUPERUSER NOBYPASSRLS"
+                    .into(),
+            ),
+        ),
+    }
+}
+
 /// Who ppgov signs in as, for fixes that name it.
 #[derive(Debug, Clone)]
 pub struct Identity {

@@ -130,6 +130,29 @@ pub fn open_events(config: &Config) -> Result<Box<dyn EventStore + Send>, String
     Ok(Box::new(pg.with_marks_in(open_store(config)?)))
 }
 
+/// Opens `config`'s tenant's stores as every command does (the embedded store, and with
+/// `[store] url` its governance records and audit events in PostgreSQL, scoped to the tenant) and
+/// says where they are, for `ppgov doctor`; the error says which could not be opened and why.
+pub fn check_stores(config: &Config) -> Result<String, String> {
+    let local = open_store(config)?;
+    let version = local.schema_version().map_err(|e| e.to_string())?;
+    let embedded = format!(
+        "snapshots in {} (schema {version})",
+        config.store.path.display()
+    );
+    drop(local);
+    let Some(url) = &config.store.url else {
+        return Ok(format!("{embedded}; every record there too"));
+    };
+    drop(open_records(config)?);
+    drop(open_events(config)?);
+    let target = ppgov_store_pg::describe_url(url).unwrap_or_else(|| "[store] url".into());
+    Ok(format!(
+        "{embedded}; records and audit events in PostgreSQL at {target}, scoped to tenant {} under row-level security",
+        config.tenant.id
+    ))
+}
+
 /// The posture `config`'s tenant is judged with: its `[posture]` and the suppressions recorded in
 /// the console (live rows of `records`). Every scan of a tenant's snapshot judges with it: `ppgov
 /// serve`'s scan and digest jobs, `ppgov scan` and `ppgov evidence`, the console's evidence.

@@ -166,6 +166,12 @@ fn scope_session(client: &mut Client, tenant: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// Host, port and database of `url`, for messages (never the password); `None` when it is not
+/// a PostgreSQL url.
+pub fn describe_url(url: &str) -> Option<String> {
+    url.parse::<postgres::Config>().ok().map(|c| target_of(&c))
+}
+
 /// Host, port and database of a configuration, for messages (never the password).
 fn target_of(config: &postgres::Config) -> String {
     let host = match config.get_hosts().first() {

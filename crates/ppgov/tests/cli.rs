@@ -332,6 +332,65 @@ async fn doctor_explains_each_set_up_problem_with_its_fix() {
     }
 }
 
+/// `ppgov doctor` checks the store too, opened as every command opens it: the embedded store,
+/// and with `[store] url` the tenant's records and audit events in PostgreSQL; an unreachable
+/// server fails the check and the exit code, named without its password.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_checks_the_store_every_command_keeps_its_state_in() {
+    let emu = emulator(ServeOptions::default()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let auth = secret_auth(wellknown::ADMIN_CLIENT_ID, &emu.ready().client_secret);
+    let cfg = config(dir.path(), &emu, &auth);
+    let store_line = |o: &Output| {
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        out.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some("store"))
+            .unwrap_or_else(|| panic!("no store check:\n{out}"))
+            .to_string()
+    };
+    let o = ppgov(&cfg, &["doctor"]).await;
+    let line = store_line(&o);
+    assert!(
+        line.starts_with("OK") && line.contains("store.db"),
+        "{line}"
+    );
+
+    let db = tokio::task::block_in_place(ppgov_store_pg::testing::TestDb::new);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    // Under the file's `[store]` table, beside its path.
+    std::fs::write(&cfg, format!("{text}url = \"{}\"\n", db.url())).unwrap();
+    let o = ppgov(&cfg, &["doctor"]).await;
+    let line = store_line(&o);
+    assert!(
+        line.starts_with("OK") && line.contains("PostgreSQL at 127.0.0.1:"),
+        "{line}"
+    );
+    assert!(line.contains(&db.name), "{line}");
+
+    std::fs::write(
+        &cfg,
+        format!("{text}url = \"postgres://ppgov:s3cret-pw@127.0.0.1:1/ppgov\"\n"),
+    )
+    .unwrap();
+    let o = ppgov(&cfg, &["doctor"]).await;
+    let line = store_line(&o);
+    assert!(
+        line.starts_with("FAIL") && line.contains("127.0.0.1:1"),
+        "{line}"
+    );
+    assert_ne!(o.status.code(), Some(0));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        !all.contains("s3cret-pw"),
+        "the password never shows: {all}"
+    );
+    emu.shutdown().await.unwrap();
+}
+
 /// An expired certificate registered on the admin app: the assertion signed with it is refused
 /// (AADSTS700027) and `doctor` says to upload a current certificate.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,13 +15,16 @@ pub async fn run(file: Option<PathBuf>) -> anyhow::Result<Outcome> {
         delegated: config.auth.method.is_delegated(),
     };
     let tokens: Arc<dyn TokenSource> = conn.tokens.clone();
-    let checks = ppgov_doctor::run(
+    let mut checks = ppgov_doctor::run(
         tokens,
         conn.clients.transport.clone(),
         &config.endpoints(),
         &who,
     )
     .await;
+    let cfg = config.clone();
+    let stores = tokio::task::spawn_blocking(move || ppgov_serve::check_stores(&cfg)).await?;
+    checks.push(ppgov_doctor::store_check(stores));
     let mut failed = false;
     for c in &checks {
         let tag = match c.status {
