@@ -20,6 +20,9 @@ fn safe_return(path: Option<&str>) -> String {
     }
 }
 
+/// Why a sign-in cannot start or finish when the session store fails (the log says more).
+const SESSIONS_DOWN: &str = "the console's session store cannot be reached; try again in a moment (the server log says why)";
+
 fn redirect_uri(c: &Console) -> String {
     format!("{}/auth/callback", c.public)
 }
@@ -44,13 +47,21 @@ pub(crate) async fn login(State(c): St, Query(q): Query<LoginQuery>) -> Response
             );
         }
     };
-    let browser = c.sessions.begin(
+    let Ok(browser) = c.sessions.begin(
         &started.state,
         started.nonce,
         started.verifier,
         safe_return(q.return_to.as_deref()),
         c.serve.now_ms(),
-    );
+    ) else {
+        return pages::problem(
+            &c,
+            None,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-in is unavailable",
+            SESSIONS_DOWN,
+        );
+    };
     (
         StatusCode::FOUND,
         [
@@ -134,7 +145,9 @@ pub(crate) async fn callback(
     }
     tracing::info!(user = %who.username, roles = ?grants.0, "console sign-in");
     let ttl_ms = i64::from(c.config.session_minutes) * 60_000;
-    let id = c.sessions.open(who, grants, c.serve.now_ms() + ttl_ms);
+    let Ok(id) = c.sessions.open(who, grants, c.serve.now_ms() + ttl_ms) else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, SESSIONS_DOWN);
+    };
     let mut resp = Redirect::to(&pending.return_to).into_response();
     let h = resp.headers_mut();
     for v in [
@@ -157,7 +170,15 @@ pub(crate) async fn logout(State(c): St, headers: HeaderMap, body: Bytes) -> Res
     if let Err(r) = web::check_form(&c, &s, &headers, &web::parse_form(&body)) {
         return r.into_response();
     }
-    c.sessions.close(&s.id);
+    if c.sessions.close(&s.id).is_err() {
+        return pages::problem(
+            &c,
+            Some(&s),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Sign-out did not finish",
+            "the console's session store cannot be reached, so your session may still be open; reload the page and sign out again",
+        );
+    }
     (
         StatusCode::SEE_OTHER,
         [

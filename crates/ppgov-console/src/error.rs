@@ -9,6 +9,9 @@ pub enum ConsoleError {
     /// A sign-in failed (the provider refused, or its answer did not verify).
     #[error("sign-in failed: {0}")]
     SignIn(String),
+    /// The shared sessions cannot be kept (the PostgreSQL database of `[store] url`).
+    #[error("console sessions: {0}")]
+    Sessions(String),
     /// A page could not be rendered.
     #[error("page {page} could not be rendered: {message}")]
     Render {

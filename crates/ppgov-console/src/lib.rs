@@ -2,8 +2,9 @@
 //!
 //! People sign in with Microsoft Entra ([`oidc`]: the authorization code flow with PKCE, the ID
 //! token checked against the tenant's keys). Their roles per tenant come from the token's app
-//! roles or from configured groups ([`roles`]); every route checks them on the server. Sessions
-//! and one-time form tokens live in this process ([`session`]). Pages are rendered on the server
+//! roles or from configured groups ([`roles`]); every route checks them on the server. Sessions,
+//! pending sign-ins and one-time form tokens live in the PostgreSQL database of `[store] url`
+//! when there is one, shared by every instance, else in this process ([`session`]). Pages are rendered on the server
 //! from the same store reads as the API ([`pages`]), work without JavaScript, and are sent
 //! with a strict Content-Security-Policy; the little script and style there is are served from
 //! the binary.
@@ -40,6 +41,10 @@ pub struct ConsoleSetup {
     pub sign_in_tenant: String,
     /// The console app's client secret.
     pub client_secret: Secret<String>,
+    /// `[store] url` of the served configuration (every tenant of one `ppgov serve` shares
+    /// it): sessions are kept in that PostgreSQL database, shared by every instance; without
+    /// it, in this process.
+    pub store_url: Option<Secret<String>>,
 }
 
 /// The console's state, shared by its routes.
@@ -66,6 +71,14 @@ pub fn routes(setup: ConsoleSetup) -> Result<ppgov_serve::ExtraRoutes, ConsoleEr
         setup.client_secret,
     )?;
     let pages = pages::Pages::new()?;
+    let sessions = match &setup.store_url {
+        None => session::Sessions::default(),
+        Some(url) => session::Sessions::in_postgres(url.expose()).map_err(|e| {
+            ConsoleError::Sessions(format!(
+                "cannot keep the console's sessions in the PostgreSQL database of [store] url: {e}"
+            ))
+        })?,
+    };
     Ok(Box::new(move |serve: ServeHandle| {
         let public = setup
             .config
@@ -78,7 +91,7 @@ pub fn routes(setup: ConsoleSetup) -> Result<ppgov_serve::ExtraRoutes, ConsoleEr
             serve,
             config: setup.config,
             provider,
-            sessions: session::Sessions::default(),
+            sessions,
             snapshots: snapshots::Snapshots::default(),
             pages,
             public,
@@ -157,7 +170,8 @@ impl ConsoleSetup {
     /// The console of a served configuration: `None` without a `[console]` section. The
     /// sign-in tenant is `[console] tenant` (one of those served, or any tenant signed in
     /// through the first one's login host) or the first tenant; the client secret is read
-    /// from the variable `[console] client_secret_env` names.
+    /// from the variable `[console] client_secret_env` names. Sessions go to the first
+    /// tenant's `[store] url` (file-wide: every tenant's).
     pub fn from_configs(
         configs: &[ppgov_config::Config],
         env: &dyn Fn(&str) -> Option<String>,
@@ -188,6 +202,7 @@ impl ConsoleSetup {
             login: home.endpoints().login.clone(),
             sign_in_tenant: tenant,
             client_secret: Secret::new(secret),
+            store_url: first.store.url.clone().map(Secret::new),
             config,
         }))
     }

@@ -3,11 +3,11 @@
 
 use crate::oidc::Identity;
 use ppgov_config::ConsoleGrant;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A console role.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Reads posture, findings, inventory and alerts.
@@ -157,7 +157,7 @@ impl Permission {
 }
 
 /// Roles per tenant.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grants(pub BTreeMap<String, BTreeSet<Role>>);
 
 impl Grants {

@@ -20,6 +20,10 @@
 //! `ppgov_store::journal_chain`, numbered and headed per tenant, appends serialised per tenant
 //! on an advisory lock), actions due later, scan history, suppressions and connector requests.
 //! It reads nothing of another tenant and refuses to write for one.
+//!
+//! [`PgSessions`] keeps the web console's sessions, pending sign-ins and one-time form tokens
+//! (only digests of their ids and tokens), so every instance on the database knows them: tables
+//! of no tenant, on an unscoped connection.
 
 mod events;
 mod events_read;
@@ -29,6 +33,7 @@ mod pool;
 mod records;
 mod records_console;
 mod records_journal;
+mod sessions;
 mod tenant_conn;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -41,6 +46,7 @@ use ppgov_store::StoreError;
 pub use events::{PgEventStore, off_runtime};
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use records::PgRecords;
+pub use sessions::PgSessions;
 
 /// How long [`PgStore::connect`] waits for the server when the url sets no `connect_timeout`.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

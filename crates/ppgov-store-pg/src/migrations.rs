@@ -28,6 +28,16 @@ macro_rules! tenant_policy {
     };
 }
 
+/// The row-level security condition of the tables that belong to no tenant (migration 5's console
+/// sessions): only an unscoped session (no or empty `app.tenant`) sees or writes their rows; a
+/// session scoped to a tenant sees none and writes none.
+macro_rules! unscoped_only {
+    () => {
+        "(current_setting('app.tenant', true) IS NULL
+          OR current_setting('app.tenant', true) = '')"
+    };
+}
+
 /// Migrations in order; entry `i` takes the schema from version `i` to `i + 1`.
 const MIGRATIONS: &[&str] = &[
     // 1: the job queue (the SQLite store's `jobs` columns), one row per (tenant, kind, tick).
@@ -424,6 +434,55 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE connector_requests FORCE ROW LEVEL SECURITY;
     CREATE POLICY connector_requests_tenant ON connector_requests USING "#,
         tenant_policy!(),
+        r#";
+    "#
+    ),
+    // 5: the web console's sessions, pending sign-ins and one-time form tokens, shared by every
+    // `ppgov serve` instance on this database (`crate::PgSessions`). They have no tenant column:
+    // a session spans every tenant its person holds roles in. So these tables are not under the
+    // tenant policy; a tenant-scoped connection has no business with them, and their own policy
+    // (`unscoped_only`) shows them to unscoped sessions only. Rows are keyed by SHA-256 digests
+    // (of the session id, the sign-in's state, the form token), never the values themselves;
+    // `value` is what the console keeps of the session or the pending sign-in (JSON). `seq`
+    // orders arrivals: the oldest pending sign-ins and the oldest form tokens of a session go
+    // first when their caps are reached. A session's form tokens go with it.
+    concat!(
+        r#"
+    CREATE TABLE console_sessions (
+        id_digest  BYTEA PRIMARY KEY,
+        value      TEXT NOT NULL,
+        expires_ms BIGINT NOT NULL
+    );
+    CREATE INDEX console_sessions_expiry ON console_sessions (expires_ms);
+    CREATE TABLE console_pending (
+        state_digest BYTEA PRIMARY KEY,
+        value        TEXT NOT NULL,
+        started_ms   BIGINT NOT NULL,
+        seq          BIGINT GENERATED ALWAYS AS IDENTITY UNIQUE
+    );
+    CREATE INDEX console_pending_started ON console_pending (started_ms);
+    CREATE TABLE console_form_tokens (
+        session_digest BYTEA NOT NULL
+                       REFERENCES console_sessions (id_digest) ON DELETE CASCADE,
+        token_digest   BYTEA NOT NULL,
+        seq            BIGINT GENERATED ALWAYS AS IDENTITY,
+        PRIMARY KEY (session_digest, token_digest)
+    );
+    CREATE INDEX console_form_tokens_order ON console_form_tokens (session_digest, seq);
+    ALTER TABLE console_sessions ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE console_sessions FORCE ROW LEVEL SECURITY;
+    CREATE POLICY console_sessions_unscoped ON console_sessions USING "#,
+        unscoped_only!(),
+        r#";
+    ALTER TABLE console_pending ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE console_pending FORCE ROW LEVEL SECURITY;
+    CREATE POLICY console_pending_unscoped ON console_pending USING "#,
+        unscoped_only!(),
+        r#";
+    ALTER TABLE console_form_tokens ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE console_form_tokens FORCE ROW LEVEL SECURITY;
+    CREATE POLICY console_form_tokens_unscoped ON console_form_tokens USING "#,
+        unscoped_only!(),
         r#";
     "#
     ),

@@ -12,6 +12,7 @@
 
 mod events;
 mod records;
+mod sessions;
 
 use std::sync::{Arc, Barrier};
 
