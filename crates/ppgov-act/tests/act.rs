@@ -120,14 +120,10 @@ async fn the_lockdown_preset_resolves_the_default_environment_findings_and_repla
             .unwrap();
         assert!(again.steps.is_empty(), "{:?}", again.steps);
         let counted = emu.write_counts();
-        let (report2, store) = ppgov_act::apply(
-            Ctx::new(clients(&emu, false)),
-            store,
-            plan,
-            opts(),
-        )
-        .await
-        .unwrap();
+        let (report2, store) =
+            ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, opts())
+                .await
+                .unwrap();
         assert!(
             report2
                 .steps
@@ -317,14 +313,9 @@ async fn revert_restores_the_before_state_from_the_journal() {
     let undo = planner::revert_steps(&store.journal(Some(&report.apply_id)).unwrap());
     assert_eq!(undo.steps.len(), 2, "{:?}", undo.notes);
     let revert = Plan::new(&tenant, author(), "revert", undo.steps).unwrap();
-    let (r2, _store) = ppgov_act::apply(
-        Ctx::new(clients(&emu, false)),
-        store,
-        revert,
-        opts(),
-    )
-    .await
-    .unwrap();
+    let (r2, _store) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, revert, opts())
+        .await
+        .unwrap();
     assert!(
         r2.steps.iter().all(|s| s.outcome == StepOutcome::Applied),
         "{}",
@@ -446,14 +437,9 @@ async fn a_rerun_after_a_crash_never_repeats_a_write() {
     );
     // Everything is done now: a third run writes nothing at all.
     let counted = emu.write_counts();
-    let (r3, _) = ppgov_act::apply(
-        Ctx::new(clients(&emu, false)),
-        store,
-        plan,
-        opts(),
-    )
-    .await
-    .unwrap();
+    let (r3, _) = ppgov_act::apply(Ctx::new(clients(&emu, false)), store, plan, opts())
+        .await
+        .unwrap();
     assert!(
         r3.steps
             .iter()
@@ -749,7 +735,7 @@ async fn a_role_held_through_a_group_team_is_named_never_reported_removed() {
         let tenant = emu.ready().tenant_id.clone();
         let (summary, store) = ppgov_crawl::crawl(
             clients(&emu, false),
-            Store::open_in_memory().unwrap(),
+            Box::new(Store::open_in_memory().unwrap()),
             &tenant,
             Default::default(),
         )

@@ -17,7 +17,7 @@ use ppgov_core::{
     Observation, Observations, ResourceKind,
 };
 use ppgov_store::{
-    ResourceRow, SnapshotId, SnapshotKind, SnapshotStatus, Store, StoreKind, StoredResource,
+    ResourceRow, SnapshotId, SnapshotKind, SnapshotStatus, Snapshots, StoreKind, StoredResource,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -156,7 +156,7 @@ pub(crate) struct Parent {
 
 /// The `observed` field of every resource of a kind in a snapshot (missing or unreadable: none).
 fn observed(
-    store: &Store,
+    store: &dyn Snapshots,
     snapshot: &SnapshotId,
     kind: StoreKind,
 ) -> Result<Observed, ppgov_store::StoreError> {
@@ -240,10 +240,10 @@ pub(crate) fn collected(n: usize) -> CollectionState {
 /// Crawls the tenant into `store`. Returns the summary and the store.
 pub async fn crawl(
     clients: Clients,
-    mut store: Store,
+    mut store: Box<dyn Snapshots>,
     tenant_id: &str,
     opts: CrawlOptions,
-) -> Result<(CrawlSummary, Store), CrawlError> {
+) -> Result<(CrawlSummary, Box<dyn Snapshots>), CrawlError> {
     let started = Instant::now();
     let counters_before = clients.transport.counters();
     // The default environment's app quarantine state is read only for PPG-DEF-006, which needs
@@ -287,10 +287,10 @@ pub async fn crawl(
             flows: store.resource_versions(p, StoreKind::Flow)?,
             apps: store.resource_versions(p, StoreKind::App)?,
             connections: store.resource_versions(p, StoreKind::Connection)?,
-            flow_facets: observed(&store, p, StoreKind::Flow)?,
-            app_facets: observed(&store, p, StoreKind::App)?,
-            connection_facets: observed(&store, p, StoreKind::Connection)?,
-            roles: roles::ParentRoles::read(&store, p)?,
+            flow_facets: observed(store.as_ref(), p, StoreKind::Flow)?,
+            app_facets: observed(store.as_ref(), p, StoreKind::App)?,
+            connection_facets: observed(store.as_ref(), p, StoreKind::Connection)?,
+            roles: roles::ParentRoles::read(store.as_ref(), p)?,
             quarantined_apps: if !read_quarantine {
                 BTreeSet::new()
             } else {
@@ -519,7 +519,11 @@ pub async fn crawl(
             if let Some(f) = fail {
                 failure.get_or_insert(f);
             }
-            store.put_principals(&snapshot, &more)?;
+            let rows = more
+                .iter()
+                .map(ResourceRow::of)
+                .collect::<Result<Vec<_>, _>>()?;
+            store.put_resources(&snapshot, &rows)?;
         }
         counts.insert("principals", total);
         let state = match failure {

@@ -22,7 +22,7 @@ use ppgov_core::{
     ResourceKind, RoleAssignment, SYSTEM_ADMINISTRATOR_TEMPLATE_ID,
 };
 use ppgov_model as wire;
-use ppgov_store::{SnapshotId, Store, StoreError, StoreKind};
+use ppgov_store::{SnapshotId, Snapshots, StoreError, StoreKind};
 use std::collections::BTreeMap;
 
 /// One environment's holders in the parent snapshot.
@@ -46,7 +46,10 @@ pub(crate) struct ParentRoles(BTreeMap<String, ParentHolders>);
 
 impl ParentRoles {
     /// Reads the parent's role assignment rows (ids and times) and collection status.
-    pub(crate) fn read(store: &Store, parent: &SnapshotId) -> Result<ParentRoles, StoreError> {
+    pub(crate) fn read(
+        store: &dyn Snapshots,
+        parent: &SnapshotId,
+    ) -> Result<ParentRoles, StoreError> {
         let mut out: BTreeMap<String, ParentHolders> = BTreeMap::new();
         for (id, at) in store.resource_versions(parent, StoreKind::RoleAssignment)? {
             // Row ids start with the environment id (`kinds.rs`).

@@ -1,9 +1,11 @@
-//! The store writer: one thread owns the SQLite connection and writes in batched transactions, in
+//! The store writer: one thread owns the store's connection and writes in batched transactions, in
 //! the order it is told. A shard's checkpoint commits in the same transaction as its rows, so a
 //! crawl killed at any point resumes from consistent checkpoints.
 
 use ppgov_core::CollectionEntry;
-use ppgov_store::{ResourceRow, ShardState, SnapshotId, Store, StoreError, StoreKind, WriteBatch};
+use ppgov_store::{
+    ResourceRow, ShardState, SnapshotBatch, SnapshotId, Snapshots, StoreError, StoreKind,
+};
 use tokio::sync::mpsc;
 
 /// Ops queued for the writer before senders wait.
@@ -38,12 +40,12 @@ pub enum WriteOp {
 /// Handle to the writer thread.
 pub struct Writer {
     tx: mpsc::Sender<WriteOp>,
-    handle: std::thread::JoinHandle<(Store, Result<(), StoreError>)>,
+    handle: std::thread::JoinHandle<(Box<dyn Snapshots>, Result<(), StoreError>)>,
 }
 
 impl Writer {
     /// Starts the writer thread, which takes ownership of the store until [`Writer::finish`].
-    pub fn spawn(store: Store, snapshot: SnapshotId) -> Writer {
+    pub fn spawn(store: Box<dyn Snapshots>, snapshot: SnapshotId) -> Writer {
         // A few ops of slack: an op can carry a chunk of flow definitions (megabytes), so a deep
         // queue behind a busy disk would be memory, not speed.
         let (tx, rx) = mpsc::channel(WRITE_QUEUE);
@@ -58,7 +60,7 @@ impl Writer {
 
     /// Stops the thread after writing everything sent, and hands the store back with the first
     /// write error, if any.
-    pub async fn finish(self) -> (Option<Store>, Result<(), StoreError>) {
+    pub async fn finish(self) -> (Option<Box<dyn Snapshots>>, Result<(), StoreError>) {
         drop(self.tx);
         match tokio::task::spawn_blocking(move || self.handle.join()).await {
             Ok(Ok((store, result))) => (Some(store), result),
@@ -79,10 +81,10 @@ const BATCH_ROWS: usize = 20_000;
 const BATCH_TIME: std::time::Duration = std::time::Duration::from_millis(500);
 
 fn run(
-    mut store: Store,
+    mut store: Box<dyn Snapshots>,
     snapshot: SnapshotId,
     mut rx: mpsc::Receiver<WriteOp>,
-) -> (Store, Result<(), StoreError>) {
+) -> (Box<dyn Snapshots>, Result<(), StoreError>) {
     let mut first_error: Result<(), StoreError> = Ok(());
     // Where the writer's time goes, for `-v` runs of a slow crawl.
     let mut stats = Stats::default();
@@ -93,10 +95,10 @@ fn run(
         let t0 = std::time::Instant::now();
         let outcome = (|| -> Result<(), StoreError> {
             let mut batch = store.batch(&snapshot)?;
-            let mut rows = apply(&mut batch, op, first_error.is_ok(), &mut stats)?;
+            let mut rows = apply(batch.as_mut(), op, first_error.is_ok(), &mut stats)?;
             while rows < BATCH_ROWS && t0.elapsed() < BATCH_TIME {
                 match rx.try_recv() {
-                    Ok(op) => rows += apply(&mut batch, op, first_error.is_ok(), &mut stats)?,
+                    Ok(op) => rows += apply(batch.as_mut(), op, first_error.is_ok(), &mut stats)?,
                     Err(_) => break,
                 }
             }
@@ -132,7 +134,7 @@ struct Stats {
 
 /// Applies one op to the open batch; returns how many rows it wrote.
 fn apply(
-    batch: &mut WriteBatch<'_>,
+    batch: &mut dyn SnapshotBatch,
     op: WriteOp,
     may_mark: bool,
     stats: &mut Stats,

@@ -101,9 +101,15 @@ fn assert_complete(s: &Snapshot, e: &Expected) {
     assert!(!s.dlp_policies.is_empty());
 }
 
-async fn crawl_into(emu: &Emulator, store: Store, opts: CrawlOptions) -> (Snapshot, Store) {
+async fn crawl_into(
+    emu: &Emulator,
+    store: Store,
+    opts: CrawlOptions,
+) -> (Snapshot, Box<dyn ppgov_store::Snapshots>) {
     let tenant = emu.ready().tenant_id.clone();
-    let (summary, store) = crawl(clients(emu), store, &tenant, opts).await.unwrap();
+    let (summary, store) = crawl(clients(emu), Box::new(store), &tenant, opts)
+        .await
+        .unwrap();
     assert!(
         summary.failures.is_empty(),
         "collection failures: {:?}",
@@ -198,7 +204,7 @@ async fn interrupted_crawl_resumes_to_the_same_snapshot() {
     // Stop the first crawl part-way, as a kill would: the future is dropped mid-flight.
     let first = crawl(
         clients(&emu),
-        Store::open(&path).unwrap(),
+        Box::new(Store::open(&path).unwrap()),
         &tenant,
         CrawlOptions {
             concurrency: 2,
@@ -268,7 +274,7 @@ async fn incremental_crawl_refetches_only_changes_and_sees_deletions() {
     let tenant = emu.ready().tenant_id.clone();
     let (full, store) = crawl(
         c.clone(),
-        Store::open(&path).unwrap(),
+        Box::new(Store::open(&path).unwrap()),
         &tenant,
         CrawlOptions::default(),
     )
@@ -327,7 +333,7 @@ async fn delegated_sign_in_lists_flows_through_the_inventory() {
             let graph_before = emu.graph_request_count();
             let (summary, store) = crawl(
                 c,
-                Store::open_in_memory().unwrap(),
+                Box::new(Store::open_in_memory().unwrap()),
                 &tenant,
                 CrawlOptions {
                     inventory,

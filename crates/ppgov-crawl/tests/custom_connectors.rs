@@ -51,7 +51,7 @@ async fn custom_connectors_and_their_hosts_are_collected() {
     let clients = Clients::new(transport, &endpoints);
     let (summary, store) = crawl(
         clients,
-        Store::open_in_memory().unwrap(),
+        Box::new(Store::open_in_memory().unwrap()),
         &ready.tenant_id,
         CrawlOptions::default(),
     )

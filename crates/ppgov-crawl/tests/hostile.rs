@@ -90,7 +90,7 @@ async fn hostile_ids_crawl_exactly() {
     for delegated in [false, true] {
         let (summary, store) = crawl(
             clients(&emu, delegated),
-            Store::open_in_memory().unwrap(),
+            Box::new(Store::open_in_memory().unwrap()),
             &tenant_id,
             CrawlOptions::default(),
         )
@@ -195,7 +195,7 @@ async fn an_untrusted_dataverse_url_is_refused_and_recorded() {
     let tenant_id = emu.ready().tenant_id.clone();
     let (summary, store) = crawl(
         clients(&emu, false),
-        Store::open_in_memory().unwrap(),
+        Box::new(Store::open_in_memory().unwrap()),
         &tenant_id,
         CrawlOptions::default(),
     )

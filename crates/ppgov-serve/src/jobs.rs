@@ -17,7 +17,7 @@ use ppgov_audit::detect::Engine;
 use ppgov_audit::management::{self, ManagementOptions};
 use ppgov_crawl::CrawlOptions;
 use ppgov_engine::ScanOptions;
-use ppgov_store::{SnapshotId, Store};
+use ppgov_store::{SnapshotId, Snapshots};
 
 /// The job kinds, as `[schedule]` names them.
 pub const KINDS: &[&str] = &["crawl", "full_crawl", "audit", "due", "digest"];
@@ -66,7 +66,7 @@ async fn crawl(tenant: &Tenant, full: bool, metrics: &Metrics) -> Result<String,
     let _one_crawl = tenant.crawl_lock.lock().await;
     let conn = tenant.connection()?;
     let id = tenant.id().to_string();
-    let store = tenant.store()?;
+    let store = tenant.snapshots()?;
     let resume = store
         .unfinished_snapshot(&id)
         .map_err(|e| e.to_string())?
@@ -85,11 +85,11 @@ async fn crawl(tenant: &Tenant, full: bool, metrics: &Metrics) -> Result<String,
         ..CrawlOptions::default()
     };
     let kind = if full { "full_crawl" } else { "crawl" };
-    let (summary, mut store) = boxed_crawl(conn.clients.clone(), store, id.clone(), opts)
+    let (summary, store) = boxed_crawl(conn.clients.clone(), store, id.clone(), opts)
         .await
         .map_err(|e| format!("crawl failed: {e}"))?;
     count_api(tenant, kind, summary.requests, summary.throttled, metrics);
-    let scanned = scan(tenant, &mut store, &summary.snapshot_id, metrics)?;
+    let scanned = scan(tenant, store.as_ref(), &summary.snapshot_id, metrics)?;
     let text = format!(
         "snapshot {} ({}{}), {} requests; {scanned}",
         summary.snapshot_id.as_str(),
@@ -111,7 +111,10 @@ async fn crawl(tenant: &Tenant, full: bool, metrics: &Metrics) -> Result<String,
 type CrawlFuture = std::pin::Pin<
     Box<
         dyn std::future::Future<
-                Output = Result<(ppgov_crawl::CrawlSummary, Store), ppgov_crawl::CrawlError>,
+                Output = Result<
+                    (ppgov_crawl::CrawlSummary, Box<dyn Snapshots>),
+                    ppgov_crawl::CrawlError,
+                >,
             > + Send,
     >,
 >;
@@ -120,7 +123,7 @@ type CrawlFuture = std::pin::Pin<
 /// is concrete, which it cannot do through the worker's generic spawn.
 fn boxed_crawl(
     clients: ppgov_client::Clients,
-    store: Store,
+    store: Box<dyn Snapshots>,
     tenant: String,
     opts: CrawlOptions,
 ) -> CrawlFuture {
@@ -131,7 +134,7 @@ fn boxed_crawl(
 /// previous scan.
 fn scan(
     tenant: &Tenant,
-    store: &mut Store,
+    store: &dyn Snapshots,
     snapshot: &SnapshotId,
     metrics: &Metrics,
 ) -> Result<String, String> {

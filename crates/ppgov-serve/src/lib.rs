@@ -18,4 +18,6 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use handle::{ExtraRoutes, ServeHandle};
 pub use http::OPENAPI;
 pub use server::{JobEvent, Queue, RunEnd, ServeError, ServeOptions, Server};
-pub use tenant::{Tenant, check_stores, judging_posture, open_events, open_records};
+pub use tenant::{
+    Tenant, check_stores, judging_posture, open_events, open_records, open_snapshots,
+};

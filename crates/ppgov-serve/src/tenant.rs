@@ -5,7 +5,7 @@ use ppgov_audit::detect::DetectionConfig;
 use ppgov_client::{Connection, TransportConfig};
 use ppgov_config::Config;
 use ppgov_notify::Notifier;
-use ppgov_store::{EventStore, Records, Store};
+use ppgov_store::{EventStore, Records, Snapshots, Store};
 use std::sync::Arc;
 
 /// A tenant as `ppgov serve` runs it. Set-up problems (a certificate that cannot be read, a sink
@@ -97,11 +97,22 @@ impl Tenant {
         open_events(&self.config)
     }
 
+    /// Opens its snapshots: where its crawls write and every reader loads them.
+    pub fn snapshots(&self) -> Result<Box<dyn Snapshots>, String> {
+        open_snapshots(&self.config)
+    }
+
     /// Opens its governance records (journal, due actions, scans, suppressions, connector
     /// requests): in PostgreSQL with `[store] url`, else in the embedded store.
     pub fn records(&self) -> Result<Box<dyn Records>, String> {
         open_records(&self.config)
     }
+}
+
+/// The snapshots of `config`'s tenant, as [`Tenant::snapshots`] opens them (the CLI and the
+/// console open the same ones).
+pub fn open_snapshots(config: &Config) -> Result<Box<dyn Snapshots>, String> {
+    Ok(Box::new(open_store(config)?))
 }
 
 /// The governance records of `config`'s tenant, as [`Tenant::records`] opens them (the CLI and

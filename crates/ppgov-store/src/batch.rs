@@ -6,11 +6,12 @@
 
 use crate::checkpoints::{ShardState, mark};
 use crate::resources::{ResourceRow, copy_rows, put_rows, record};
+use crate::snapshot_store::{ParentRow, SnapshotBatch};
 use crate::{SnapshotId, Store, StoreError, StoreKind};
 use ppgov_core::CollectionEntry;
 
-/// Open writes to one snapshot; nothing is visible (or durable) until [`WriteBatch::commit`].
-/// Dropping it without committing rolls every write back.
+/// Open writes to one snapshot; nothing is visible (or durable) until
+/// [`SnapshotBatch::commit`]. Dropping it without committing rolls every write back.
 pub struct WriteBatch<'a> {
     tx: rusqlite::Transaction<'a>,
     snapshot: SnapshotId,
@@ -26,14 +27,12 @@ impl Store {
     }
 }
 
-impl WriteBatch<'_> {
-    /// Upserts rows, as [`Store::put_resources`].
-    pub fn put_resources(&mut self, rows: &[ResourceRow]) -> Result<(), StoreError> {
+impl SnapshotBatch for WriteBatch<'_> {
+    fn put_resources(&mut self, rows: &[ResourceRow]) -> Result<(), StoreError> {
         put_rows(&self.tx, &self.snapshot, rows)
     }
 
-    /// Carries rows forward from `from`, as [`Store::copy_unchanged`].
-    pub fn copy_unchanged(
+    fn copy_unchanged(
         &mut self,
         from: &SnapshotId,
         kind: StoreKind,
@@ -42,23 +41,20 @@ impl WriteBatch<'_> {
         copy_rows(&self.tx, from, &self.snapshot, kind, ids)
     }
 
-    /// Writes resources that keep part of their parent row (see [`crate::Carry`]); returns
-    /// (written, parent rows missing).
-    pub fn carry(
+    fn parent_row(
         &mut self,
         from: &SnapshotId,
-        carries: &[crate::Carry],
-    ) -> Result<(usize, usize), StoreError> {
-        crate::carry::carry_rows(&self.tx, from, &self.snapshot, carries)
+        kind: StoreKind,
+        id: &str,
+    ) -> Result<Option<ParentRow>, StoreError> {
+        crate::carry::parent_row(&self.tx, from, kind, id)
     }
 
-    /// Records a collection outcome, as [`Store::record_collection`].
-    pub fn record_collection(&mut self, entry: &CollectionEntry) -> Result<(), StoreError> {
+    fn record_collection(&mut self, entry: &CollectionEntry) -> Result<(), StoreError> {
         record(&self.tx, &self.snapshot, entry)
     }
 
-    /// Marks a shard, as [`Store::mark_shard`].
-    pub fn mark_shard(
+    fn mark_shard(
         &mut self,
         key: &str,
         state: ShardState,
@@ -67,8 +63,7 @@ impl WriteBatch<'_> {
         mark(&self.tx, &self.snapshot, key, state, cursor)
     }
 
-    /// Makes every write of the batch durable at once.
-    pub fn commit(self) -> Result<(), StoreError> {
+    fn commit(self: Box<Self>) -> Result<(), StoreError> {
         self.tx.commit()?;
         Ok(())
     }

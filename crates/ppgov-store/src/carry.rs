@@ -2,7 +2,8 @@
 //! again (its permissions, its runs) keeps the rest from the parent snapshot. The merge is on the
 //! stored JSON's top-level fields, so the store stays ignorant of the domain types.
 
-use crate::resources::{ResourceRow, put_rows};
+use crate::resources::ResourceRow;
+use crate::snapshot_store::ParentRow;
 use crate::time::from_text;
 use crate::{SnapshotId, Store, StoreError, StoreKind};
 use rusqlite::{OptionalExtension, params};
@@ -33,9 +34,18 @@ pub enum Carry {
 }
 
 /// A parent row: environment id, `last_modified` as stored, and the parsed document.
-type ParentRow = (Option<String>, Option<String>, Value);
+impl Carry {
+    /// The resource it writes: kind and id.
+    pub fn target(&self) -> (StoreKind, &str) {
+        match self {
+            Carry::Patch { kind, id, .. } => (*kind, id),
+            Carry::Keep { row, .. } => (row.kind, &row.id),
+        }
+    }
+}
 
-fn parent_row(
+/// The parent row of `(kind, id)` in snapshot `from`, read in the caller's transaction.
+pub(crate) fn parent_row(
     conn: &rusqlite::Connection,
     from: &SnapshotId,
     kind: StoreKind,
@@ -63,6 +73,9 @@ fn parent_row(
         id: id.to_string(),
         source,
     })?;
+    let lm = lm
+        .map(|t| from_text("resources.last_modified", &t))
+        .transpose()?;
     Ok(Some((env, lm, doc)))
 }
 
@@ -73,67 +86,52 @@ fn encoded(kind: StoreKind, id: &str, v: &Value) -> Result<String, StoreError> {
     })
 }
 
-/// Applies carries (inside the caller's transaction). A carry whose parent row is missing writes
-/// nothing and is counted in the second number, so the caller can say so.
-pub(crate) fn carry_rows(
-    conn: &rusqlite::Connection,
-    from: &SnapshotId,
-    to: &SnapshotId,
-    carries: &[Carry],
-) -> Result<(usize, usize), StoreError> {
-    let (mut written, mut missing) = (0, 0);
-    for c in carries {
-        let row = match c {
-            Carry::Patch { kind, id, set } => {
-                let Some((env, lm, mut doc)) = parent_row(conn, from, *kind, id)? else {
-                    missing += 1;
-                    continue;
-                };
-                if let Some(obj) = doc.as_object_mut() {
-                    for (k, v) in set {
-                        obj.insert(k.clone(), v.clone());
-                    }
-                }
-                ResourceRow {
-                    kind: *kind,
-                    id: id.clone(),
-                    environment_id: env,
-                    last_modified: lm
-                        .map(|t| from_text("resources.last_modified", &t))
-                        .transpose()?,
-                    json: encoded(*kind, id, &doc)?,
+/// The row a carry writes, merged with its parent row (`None`: the parent has no such row, and
+/// nothing is written). What every backend's batch shares.
+pub(crate) fn merged(
+    c: &Carry,
+    parent: Option<ParentRow>,
+) -> Result<Option<ResourceRow>, StoreError> {
+    let Some((env, lm, mut doc)) = parent else {
+        return Ok(None);
+    };
+    Ok(Some(match c {
+        Carry::Patch { kind, id, set } => {
+            if let Some(obj) = doc.as_object_mut() {
+                for (k, v) in set {
+                    obj.insert(k.clone(), v.clone());
                 }
             }
-            Carry::Keep { row, fields } => {
-                let Some((_, _, parent)) = parent_row(conn, from, row.kind, &row.id)? else {
-                    missing += 1;
-                    continue;
-                };
-                let mut doc: Value =
-                    serde_json::from_str(&row.json).map_err(|source| StoreError::Decode {
-                        snapshot: to.0.clone(),
-                        kind: row.kind.as_str().to_string(),
-                        id: row.id.clone(),
-                        source,
-                    })?;
-                if let (Some(obj), Some(p)) = (doc.as_object_mut(), parent.as_object()) {
-                    for f in fields {
-                        match p.get(*f) {
-                            Some(v) => obj.insert((*f).to_string(), v.clone()),
-                            None => obj.remove(*f),
-                        };
-                    }
-                }
-                ResourceRow {
-                    json: encoded(row.kind, &row.id, &doc)?,
-                    ..row.clone()
+            ResourceRow {
+                kind: *kind,
+                id: id.clone(),
+                environment_id: env,
+                last_modified: lm,
+                json: encoded(*kind, id, &doc)?,
+            }
+        }
+        Carry::Keep { row, fields } => {
+            let mut fresh: Value =
+                serde_json::from_str(&row.json).map_err(|source| StoreError::Decode {
+                    snapshot: String::new(),
+                    kind: row.kind.as_str().to_string(),
+                    id: row.id.clone(),
+                    source,
+                })?;
+            if let (Some(obj), Some(p)) = (fresh.as_object_mut(), doc.as_object()) {
+                for f in fields {
+                    match p.get(*f) {
+                        Some(v) => obj.insert((*f).to_string(), v.clone()),
+                        None => obj.remove(*f),
+                    };
                 }
             }
-        };
-        put_rows(conn, to, std::slice::from_ref(&row))?;
-        written += 1;
-    }
-    Ok((written, missing))
+            ResourceRow {
+                json: encoded(row.kind, &row.id, &fresh)?,
+                ..row.clone()
+            }
+        }
+    }))
 }
 
 impl Store {
@@ -235,7 +233,7 @@ mod tests {
                 set: Map::new(),
             },
         ];
-        let mut batch = store.batch(&b).unwrap();
+        let mut batch = crate::Snapshots::batch(&mut store, &b).unwrap();
         assert_eq!(batch.carry(&a, &carries).unwrap(), (2, 1));
         batch.commit().unwrap();
         let s = store.load_snapshot(&b).unwrap();

@@ -9,7 +9,7 @@
 //!
 //! Line-oriented so a damaged file fails with the line that is wrong, and so big tenants stream.
 
-use crate::{SnapshotId, SnapshotKind, SnapshotStatus, Store, StoreError, StoreKind};
+use crate::{SnapshotId, Store, StoreError, StoreKind};
 use chrono::{DateTime, Utc};
 use ppgov_core::{CollectionEntry, Snapshot};
 use serde::de::DeserializeOwned;
@@ -271,18 +271,9 @@ impl Store {
         Ok(snapshot)
     }
 
-    /// Stores a whole in-memory snapshot as a complete full snapshot under its own id.
+    /// Stores a whole in-memory snapshot as a complete full snapshot under its own id (see
+    /// [`crate::Snapshots::insert_snapshot`]).
     pub fn insert_snapshot(&mut self, snapshot: &Snapshot) -> Result<SnapshotId, StoreError> {
-        let id = SnapshotId(snapshot.id.clone());
-        self.begin_snapshot_with(
-            &id,
-            &snapshot.tenant_id,
-            snapshot.taken_at,
-            SnapshotKind::Full,
-            None,
-        )?;
-        self.put_snapshot_parts(&id, snapshot)?;
-        self.finish_snapshot(&id, SnapshotStatus::Complete)?;
-        Ok(id)
+        crate::Snapshots::insert_snapshot(self, snapshot)
     }
 }

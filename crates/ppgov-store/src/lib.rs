@@ -38,6 +38,7 @@ mod records;
 mod requests;
 mod resources;
 mod scans;
+mod snapshot_store;
 mod snapshots;
 mod store;
 mod suppressions;
@@ -79,6 +80,7 @@ pub use records::Records;
 pub use requests::{ConnectorRequest, NewRequest, RequestEvent, RequestState, RequestUpdate};
 pub use resources::ResourceRow;
 pub use scans::{ScanId, ScanInfo};
+pub use snapshot_store::{ParentRow, SnapshotBatch, Snapshots, build_snapshot};
 pub use snapshots::{SnapshotId, SnapshotInfo, SnapshotKind, SnapshotStatus};
 pub use store::Store;
 pub use suppressions::{

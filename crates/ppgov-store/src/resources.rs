@@ -1,6 +1,5 @@
 //! Writing resources in batches and rebuilding a snapshot from them.
 
-use crate::kinds::TENANT_ROW_ID;
 use crate::time::{from_text, to_text};
 use crate::{SnapshotId, Store, StoreError, StoreKind, StoredResource};
 use chrono::{DateTime, Utc};
@@ -11,7 +10,6 @@ use ppgov_core::{
 };
 use rusqlite::params;
 use serde::Serialize;
-use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
 
 /// One resource row ready to write: its key and its domain type as JSON.
@@ -169,6 +167,62 @@ pub(crate) fn record(
     Ok(())
 }
 
+/// The rows of every part of an in-memory snapshot (its collection aside).
+pub(crate) fn rows_of(s: &Snapshot) -> Result<Vec<ResourceRow>, StoreError> {
+    let mut rows = Vec::with_capacity(
+        s.environments.len()
+            + s.apps.len()
+            + s.flows.len()
+            + s.connections.len()
+            + s.role_assignments.len()
+            + s.principals.len()
+            + s.dlp_policies.len()
+            + 3,
+    );
+    if let Some(t) = &s.tenant_settings {
+        rows.push(ResourceRow::of(t)?);
+    }
+    if let Some(t) = &s.tenant_isolation {
+        rows.push(ResourceRow::of(t)?);
+    }
+    rows.push(ResourceRow::of(&s.connector_metadata)?);
+    for v in &s.dlp_policies {
+        rows.push(ResourceRow::of(v)?);
+    }
+    for v in &s.environments {
+        rows.push(ResourceRow::of(v)?);
+    }
+    for v in &s.apps {
+        rows.push(ResourceRow::of(v)?);
+    }
+    for v in &s.flows {
+        rows.push(ResourceRow::of(v)?);
+    }
+    for v in &s.connections {
+        rows.push(ResourceRow::of(v)?);
+    }
+    for v in &s.role_assignments {
+        rows.push(ResourceRow::of(v)?);
+    }
+    for v in &s.custom_connectors {
+        rows.push(ResourceRow::of(v)?);
+    }
+    for v in &s.groups {
+        rows.push(ResourceRow::of(v)?);
+    }
+    // The map key is what `Snapshot::principal` looks up, so it is the row id.
+    for (key, v) in &s.principals {
+        rows.push(ResourceRow::generic(
+            StoreKind::Principal,
+            None,
+            key,
+            None,
+            v,
+        )?);
+    }
+    Ok(rows)
+}
+
 impl Store {
     /// Writes a batch of rows in ONE transaction; a row already stored under the same
     /// (snapshot, kind, id) is replaced, so re-crawling a page never duplicates.
@@ -302,70 +356,6 @@ impl Store {
         Ok(())
     }
 
-    /// Writes every part of a snapshot under `snapshot` (which must exist), in one transaction.
-    pub fn put_snapshot_parts(
-        &mut self,
-        snapshot: &SnapshotId,
-        s: &Snapshot,
-    ) -> Result<(), StoreError> {
-        let mut rows = Vec::with_capacity(
-            s.environments.len()
-                + s.apps.len()
-                + s.flows.len()
-                + s.connections.len()
-                + s.role_assignments.len()
-                + s.principals.len()
-                + s.dlp_policies.len()
-                + 3,
-        );
-        if let Some(t) = &s.tenant_settings {
-            rows.push(ResourceRow::of(t)?);
-        }
-        if let Some(t) = &s.tenant_isolation {
-            rows.push(ResourceRow::of(t)?);
-        }
-        rows.push(ResourceRow::of(&s.connector_metadata)?);
-        for v in &s.dlp_policies {
-            rows.push(ResourceRow::of(v)?);
-        }
-        for v in &s.environments {
-            rows.push(ResourceRow::of(v)?);
-        }
-        for v in &s.apps {
-            rows.push(ResourceRow::of(v)?);
-        }
-        for v in &s.flows {
-            rows.push(ResourceRow::of(v)?);
-        }
-        for v in &s.connections {
-            rows.push(ResourceRow::of(v)?);
-        }
-        for v in &s.role_assignments {
-            rows.push(ResourceRow::of(v)?);
-        }
-        for v in &s.custom_connectors {
-            rows.push(ResourceRow::of(v)?);
-        }
-        for v in &s.groups {
-            rows.push(ResourceRow::of(v)?);
-        }
-        // The map key is what `Snapshot::principal` looks up, so it is the row id.
-        for (key, v) in &s.principals {
-            rows.push(ResourceRow::generic(
-                StoreKind::Principal,
-                None,
-                key,
-                None,
-                v,
-            )?);
-        }
-        self.put_resources(snapshot, &rows)?;
-        for e in &s.collection.entries {
-            self.record_collection(snapshot, e)?;
-        }
-        Ok(())
-    }
-
     /// Id -> `lastModifiedTime` of every stored resource of one kind (for incremental crawls).
     pub fn resource_versions(
         &self,
@@ -419,30 +409,9 @@ impl Store {
         Ok(usize::try_from(n).unwrap_or(0))
     }
 
-    /// Rebuilds the full [`Snapshot`] from its rows: one query per kind, resources sorted by id.
+    /// Rebuilds a stored snapshot (see [`crate::snapshot_store::build_snapshot`]).
     pub fn load_snapshot(&self, id: &SnapshotId) -> Result<Snapshot, StoreError> {
-        let info = self.require_snapshot(id)?;
-        let principals: Vec<(String, Principal)> = self.load_kind(id, StoreKind::Principal)?;
-        Ok(Snapshot {
-            id: info.id.0.clone(),
-            tenant_id: info.tenant_id.clone(),
-            taken_at: info.started_at,
-            tenant_settings: self.load_single(id, StoreKind::TenantSettings)?,
-            tenant_isolation: self.load_single(id, StoreKind::TenantIsolation)?,
-            dlp_policies: self.load_values(id, StoreKind::DlpPolicy)?,
-            connector_metadata: self
-                .load_single(id, StoreKind::ConnectorMetadata)?
-                .unwrap_or_default(),
-            environments: self.load_values(id, StoreKind::Environment)?,
-            apps: self.load_values(id, StoreKind::App)?,
-            flows: self.load_values(id, StoreKind::Flow)?,
-            connections: self.load_values(id, StoreKind::Connection)?,
-            role_assignments: self.load_values(id, StoreKind::RoleAssignment)?,
-            principals: principals.into_iter().collect(),
-            collection: self.load_collection(id)?,
-            custom_connectors: self.load_values(id, StoreKind::CustomConnector)?,
-            groups: self.load_values(id, StoreKind::GroupMembers)?,
-        })
+        crate::snapshot_store::build_snapshot(self, id)
     }
 
     /// The collection status of a snapshot, in recording order.
@@ -470,58 +439,26 @@ impl Store {
         Ok(CollectionStatus { entries })
     }
 
-    fn load_kind<T: DeserializeOwned>(
+    /// Calls `f` with the id and document of every row of `kind` in a snapshot, by id (the
+    /// document borrowed from SQLite, never copied).
+    pub fn each_document(
         &self,
         snapshot: &SnapshotId,
         kind: StoreKind,
-    ) -> Result<Vec<(String, T)>, StoreError> {
+        f: &mut dyn FnMut(&str, &str) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         // ORDER BY id walks the primary-key index: no sort step, deterministic order.
         let mut stmt = self.conn.prepare_cached(
             "SELECT r.id, b.json FROM resources r JOIN bodies b ON b.hash = r.body
              WHERE r.snapshot_id = ?1 AND r.kind = ?2 ORDER BY r.id",
         )?;
         let mut rows = stmt.query(params![snapshot.0, kind.as_str()])?;
-        let mut out = Vec::new();
         while let Some(r) = rows.next()? {
-            let rid: String = r.get(0)?;
+            let rid = r.get_ref(0)?.as_str().map_err(rusqlite::Error::from)?;
             let json = r.get_ref(1)?.as_str().map_err(rusqlite::Error::from)?;
-            match serde_json::from_str(json) {
-                Ok(v) => out.push((rid, v)),
-                Err(source) => {
-                    return Err(StoreError::Decode {
-                        snapshot: snapshot.0.clone(),
-                        kind: kind.as_str().to_string(),
-                        id: rid,
-                        source,
-                    });
-                }
-            }
+            f(rid, json)?;
         }
-        Ok(out)
-    }
-
-    fn load_values<T: DeserializeOwned>(
-        &self,
-        snapshot: &SnapshotId,
-        kind: StoreKind,
-    ) -> Result<Vec<T>, StoreError> {
-        Ok(self
-            .load_kind(snapshot, kind)?
-            .into_iter()
-            .map(|(_, v)| v)
-            .collect())
-    }
-
-    fn load_single<T: DeserializeOwned>(
-        &self,
-        snapshot: &SnapshotId,
-        kind: StoreKind,
-    ) -> Result<Option<T>, StoreError> {
-        Ok(self
-            .load_kind::<T>(snapshot, kind)?
-            .into_iter()
-            .find(|(id, _)| id == TENANT_ROW_ID)
-            .map(|(_, v)| v))
+        Ok(())
     }
 }
 

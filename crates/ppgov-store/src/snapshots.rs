@@ -148,7 +148,7 @@ fn info_from_row(r: &Row<'_>) -> Result<Result<SnapshotInfo, StoreError>, rusqli
 }
 
 /// A new snapshot id: the start time plus a per-process counter, readable and sortable.
-fn new_snapshot_id(started_at: DateTime<Utc>) -> String {
+pub(crate) fn new_snapshot_id(started_at: DateTime<Utc>) -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);

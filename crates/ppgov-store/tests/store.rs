@@ -566,7 +566,7 @@ fn a_write_batch_lands_whole_or_not_at_all() {
         .map(|f| ResourceRow::of(f).unwrap())
         .collect();
     {
-        let mut b = store.batch(&id).unwrap();
+        let mut b = ppgov_store::Snapshots::batch(&mut store, &id).unwrap();
         b.put_resources(&rows).unwrap();
         b.mark_shard("env:e:flows", ShardState::Done, None).unwrap();
         // Dropped without commit: a crash before the commit.
@@ -574,7 +574,7 @@ fn a_write_batch_lands_whole_or_not_at_all() {
     assert_eq!(store.count_resources(&id, StoreKind::Flow).unwrap(), 0);
     assert!(store.done_shards(&id).unwrap().is_empty());
 
-    let mut b = store.batch(&id).unwrap();
+    let mut b = ppgov_store::Snapshots::batch(&mut store, &id).unwrap();
     b.put_resources(&rows).unwrap();
     b.mark_shard("env:e:flows", ShardState::Done, None).unwrap();
     b.commit().unwrap();

@@ -38,7 +38,7 @@ async fn check(size: Size, seed: u64) {
         SourceOptions::default(),
     );
     let transport = Transport::with_config(Arc::new(tokens), fast()).unwrap();
-    let store = ppgov_store::Store::open_in_memory().unwrap();
+    let store = Box::new(ppgov_store::Store::open_in_memory().unwrap());
     let (summary, store) = crawl(
         Clients::new(transport, &endpoints),
         store,

@@ -64,7 +64,7 @@ async fn crawl_once(
 ) -> (CrawlSummary, Snapshot) {
     let (summary, store) = crawl(
         c.clone(),
-        Store::open(path).unwrap(),
+        Box::new(Store::open(path).unwrap()),
         tenant,
         CrawlOptions {
             max_age,
@@ -514,7 +514,7 @@ async fn role_holders_are_carried_while_young_and_read_again_when_due_or_failed(
     emu.forbid_all_but_environment_list(true);
     let (failed, _) = crawl(
         c.clone(),
-        Store::open(&path).unwrap(),
+        Box::new(Store::open(&path).unwrap()),
         &tenant,
         CrawlOptions::default(),
     )

@@ -90,7 +90,7 @@ pub fn opts() -> ApplyOptions {
 
 /// Crawls the emulator into a fresh store and scans it.
 pub async fn scan(emu: &Emulator) -> ppgov_core::ScanReport {
-    let store = Store::open_in_memory().unwrap();
+    let store = Box::new(Store::open_in_memory().unwrap());
     let tenant = emu.ready().tenant_id.clone();
     let (summary, store) =
         ppgov_crawl::crawl(clients(emu, false), store, &tenant, Default::default())

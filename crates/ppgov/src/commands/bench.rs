@@ -134,7 +134,8 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
     let charged_before = emu.charged_count();
     let counters_before = clients.transport.counters();
     let started = Instant::now();
-    let store = ppgov_store::Store::open(dir.path().join("bench.db"))?;
+    let store: Box<dyn ppgov_store::Snapshots> =
+        Box::new(ppgov_store::Store::open(dir.path().join("bench.db"))?);
     let (full, store) = ppgov_crawl::crawl(
         clients.clone(),
         store,
@@ -215,7 +216,7 @@ async fn crawl(a: BenchCrawlArgs) -> anyhow::Result<Outcome> {
         let seq_clients = Clients::new(t, &endpoints);
         let before_seq = emu.request_count();
         let started = Instant::now();
-        let store = ppgov_store::Store::open(dir.path().join("sequential.db"))?;
+        let store = Box::new(ppgov_store::Store::open(dir.path().join("sequential.db"))?);
         let opts = CrawlOptions {
             concurrency: 1,
             environments: Some(sample.clone()),

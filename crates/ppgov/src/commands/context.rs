@@ -104,6 +104,11 @@ pub fn connect(config: &Config, transport: TransportConfig) -> anyhow::Result<Co
     Ok(ppgov_client::connect(config, transport)?)
 }
 
+/// Opens the snapshots: where crawls write and readers load them (the configured store).
+pub fn snapshots(config: &Config) -> anyhow::Result<Box<dyn ppgov_store::Snapshots>> {
+    ppgov_serve::open_snapshots(config).map_err(|e| anyhow::anyhow!(e))
+}
+
 /// Opens the governance records (journal, due actions, scans, suppressions, connector
 /// requests): PostgreSQL with `[store] url`, else the configured embedded store.
 pub fn records(config: &Config) -> anyhow::Result<Box<dyn ppgov_store::Records>> {

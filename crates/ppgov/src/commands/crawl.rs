@@ -22,7 +22,7 @@ pub async fn run(file: Option<PathBuf>, quiet: bool, args: CrawlArgs) -> anyhow:
     let mut transport = ppgov_client::TransportConfig::default();
     transport.limiter.concurrency_per_host = args.concurrency.max(1);
     let conn = super::context::connect(&config, transport)?;
-    let store = super::context::store(&config)?;
+    let store = super::context::snapshots(&config)?;
     let opts = CrawlOptions {
         concurrency: args.concurrency.max(1),
         resume: args.resume,

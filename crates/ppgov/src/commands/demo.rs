@@ -87,7 +87,7 @@ pub async fn run(args: DemoArgs, quiet: bool) -> anyhow::Result<Outcome> {
         .await
         .context("the emulator failed to start")?;
     let tenant = emu.ready().tenant_id.clone();
-    let store = ppgov_store::Store::open(&db)?;
+    let store = Box::new(ppgov_store::Store::open(&db)?);
     let progress = if quiet {
         ProgressMode::Quiet
     } else {
