@@ -20,7 +20,7 @@ impl Snapshots {
     /// The tenant's latest complete snapshot (`None` before its first complete crawl), read
     /// from the store only when it is not the one kept (blocking: call it off the async threads).
     pub(crate) fn latest(&self, t: &ppgov_serve::Tenant) -> Result<Option<Arc<Snapshot>>, String> {
-        let store = t.store()?;
+        let store = t.snapshots()?;
         let Some(info) = store
             .latest_snapshot(t.id(), true)
             .map_err(|e| e.to_string())?

@@ -236,15 +236,16 @@ fn unavailable(e: ppgov_store::StoreError) -> Problem {
     problem(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
 }
 
-fn tenant_store(
+/// The tenant a read names, with its snapshots.
+fn tenant_snapshots(
     s: &Shared,
     headers: &HeaderMap,
     q: &TenantQuery,
-) -> Result<(Arc<crate::tenant::Tenant>, ppgov_store::Store), Problem> {
+) -> Result<(Arc<crate::tenant::Tenant>, Box<dyn ppgov_store::Snapshots>), Problem> {
     authorised(s, headers)?;
     let t = pick(s, q)?.clone();
     let store = t
-        .store()
+        .snapshots()
         .map_err(|e| problem(StatusCode::SERVICE_UNAVAILABLE, e))?;
     Ok((t, store))
 }
@@ -306,7 +307,7 @@ struct InventoryQuery {
 
 /// One kind of resource from the latest complete snapshot.
 async fn inventory(State(s): St, headers: HeaderMap, Query(q): Query<InventoryQuery>) -> Answer {
-    let (t, store) = tenant_store(&s, &headers, &TenantQuery { tenant: q.tenant })?;
+    let (t, store) = tenant_snapshots(&s, &headers, &TenantQuery { tenant: q.tenant })?;
     let info = store
         .latest_snapshot(t.id(), true)
         .map_err(unavailable)?

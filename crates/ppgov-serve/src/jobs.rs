@@ -280,7 +280,7 @@ async fn digest(tenant: &Tenant) -> Result<String, String> {
     let Some(notifier) = tenant.notifier()? else {
         return Ok("no [notify] sink configured: nothing sent".into());
     };
-    let store = tenant.store()?;
+    let store = tenant.snapshots()?;
     let Some(info) = store
         .latest_snapshot(tenant.id(), true)
         .map_err(|e| e.to_string())?

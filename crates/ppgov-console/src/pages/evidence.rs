@@ -97,7 +97,7 @@ pub(crate) async fn page(
         return StatusCode::NOT_FOUND.into_response();
     };
     let latest = blocking(move || {
-        let store = t.store()?;
+        let store = t.snapshots()?;
         store
             .latest_snapshot(t.id(), true)
             .map_err(|e| e.to_string())
@@ -159,7 +159,7 @@ pub(crate) async fn download(
         return StatusCode::NOT_FOUND.into_response();
     };
     let built = blocking(move || {
-        let store = t.store()?;
+        let store = t.snapshots()?;
         let Some(info) = store
             .latest_snapshot(t.id(), true)
             .map_err(|e| e.to_string())?

@@ -99,7 +99,7 @@ pub(crate) async fn page(
         let owned = match owner {
             Some(person) => {
                 let who = super::resource::Me::named(&person);
-                let store = t.store()?;
+                let store = t.snapshots()?;
                 let latest = store
                     .latest_snapshot(t.id(), true)
                     .map_err(|e| e.to_string())?;

@@ -33,7 +33,7 @@ pub(crate) struct Overview {
 pub(crate) fn read(tenant: &ppgov_serve::Tenant) -> Result<Overview, String> {
     let id = tenant.id();
     let crawl = tenant
-        .store()?
+        .snapshots()?
         .latest_snapshot(id, false)
         .map_err(|e| e.to_string())?;
     let records = tenant.records()?;

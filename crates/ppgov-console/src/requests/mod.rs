@@ -101,7 +101,10 @@ async fn with_store<T: Send + 'static>(
 }
 
 /// The environments of the latest complete snapshot, (id, display name), by name.
-fn environments(store: &ppgov_store::Store, tenant: &str) -> Result<Vec<(String, String)>, String> {
+fn environments(
+    store: &dyn ppgov_store::Snapshots,
+    tenant: &str,
+) -> Result<Vec<(String, String)>, String> {
     let Some(info) = store
         .latest_snapshot(tenant, true)
         .map_err(|e| e.to_string())?
@@ -144,7 +147,7 @@ pub(crate) async fn list(
     let tid = tenant.clone();
     let read = with_store(&c, &tenant, move |store, t| {
         let list = store.requests(&tid).map_err(|e| e.to_string())?;
-        Ok((list, environments(&t.store()?, &tid)?))
+        Ok((list, environments(t.snapshots()?.as_ref(), &tid)?))
     })
     .await;
     let (list, envs) = match read {
@@ -260,7 +263,11 @@ pub(crate) async fn create(
         return r.into_response();
     }
     let tid = tenant.clone();
-    let envs = match with_store(&c, &tenant, move |_, t| environments(&t.store()?, &tid)).await {
+    let envs = match with_store(&c, &tenant, move |_, t| {
+        environments(t.snapshots()?.as_ref(), &tid)
+    })
+    .await
+    {
         Ok(e) => e,
         Err(e) => {
             return crate::pages::problem(
@@ -349,7 +356,7 @@ pub(crate) async fn show(
         };
         // What the change would do, on the latest complete snapshot.
         let group = ppgov_act::request::group_for(&r.classification);
-        let snapshots = t.store()?;
+        let snapshots = t.snapshots()?;
         let impact = match snapshots
             .latest_snapshot(&tid, true)
             .map_err(|e| e.to_string())?

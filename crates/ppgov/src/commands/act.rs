@@ -70,8 +70,8 @@ pub async fn plan(file: Option<PathBuf>, args: PlanArgs) -> anyhow::Result<Outco
     let tenant = s.config.tenant.id.clone();
     let cfg = &s.config.remediation;
     let (planned, source) = if args.from_scan {
-        let store = super::context::store(&s.config)?;
-        let snapshot = super::context::latest(&store, &tenant)?;
+        let store = super::context::snapshots(&s.config)?;
+        let snapshot = super::context::latest(store.as_ref(), &tenant)?;
         // Judged as `ppgov scan` judges it: a finding suppressed in the console is not planned.
         let records = super::context::records(&s.config)?;
         let posture = ppgov_serve::judging_posture(&s.config, records.as_ref())?;

@@ -88,7 +88,7 @@ pub fn judged(file: Option<PathBuf>, snapshot_file: Option<&Path>) -> anyhow::Re
         Some(path) => Ok((snapshot(None, Some(path))?, posture(file)?, None)),
         None => {
             let config = config(file)?;
-            let latest = latest(&store(&config)?, &config.tenant.id)?;
+            let latest = latest(snapshots(&config)?.as_ref(), &config.tenant.id)?;
             // The suppressions recorded in the console count as the `[posture]` ones do.
             let records = records(&config)?;
             let posture = ppgov_serve::judging_posture(&config, records.as_ref())?;
@@ -129,12 +129,11 @@ pub fn snapshot(config_file: Option<PathBuf>, file: Option<&Path>) -> anyhow::Re
             .with_context(|| format!("cannot read snapshot file {}", path.display()));
     }
     let config = config(config_file)?;
-    let store = store(&config)?;
-    latest(&store, &config.tenant.id)
+    latest(snapshots(&config)?.as_ref(), &config.tenant.id)
 }
 
 /// The latest complete snapshot of a tenant in a store.
-pub fn latest(store: &Store, tenant: &str) -> anyhow::Result<Snapshot> {
+pub fn latest(store: &dyn ppgov_store::Snapshots, tenant: &str) -> anyhow::Result<Snapshot> {
     let Some(info) = store.latest_snapshot(tenant, true)? else {
         bail!(
             "no complete snapshot of tenant {tenant} in the store; hint: run `ppgov crawl` first, or pass --snapshot FILE"

@@ -58,10 +58,10 @@ pub fn export(
     id: Option<String>,
 ) -> anyhow::Result<Outcome> {
     let config = super::context::config(file)?;
-    let store = super::context::store(&config)?;
+    let store = super::context::snapshots(&config)?;
     let snapshot = match id {
         Some(id) => store.load_snapshot(&ppgov_store::SnapshotId(id))?,
-        None => super::context::latest(&store, &config.tenant.id)?,
+        None => super::context::latest(store.as_ref(), &config.tenant.id)?,
     };
     ppgov_store::write_snapshot_file(&snapshot, &target)
         .with_context(|| format!("cannot write {}", target.display()))?;

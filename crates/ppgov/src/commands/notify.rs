@@ -93,8 +93,8 @@ fn env_var(name: &str) -> Option<String> {
 /// The digests of the latest scan, with managers when asked (which signs in).
 async fn from_scan(file: Option<PathBuf>, sel: &Selection) -> anyhow::Result<Prepared> {
     let config = super::context::config(file)?;
-    let store = super::context::store(&config)?;
-    let snapshot = super::context::latest(&store, &config.tenant.id)?;
+    let store = super::context::snapshots(&config)?;
+    let snapshot = super::context::latest(store.as_ref(), &config.tenant.id)?;
     // Judged as `ppgov scan` judges it: nobody is told about a finding suppressed in the console.
     let records = super::context::records(&config)?;
     let posture = ppgov_serve::judging_posture(&config, records.as_ref())?;
