@@ -84,15 +84,10 @@ impl Tenant {
         }
     }
 
-    /// Opens its store (each job opens its own connection to the file).
-    pub fn store(&self) -> Result<Store, String> {
-        open_store(&self.config)
-    }
-
     /// Opens its audit event store: the PostgreSQL database of `[store] url` when set (events,
     /// alerts and detection state shared by every instance), else the embedded store. The
-    /// refresh marks audit events make go to the embedded store either way, beside the
-    /// snapshots of the crawls that honour them.
+    /// refresh marks audit events make go to the same store, beside the snapshots of the crawls
+    /// that honour them.
     pub fn events(&self) -> Result<Box<dyn EventStore + Send>, String> {
         open_events(&self.config)
     }
@@ -110,15 +105,22 @@ impl Tenant {
 }
 
 /// The snapshots of `config`'s tenant, as [`Tenant::snapshots`] opens them (the CLI and the
-/// console open the same ones).
+/// console open the same ones): the PostgreSQL database of `[store] url` when set, where every
+/// instance crawls into and reads from, else the embedded store.
 pub fn open_snapshots(config: &Config) -> Result<Box<dyn Snapshots>, String> {
-    Ok(Box::new(open_store(config)?))
+    let Some(url) = &config.store.url else {
+        return Ok(Box::new(open_store(config)?));
+    };
+    let pg = ppgov_store_pg::PgSnapshots::connect(url, &config.tenant.id).map_err(|e| {
+        format!("cannot open the snapshots in the PostgreSQL database of [store] url: {e}")
+    })?;
+    Ok(Box::new(pg))
 }
 
 /// The governance records of `config`'s tenant, as [`Tenant::records`] opens them (the CLI and
 /// the console open the same ones): the PostgreSQL database of `[store] url` when set, shared by
-/// every instance, else the embedded store. The refresh marks an apply makes go to the embedded
-/// store either way, where the crawler reads them.
+/// every instance, else the embedded store. The refresh marks an apply makes go beside the
+/// snapshots the next crawl reads, in the same store.
 pub fn open_records(config: &Config) -> Result<Box<dyn Records>, String> {
     let Some(url) = &config.store.url else {
         return Ok(Box::new(open_store(config)?));
@@ -126,7 +128,7 @@ pub fn open_records(config: &Config) -> Result<Box<dyn Records>, String> {
     let pg = ppgov_store_pg::PgRecords::connect(url, &config.tenant.id).map_err(|e| {
         format!("cannot open the governance records in the PostgreSQL database of [store] url: {e}")
     })?;
-    Ok(Box::new(pg.with_marks_in(open_store(config)?)))
+    Ok(Box::new(pg))
 }
 
 /// The audit event store of `config`'s tenant, as [`Tenant::events`] opens it (the CLI's
@@ -138,28 +140,27 @@ pub fn open_events(config: &Config) -> Result<Box<dyn EventStore + Send>, String
     let pg = ppgov_store_pg::PgEventStore::connect(url, &config.tenant.id).map_err(|e| {
         format!("cannot open the audit event store in the PostgreSQL database of [store] url: {e}")
     })?;
-    Ok(Box::new(pg.with_marks_in(open_store(config)?)))
+    Ok(Box::new(pg))
 }
 
-/// Opens `config`'s tenant's stores as every command does (the embedded store, and with
-/// `[store] url` its governance records and audit events in PostgreSQL, scoped to the tenant) and
+/// Opens `config`'s tenant's stores as every command does (with `[store] url` its snapshots,
+/// records and audit events in PostgreSQL, scoped to the tenant; else the embedded store) and
 /// says where they are, for `ppgov doctor`; the error says which could not be opened and why.
 pub fn check_stores(config: &Config) -> Result<String, String> {
-    let local = open_store(config)?;
-    let version = local.schema_version().map_err(|e| e.to_string())?;
-    let embedded = format!(
-        "snapshots in {} (schema {version})",
-        config.store.path.display()
-    );
-    drop(local);
     let Some(url) = &config.store.url else {
-        return Ok(format!("{embedded}; every record there too"));
+        let local = open_store(config)?;
+        let version = local.schema_version().map_err(|e| e.to_string())?;
+        return Ok(format!(
+            "everything in {} (schema {version})",
+            config.store.path.display()
+        ));
     };
+    drop(open_snapshots(config)?);
     drop(open_records(config)?);
     drop(open_events(config)?);
     let target = ppgov_store_pg::describe_url(url).unwrap_or_else(|| "[store] url".into());
     Ok(format!(
-        "{embedded}; records and audit events in PostgreSQL at {target}, scoped to tenant {} under row-level security",
+        "snapshots, records and audit events in PostgreSQL at {target}, scoped to tenant {} under row-level security",
         config.tenant.id
     ))
 }

@@ -8,7 +8,7 @@ use chrono::{Duration, DurationRound, Utc};
 use ppgov_emulator::server::{Emulator, ServeOptions as EmuOptions};
 use ppgov_emulator::tenant::Size;
 use ppgov_serve::{JobEvent, ManualClock, RunEnd, ServeOptions, Server, Tenant};
-use ppgov_store::{JobFilter, JobQueue, JobState, Store};
+use ppgov_store::{JobFilter, JobQueue, JobState, Snapshots, Store};
 use ppgov_store_pg::PgStore;
 use ppgov_store_pg::testing::TestDb;
 use std::collections::BTreeMap;
@@ -145,9 +145,9 @@ async fn three_instances_run_every_tick_of_every_tenant_exactly_once() {
         for j in &jobs {
             assert_eq!((j.state, j.attempts), (JobState::Done, 1), "{j:?}");
         }
-        // Each tenant's store: one snapshot per tick.
+        // Each tenant's snapshots, in PostgreSQL: one per tick.
         for c in &configs {
-            let store = Store::open(&c.store.path).unwrap();
+            let store = ppgov_store_pg::PgSnapshots::connect(&db.url(), &c.tenant.id).unwrap();
             assert_eq!(
                 store.list_snapshots(Some(&c.tenant.id)).unwrap().len() as u64,
                 tick
@@ -161,13 +161,14 @@ async fn three_instances_run_every_tick_of_every_tenant_exactly_once() {
             assert_eq!(pg.list_scans(&c.tenant.id).unwrap().len() as u64, tick);
             let local = Store::open(&c.store.path).unwrap();
             assert!(local.list_scans(&c.tenant.id).unwrap().is_empty());
+            assert!(local.list_snapshots(None).unwrap().is_empty());
         }
         // Each emulator: the first (full) crawl read every flow's definition once; a second crawl
         // of a tick would have read them again.
         for (emu, c) in emus.iter().zip(&configs) {
             let reads = emu.flow_definition_reads();
             if tick == 1 {
-                let store = Store::open(&c.store.path).unwrap();
+                let store = ppgov_store_pg::PgSnapshots::connect(&db.url(), &c.tenant.id).unwrap();
                 let latest = store.latest_snapshot(&c.tenant.id, true).unwrap().unwrap();
                 let flows = store.load_snapshot(&latest.id).unwrap().flows.len() as u64;
                 assert_eq!(reads, flows, "{}", c.tenant.id);
@@ -188,7 +189,7 @@ async fn three_instances_run_every_tick_of_every_tenant_exactly_once() {
 
 /// With `[store] url`, the audit job keeps events, alerts and detection state in PostgreSQL
 /// (nothing in the tenant's embedded store), the JSON API reads its alerts from there, the chain
-/// verifies, and the refresh marks the events make reach the embedded store the crawler reads.
+/// verifies, and the refresh marks the events make are in PostgreSQL, where the crawler reads them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_postgresql_store_the_audit_job_keeps_events_and_alerts_there() {
     use ppgov_store::EventStore;
@@ -260,8 +261,12 @@ async fn with_a_postgresql_store_the_audit_job_keeps_events_and_alerts_there() {
     let local = Store::open(&config.store.path).unwrap();
     assert_eq!(local.event_stats().unwrap().events, 0, "nothing in SQLite");
     assert!(local.alerts(None, None).unwrap().is_empty());
+    assert!(local.pending_refresh_marks().unwrap().is_empty());
+    let snapshots = ppgov_store_pg::PgSnapshots::connect(&db.url(), &tenant).unwrap();
     assert!(
-        !local.pending_refresh_marks().unwrap().is_empty(),
+        !Snapshots::pending_refresh_marks(&snapshots)
+            .unwrap()
+            .is_empty(),
         "the events' refresh marks are where the crawler reads them"
     );
 

@@ -34,6 +34,8 @@ mod records;
 mod records_console;
 mod records_journal;
 mod sessions;
+mod snapshots;
+mod snapshots_batch;
 mod tenant_conn;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -47,6 +49,7 @@ pub use events::{PgEventStore, off_runtime};
 pub use migrations::LATEST as SCHEMA_VERSION;
 pub use records::PgRecords;
 pub use sessions::PgSessions;
+pub use snapshots::PgSnapshots;
 
 /// How long [`PgStore::connect`] waits for the server when the url sets no `connect_timeout`.
 const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);

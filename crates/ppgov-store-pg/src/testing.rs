@@ -5,7 +5,7 @@
 //! by [`APP_ROLE`] (no superuser, no BYPASSRLS, so row-level security applies to it).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::{PgEventStore, PgRecords, PgStore};
+use crate::{PgEventStore, PgRecords, PgSnapshots, PgStore};
 use postgres::{Client, NoTls};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -154,6 +154,11 @@ impl TestDb {
     /// The governance records of `tenant` on this database.
     pub fn records(&self, tenant: &str) -> PgRecords {
         PgRecords::connect(&self.url(), tenant).unwrap()
+    }
+
+    /// The snapshots of `tenant` on this database.
+    pub fn snapshots(&self, tenant: &str) -> PgSnapshots {
+        PgSnapshots::connect(&self.url(), tenant).unwrap()
     }
 
     /// A plain connection as the application role, scoped to `tenant` the way the store does.

@@ -22,6 +22,8 @@ pub mod contract;
 pub mod contract_events;
 #[cfg(any(test, feature = "testing"))]
 pub mod contract_records;
+#[cfg(any(test, feature = "testing"))]
+pub mod contract_snapshots;
 mod error;
 mod events;
 mod file;

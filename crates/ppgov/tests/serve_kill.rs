@@ -1,7 +1,8 @@
 //! An instance of `ppgov serve` killed with SIGKILL mid-crawl: its job stays claimed under a lease
 //! nobody renews; another instance, once the lease has run out, takes the job over (its second
 //! attempt) and resumes the crawl from its checkpoints, ending with the same inventory as a
-//! fresh crawl: nothing lost, nothing twice. The job queue is in PostgreSQL (`[store] url`).
+//! fresh crawl: nothing lost, nothing twice. The job queue and the snapshot with its checkpoints
+//! are in PostgreSQL (`[store] url`), where an instance on any machine finds them.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -61,14 +62,16 @@ async fn a_crawl_killed_with_its_instance_is_finished_by_another_with_nothing_lo
     let _ = child.wait();
     emu.gate(Gated::Requests).abort_held();
     let tenant = emu.ready().tenant_id.clone();
-    {
-        let store = ppgov_store::Store::open(dir.path().join("store")).unwrap();
+    tokio::task::block_in_place(|| {
+        // In PostgreSQL, where any instance on any machine finds it.
+        use ppgov_store::Snapshots;
+        let store = ppgov_store_pg::PgSnapshots::connect(&url, &tenant).unwrap();
         let info = store
             .unfinished_snapshot(&tenant)
             .unwrap()
             .expect("the killed crawl left its snapshot unfinished");
         assert!(!store.done_shards(&info.id).unwrap().is_empty());
-    }
+    });
 
     // Another instance, its clock past the dead lease, takes the job over and resumes the crawl.
     let env = BTreeMap::from([("PPGOV_STORE_URL".to_string(), url.clone())]);
@@ -124,7 +127,7 @@ async fn a_crawl_killed_with_its_instance_is_finished_by_another_with_nothing_lo
             "--format",
             "json",
         ],
-        &[],
+        &[("PPGOV_STORE_URL", url.as_str())],
     )
     .await;
     let resumed_conns = run(
@@ -137,7 +140,7 @@ async fn a_crawl_killed_with_its_instance_is_finished_by_another_with_nothing_lo
             "--format",
             "json",
         ],
-        &[],
+        &[("PPGOV_STORE_URL", url.as_str())],
     )
     .await;
     let dir2 = tempfile::tempdir().unwrap();

@@ -13,6 +13,7 @@
 mod events;
 mod records;
 mod sessions;
+mod snapshots;
 
 use std::sync::{Arc, Barrier};
 
